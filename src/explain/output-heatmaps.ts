@@ -1,0 +1,53 @@
+import type { InputRegion } from '../imaging/preprocess.ts';
+import type { ModelFindings } from '../model/findings.ts';
+import { selectCamChannel } from './cam-map.ts';
+import { overlaySize, renderHeatmapPng } from './heatmap-png.ts';
+
+export interface OutputHeatmap {
+  /** `bcc` or a pattern id: what the map explains. */
+  readonly output: string;
+  readonly display: string;
+  /** RGBA PNG overlay, to lay over the image scaled to width x height. */
+  readonly png: Buffer;
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface HeatmapSource {
+  readonly cam: Float32Array;
+  readonly camShape: { readonly channels: number; readonly height: number; readonly width: number };
+  /** Channel ids in order: `bcc`, then the manifest's patterns. */
+  readonly channelIds: readonly string[];
+  readonly image: { readonly width: number; readonly height: number };
+  readonly region: InputRegion;
+  readonly findings: ModelFindings;
+}
+
+/** The outputs worth a map: BCC always, and each pattern the model found present (never an unassessed one). */
+export function outputsToExplain(findings: ModelFindings): readonly { id: string; display: string }[] {
+  return [
+    { id: 'bcc', display: 'Basal cell carcinoma' },
+    ...findings.patterns.filter((p) => p.status === 'present').map((p) => ({ id: p.id, display: p.display })),
+  ];
+}
+
+/** One overlay PNG per output that matters, at the image's aspect, longest side <= maxSide. */
+export async function renderOutputHeatmaps(src: HeatmapSource, maxSide = 512): Promise<OutputHeatmap[]> {
+  const { width, height } = overlaySize(src.image.width, src.image.height, maxSide);
+  const sx = width / src.image.width;
+  const sy = height / src.image.height;
+  const region = {
+    left: Math.round(src.region.left * sx),
+    top: Math.round(src.region.top * sy),
+    width: Math.max(1, Math.round(src.region.width * sx)),
+    height: Math.max(1, Math.round(src.region.height * sy)),
+  };
+  return Promise.all(
+    outputsToExplain(src.findings).map(async (o) => {
+      const channel = src.channelIds.indexOf(o.id);
+      const map = selectCamChannel(src.cam, src.camShape.channels, src.camShape.height, src.camShape.width, channel);
+      const png = await renderHeatmapPng(map, { width, height, region });
+      return { output: o.id, display: o.display, png, width, height };
+    }),
+  );
+}

@@ -1,0 +1,117 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { OperationOutcomeError, badRequest } from '../outcomes.ts';
+
+/** How the whole image becomes the square network input. */
+export const RESIZE_MODES = ['fill', 'cover'] as const;
+export type ResizeMode = (typeof RESIZE_MODES)[number];
+
+/** A pattern's clinical sign in the BCC criterion: `negative` argues against BCC. */
+export const PATTERN_ROLES = ['positive', 'negative'] as const;
+export type PatternRole = (typeof PATTERN_ROLES)[number];
+
+const rgb = z.tuple([z.number(), z.number(), z.number()]);
+const probability = z.number().min(0).max(1);
+
+const patternSchema = z
+  .object({
+    id: z.string().regex(/^[a-z][a-z0-9_]*$/),
+    display: z.string().min(1),
+    role: z.enum(PATTERN_ROLES),
+    trained: z.boolean(),
+    threshold: probability.nullable(),
+  })
+  .refine((p) => !p.trained || p.threshold !== null, {
+    message: 'a trained pattern needs a threshold',
+    path: ['threshold'],
+  });
+
+const manifestSchema = z
+  .object({
+    name: z.string().min(1),
+    version: z.string().min(1),
+    created: z.string().optional(),
+    file: z.string().regex(/^[^/\\]+\.onnx$/, 'the .onnx file name beside the manifest'),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    opset: z.number().int().optional(),
+    input: z.object({
+      name: z.string().min(1),
+      layout: z.literal('NCHW'),
+      type: z.literal('float32'),
+      size: z.number().int().min(16).max(2048),
+      resize: z.enum(RESIZE_MODES),
+      mean: rgb,
+      std: rgb.refine((s) => s.every((v) => v > 0), 'std must be > 0'),
+    }),
+    outputs: z.object({
+      bcc: z.object({ name: z.string().min(1) }),
+      patterns: z.object({ name: z.string().min(1) }),
+      cam: z.object({
+        name: z.string().min(1),
+        shape: z.tuple([z.literal('N'), z.number().int(), z.number().int().min(1), z.number().int().min(1)]),
+        channels: z.array(z.string()),
+      }),
+    }),
+    patterns: z.array(patternSchema).min(1),
+    thresholds: z
+      .object({ triage: probability, balanced: probability })
+      .catchall(probability),
+    modelCard: z
+      .object({
+        intendedUse: z.string().min(1),
+        licence: z.string().min(1),
+        limits: z.array(z.string()),
+      })
+      .passthrough(),
+  })
+  .superRefine((m, ctx) => {
+    const ids = m.patterns.map((p) => p.id);
+    const expected = ['bcc', ...ids];
+    if (m.outputs.cam.shape[1] !== expected.length) {
+      ctx.addIssue({ code: 'custom', path: ['outputs', 'cam', 'shape', 1], message: `must be ${expected.length} (BCC + ${ids.length} patterns)` });
+    }
+    if (m.outputs.cam.channels.join(',') !== expected.join(',')) {
+      ctx.addIssue({ code: 'custom', path: ['outputs', 'cam', 'channels'], message: `must be [${expected.join(', ')}] (BCC, then patterns in manifest order)` });
+    }
+    if (new Set(ids).size !== ids.length) {
+      ctx.addIssue({ code: 'custom', path: ['patterns'], message: 'pattern ids must be unique' });
+    }
+  });
+
+/** The model manifest: how to feed the ONNX graph and read it. See src/model/README.md. */
+export type ModelManifest = Readonly<z.infer<typeof manifestSchema>>;
+export type PatternSpec = ModelManifest['patterns'][number];
+
+/** Validates a parsed manifest; throws an OperationOutcomeError naming the element at fault. */
+export function parseManifest(json: unknown, source = 'manifest'): ModelManifest {
+  const r = manifestSchema.safeParse(json);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => {
+      const expr = [source, ...i.path.map(String)].join('.');
+      return { severity: 'error' as const, code: 'invalid' as const, details: { text: i.message }, expression: [expr] };
+    });
+    throw new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: issues });
+  }
+  return r.data;
+}
+
+export async function loadManifest(path: string): Promise<ModelManifest> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new OperationOutcomeError(badRequest(`cannot read model manifest ${path}`), err);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new OperationOutcomeError(badRequest(`model manifest ${path} is not JSON: ${(err as Error).message}`), err);
+  }
+  return parseManifest(json, path);
+}
+
+/** Patterns the installed model can assess (trained on labelled data); the rest are "not assessed". */
+export function assessablePatterns(m: ModelManifest): readonly PatternSpec[] {
+  return m.patterns.filter((p) => p.trained);
+}

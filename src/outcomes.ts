@@ -1,0 +1,96 @@
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
+
+/**
+ * OperationOutcome is the one error currency (after Medplum's core/src/outcomes.ts): pure code
+ * throws an OperationOutcomeError, and the edges (HTTP, CLI) translate it once.
+ */
+
+export const ISSUE_CODES = [
+  'invalid',
+  'structure',
+  'required',
+  'value',
+  'not-found',
+  'not-supported',
+  'too-costly',
+  'processing',
+  'exception',
+  'timeout',
+  'security',
+  'forbidden',
+] as const;
+export type IssueCode = (typeof ISSUE_CODES)[number];
+
+export class OperationOutcomeError extends Error {
+  readonly outcome: OperationOutcome;
+
+  constructor(outcome: OperationOutcome, cause?: unknown) {
+    super(outcome.issue.map((i) => i.details?.text ?? i.diagnostics ?? i.code).join('; '), { cause });
+    this.name = 'OperationOutcomeError';
+    this.outcome = outcome;
+  }
+}
+
+function outcome(severity: OperationOutcomeIssue['severity'], code: IssueCode, text: string, expression?: string): OperationOutcome {
+  const issue: OperationOutcomeIssue = { severity, code, details: { text } };
+  if (expression) {
+    issue.expression = [expression];
+  }
+  return { resourceType: 'OperationOutcome', issue: [issue] };
+}
+
+export function badRequest(text: string, expression?: string): OperationOutcome {
+  return outcome('error', 'invalid', text, expression);
+}
+
+export function unprocessable(text: string, expression?: string): OperationOutcome {
+  return outcome('error', 'processing', text, expression);
+}
+
+export function notSupported(text: string, expression?: string): OperationOutcome {
+  return outcome('error', 'not-supported', text, expression);
+}
+
+export function tooCostly(text: string, expression?: string): OperationOutcome {
+  return outcome('error', 'too-costly', text, expression);
+}
+
+export function serverError(text: string): OperationOutcome {
+  return outcome('error', 'exception', text);
+}
+
+/** HTTP status for an outcome: 400 invalid/structure/required/value, 422 processing/not-supported/too-costly. */
+export function getStatus(o: OperationOutcome): number {
+  const code = o.issue[0]?.code;
+  switch (code) {
+    case 'invalid':
+    case 'structure':
+    case 'required':
+    case 'value':
+      return 400;
+    case 'security':
+      return 401;
+    case 'forbidden':
+      return 403;
+    case 'not-found':
+      return 404;
+    case 'processing':
+    case 'not-supported':
+    case 'too-costly':
+      return 422;
+    case 'timeout':
+      return 504;
+    default:
+      return 500;
+  }
+}
+
+/** The message a person reads, with the element at fault when known. */
+export function describeOutcome(o: OperationOutcome): string {
+  return o.issue
+    .map((i) => {
+      const text = i.details?.text ?? i.diagnostics ?? i.code;
+      return i.expression?.length ? `${i.expression.join(', ')}: ${text}` : text;
+    })
+    .join('; ');
+}

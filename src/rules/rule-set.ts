@@ -1,0 +1,90 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { OperationOutcomeError, badRequest } from '../outcomes.ts';
+import { PATTERN_ROLES } from '../model/manifest.ts';
+
+/** What the dermatologists' criterion can conclude. */
+export const CRITERION_VERDICTS = ['bcc', 'not-bcc', 'indeterminate'] as const;
+export type CriterionVerdict = (typeof CRITERION_VERDICTS)[number];
+
+export const TRIAGE_CATEGORIES = ['high', 'moderate', 'low'] as const;
+export type TriageCategory = (typeof TRIAGE_CATEGORIES)[number];
+
+const clause = z.object({
+  id: z.string().min(1),
+  if: z.object({ anyPresent: z.object({ role: z.enum(PATTERN_ROLES) }) }),
+  then: z.enum(CRITERION_VERDICTS),
+  text: z.string().min(1),
+});
+
+const triageRow = z.object({
+  id: z.string().min(1),
+  if: z.object({ probabilityAtLeast: z.string().min(1).optional(), criterion: z.enum(CRITERION_VERDICTS).optional() }),
+  category: z.enum(TRIAGE_CATEGORIES),
+  text: z.string().min(1),
+});
+
+const ruleSetSchema = z
+  .object({
+    id: z.string().min(1),
+    version: z.string().min(1),
+    title: z.string().min(1),
+    source: z.string().min(1),
+    clauses: z.array(clause).min(1),
+    otherwise: z.object({ then: z.enum(CRITERION_VERDICTS), text: z.string().min(1) }),
+    network: z.object({ threshold: z.string().min(1), text: z.string().min(1) }),
+    triage: z.array(triageRow).min(1),
+    categories: z.array(z.object({ code: z.enum(TRIAGE_CATEGORIES), display: z.string().min(1), rank: z.number().int() })),
+  })
+  .passthrough()
+  .superRefine((r, ctx) => {
+    const last = r.triage[r.triage.length - 1];
+    if (last && (last.if.probabilityAtLeast !== undefined || last.if.criterion !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['triage', r.triage.length - 1, 'if'], message: 'the last triage row must match everything ({})' });
+    }
+    for (const c of TRIAGE_CATEGORIES) {
+      if (!r.categories.some((k) => k.code === c)) {
+        ctx.addIssue({ code: 'custom', path: ['categories'], message: `category ${c} is not described` });
+      }
+    }
+  });
+
+/** The clinical criterion and triage table as data (models/rules/*.json); see src/rules/README.md. */
+export type RuleSet = Readonly<z.infer<typeof ruleSetSchema>>;
+
+export function parseRuleSet(json: unknown, source = 'rules'): RuleSet {
+  const r = ruleSetSchema.safeParse(json);
+  if (!r.success) {
+    throw new OperationOutcomeError({
+      resourceType: 'OperationOutcome',
+      issue: r.error.issues.map((i) => ({
+        severity: 'error' as const,
+        code: 'invalid' as const,
+        details: { text: i.message },
+        expression: [[source, ...i.path.map(String)].join('.')],
+      })),
+    });
+  }
+  return r.data;
+}
+
+/** Checks that every operating point the rules name exists in the model manifest. */
+export function checkRulesAgainstThresholds(rules: RuleSet, thresholds: Readonly<Record<string, number>>): void {
+  const named = [rules.network.threshold, ...rules.triage.flatMap((t) => (t.if.probabilityAtLeast ? [t.if.probabilityAtLeast] : []))];
+  const missing = named.filter((n) => thresholds[n] === undefined);
+  if (missing.length) {
+    throw new OperationOutcomeError(
+      badRequest(`rules name operating points the model manifest lacks: ${[...new Set(missing)].join(', ')}`, 'rules.triage'),
+    );
+  }
+}
+
+export async function loadRuleSet(path: string): Promise<RuleSet> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new OperationOutcomeError(badRequest(`cannot read rule file ${path}: ${(err as Error).message}`), err);
+  }
+  return parseRuleSet(json, path);
+}
