@@ -10,6 +10,7 @@ Everything is seeded; GPU kernels (cuDNN autotuning, atomics) may still differ i
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import datetime as dt
 import hashlib
@@ -86,6 +87,22 @@ def load_dataset(data_dir, rows, patterns, size_train, size_eval):
     return x_train, x_eval, m_train, m_eval, bcc, pat, has_mask
 
 
+def diagnosis_index(rows, groups_cfg):
+    """Source diagnosis text -> index of its group (config diagnosisGroups); -1 = no group (no loss)."""
+    lookup = {}
+    for k, g in enumerate(groups_cfg):
+        for name in g["match"]:
+            lookup[name] = k
+    out = []
+    for r in rows:
+        d = r["diagnosis"].strip().lower()
+        k = lookup.get(d, -1)
+        if k == -1:
+            k = next((lookup[n] for n in lookup if n.endswith("*") and d.startswith(n[:-1])), -1)
+        out.append(k)
+    return np.array(out, np.int64)
+
+
 def grouped_folds(rows, k, seed):
     """Assign whole lesion groups to folds, stratified by (has BCC, source, has arborizing)."""
     groups = {}
@@ -118,17 +135,21 @@ class MultiTaskCAM(nn.Module):
     part of the graph, and equals Grad-CAM of the usual GAP + linear head.
     """
 
-    def __init__(self, n_out=8, dropout=0.2):
+    def __init__(self, n_out=8, dropout=0.2, n_diagnoses=0):
         super().__init__()
         self.features = torchvision.models.mobilenet_v2(weights=None).features
         self.head = nn.Conv2d(1280, n_out, 1)
+        # Training-only auxiliary task (which diagnosis): not exported, it only shapes the features.
+        self.aux = nn.Linear(1280, n_diagnoses) if n_diagnoses else None
         self.dropout = dropout
 
-    def forward(self, x):
+    def forward(self, x, with_aux=False):
         f = self.features(x)
         if self.training and self.dropout > 0:
             f = F.dropout(f, self.dropout)
         cam = self.head(f)
+        if with_aux:
+            return cam.mean(dim=(2, 3)), cam, self.aux(f.mean(dim=(2, 3)))
         return cam.mean(dim=(2, 3)), cam
 
 
@@ -245,7 +266,8 @@ def train_one(idx, data, cfg, weights_npz, seed, dev, epochs):
     gen.manual_seed(seed)
     x_tr, m_tr, bcc, pat, has_mask, is_derm = (data["x_train"], data["m_train"], data["bcc"], data["pat"],
                                                data["has_mask"], data["is_derm"])
-    net = MultiTaskCAM(1 + len(cfg["patterns"]), tcfg["featureDropout"])
+    n_dx = len(cfg["diagnosisGroups"])
+    net = MultiTaskCAM(1 + len(cfg["patterns"]), tcfg["featureDropout"], n_dx)
     load_imagenet(net, weights_npz)
     nn.init.normal_(net.head.weight, std=0.01)
     nn.init.zeros_(net.head.bias)
@@ -255,11 +277,14 @@ def train_one(idx, data, cfg, weights_npz, seed, dev, epochs):
     net = net.to(dev).to(memory_format=torch.channels_last)
     mean, std = cfg["input"]["mean"], cfg["input"]["std"]
     size = cfg["input"]["size"]
+    dx_gpu = torch.from_numpy(data["dx"]).to(dev)
 
     with torch.no_grad():
         pick = np.random.RandomState(seed).choice(idx, size=min(384, len(idx)), replace=False)
         xb = torch.from_numpy(data["x_eval"][pick]).to(dev).permute(0, 3, 1, 2).float() / 255
         reestimate_bn(net, normalise(xb, mean, std).contiguous(memory_format=torch.channels_last))
+    ema = copy.deepcopy(net).eval()
+    ema_decay = tcfg["emaDecay"]
 
     head_params = list(net.head.parameters())
     hp = {id(p) for p in head_params}
@@ -295,8 +320,9 @@ def train_one(idx, data, cfg, weights_npz, seed, dev, epochs):
             x01, m = augment(x_gpu[bi], m_gpu[bi], size, tcfg["augment"], gen)
             x = normalise(x01, mean, std).contiguous(memory_format=torch.channels_last)
             with torch.autocast("cuda", dtype=torch.bfloat16):
-                logits, cam = net(x)
-            logits, cam = logits.float(), cam.float()
+                logits, cam, aux = net(x, with_aux=True)
+            logits, cam, aux = logits.float(), cam.float(), aux.float()
+            l_dx = F.cross_entropy(aux, dx_gpu[bi], ignore_index=-1)
             y = bcc_gpu[bi]
             l_bcc = F.binary_cross_entropy_with_logits(logits[:, 0], y)
             yp = pat_gpu[bi]
@@ -312,17 +338,25 @@ def train_one(idx, data, cfg, weights_npz, seed, dev, epochs):
                 l_mask = ((a * (1 - mm)).sum(dim=(1, 2)) / (a.sum(dim=(1, 2)) + 1e-4)).mean()
             else:
                 l_mask = torch.zeros((), device=dev)
-            loss = l_bcc + tcfg["patternLossWeight"] * l_pat + tcfg["maskLossWeight"] * l_mask
+            loss = (l_bcc + tcfg["patternLossWeight"] * l_pat + tcfg["maskLossWeight"] * l_mask
+                    + tcfg["diagnosisLossWeight"] * l_dx)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             step += 1
+            # Exponential moving average of weights and BN statistics: a steadier final model.
+            with torch.no_grad():
+                d = min(ema_decay, (1 + step) / (10 + step))
+                for (ke, ve), (k2, v2) in zip(ema.state_dict().items(), net.state_dict().items()):
+                    if ve.dtype.is_floating_point:
+                        ve.lerp_(v2, 1 - d)
+                    else:
+                        ve.copy_(v2)
             sums += [loss.item(), l_bcc.item(), l_pat.item(), l_mask.item()]
         if ep == 0 or (ep + 1) % 4 == 0 or ep == epochs - 1:
             s = sums / steps_per_epoch
             log(f"    epoch {ep + 1:2d}/{epochs} loss {s[0]:.4f} bcc {s[1]:.4f} pat {s[2]:.4f} mask {s[3]:.4f}")
-    net.eval()
-    return net
+    return ema.eval()
 
 
 @torch.no_grad()
@@ -495,6 +529,7 @@ def check_parity(wrapped, path, x_u8, cfg):
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     got = sess.run(None, {cfg["input"]["name"]: x.numpy()})
     diffs = {n: float(np.abs(a - b).max()) for n, a, b in zip(["bcc", "patterns", "cam"], ref, got)}
+    diffs["camMaxAbs"] = float(np.abs(ref[2]).max())
     shapes = {o.name: [d if isinstance(d, int) else str(d) for d in o.shape] for o in sess.get_outputs()}
     return diffs, shapes
 
@@ -544,7 +579,10 @@ def main():
     log(f"loaded {len(rows)} images in {time.time() - t0:.1f}s; BCC {int(bcc.sum())};"
         f" trained patterns {[p['id'] for p, t in zip(patterns, trained) if t]}")
     data = dict(x_train=x_train, x_eval=x_eval, m_train=m_train, bcc=bcc, pat=pat, has_mask=has_mask,
-                is_derm=np.array([r["source"] == "derm7pt" for r in rows]), trained=trained)
+                is_derm=np.array([r["source"] == "derm7pt" for r in rows]), trained=trained,
+                dx=diagnosis_index(rows, cfg["diagnosisGroups"]))
+    log(f"diagnosis groups: {np.bincount(data['dx'][data['dx'] >= 0], minlength=len(cfg['diagnosisGroups'])).tolist()},"
+        f" unmapped {int((data['dx'] < 0).sum())}")
 
     k = cfg["train"]["folds"]
     fold_of = grouped_folds(rows, k, cfg["seed"])
@@ -590,11 +628,12 @@ def main():
     pick = np.concatenate([np.where(fold_of == f)[0][:13] for f in range(k)])
     diffs, shapes = check_parity(wrapped, onnx_path, x_eval[pick], cfg)
     log(f"ONNX parity on {len(pick)} real images: max abs diff {diffs}; outputs {shapes}")
-    parity_ok = max(diffs.values()) <= 1e-4
+    parity_ok = max(diffs["bcc"], diffs["patterns"], diffs["cam"]) <= 1e-4
     if not parity_ok:
         log(f"WARNING: ONNX parity above 1e-4: {diffs}")
 
     cam_hw = list(cams.shape[-2:])
+    tcfg_ema = cfg["train"]["emaDecay"]
     manifest = {
         "name": name,
         "version": cfg["version"],
@@ -626,7 +665,8 @@ def main():
                  "citation": "Kawahara J. et al., IEEE JBHI 23(2), 2019"},
             ],
             "training": {"folds": k, "grouping": "lesion (labels.csv group)", "epochs": epochs, "seed": cfg["seed"],
-                         "losses": "BCE (BCC), masked BCE (annotated patterns only), share of positive BCC map outside the lesion mask (BCC images with masks)",
+                         "losses": "BCE (BCC), masked BCE (annotated patterns only), share of positive BCC map outside the lesion mask (BCC images with masks), auxiliary diagnosis-group cross-entropy (training only, not exported)",
+                         "ema": tcfg_ema,
                          "sampling": cfg["train"]["sampling"], "torch": torch.__version__,
                          "config": "training/config.json", "smoke": bool(args.smoke)},
             "thresholdSelection": {"triage": f"highest threshold with out-of-fold sensitivity >= {cfg['thresholds']['triageSensitivity']}",

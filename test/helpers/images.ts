@@ -1,0 +1,32 @@
+import sharp from 'sharp';
+
+/** Synthetic test images made with sharp: never the shared research images. */
+export async function solidJpeg(width: number, height: number, rgb: readonly [number, number, number]): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).jpeg({ quality: 95 }).toBuffer();
+}
+
+export async function solidPng(width: number, height: number, rgb: readonly [number, number, number]): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).png().toBuffer();
+}
+
+/** A lesion-like image: a brown ellipse with darker dots on skin tone, deterministic for a seed. */
+export async function lesionJpeg(width: number, height: number, seed = 1): Promise<Buffer> {
+  let s = seed >>> 0;
+  const rand = (): number => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const dots = Array.from({ length: 30 }, () => {
+    const a = rand() * Math.PI * 2;
+    const r = rand() * 0.3;
+    return `<circle cx="${(0.5 + r * Math.cos(a)) * width}" cy="${(0.5 + r * Math.sin(a)) * height}" r="${2 + rand() * width * 0.02}" fill="#3b2a4a" opacity="0.8"/>`;
+  }).join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
+    <rect width="100%" height="100%" fill="#e8b9a0"/>
+    <ellipse cx="${width / 2}" cy="${height / 2}" rx="${width * 0.32}" ry="${height * 0.3}" fill="#8a5a44"/>
+    ${dots}</svg>`;
+  return sharp(Buffer.from(svg)).jpeg({ quality: 92 }).toBuffer();
+}

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DEFAULT_RULES } from '../../src/config.ts';
+import type { CriterionResult } from '../../src/rules/criterion.ts';
+import { checkRulesAgainstThresholds, loadRuleSet } from '../../src/rules/rule-set.ts';
+import { assignTriage } from '../../src/rules/triage.ts';
+
+const rules = await loadRuleSet(DEFAULT_RULES);
+const thresholds = { triage: 0.2, balanced: 0.5, specific: 0.8 };
+
+function criterion(verdict: CriterionResult['verdict']): CriterionResult {
+  return { verdict, clause: 'test', evidence: [], text: `criterion says ${verdict}`, notAssessed: ['Ulceration'] };
+}
+
+describe('triage', () => {
+  const table: [number, CriterionResult['verdict'], string, string][] = [
+    [0.9, 'not-bcc', 'high', 'very-likely'],
+    [0.3, 'bcc', 'high', 'likely-with-pattern'],
+    [0.3, 'indeterminate', 'moderate', 'possible'],
+    [0.3, 'not-bcc', 'moderate', 'possible'],
+    [0.1, 'bcc', 'moderate', 'pattern-only'],
+    [0.1, 'not-bcc', 'low', 'unlikely'],
+    [0.1, 'indeterminate', 'low', 'unlikely'],
+    [0.2, 'indeterminate', 'moderate', 'possible'], // at the threshold counts as above
+  ];
+  for (const [p, v, category, rule] of table) {
+    it(`p=${p}, criterion ${v} -> ${category} (${rule})`, () => {
+      const t = assignTriage(p, criterion(v), thresholds, rules);
+      assert.equal(t.category, category);
+      assert.equal(t.rule, rule);
+    });
+  }
+
+  it('reports concordance between the network and the criterion', () => {
+    assert.equal(assignTriage(0.6, criterion('bcc'), thresholds, rules).concordance, 'concordant');
+    assert.equal(assignTriage(0.6, criterion('not-bcc'), thresholds, rules).concordance, 'discordant');
+    assert.equal(assignTriage(0.1, criterion('not-bcc'), thresholds, rules).concordance, 'concordant');
+    assert.equal(assignTriage(0.6, criterion('indeterminate'), thresholds, rules).concordance, 'criterion-indeterminate');
+  });
+
+  it('explains itself in words: probability, criterion, what was not assessed, agreement, priority', () => {
+    const t = assignTriage(0.6, criterion('not-bcc'), thresholds, rules);
+    assert.match(t.trace[0]!, /0\.600 \(at or above the balanced operating point 0\.500\)/);
+    assert.equal(t.trace[1], 'criterion says not-bcc');
+    assert.match(t.trace[2]!, /Not assessed by this model: Ulceration/);
+    assert.match(t.trace[3]!, /disagree/);
+    assert.match(t.trace[4]!, /^Moderate priority/);
+  });
+
+  it('refuses rules that name an operating point the manifest lacks', () => {
+    assert.throws(() => checkRulesAgainstThresholds(rules, { triage: 0.2, balanced: 0.5 }), /specific/);
+    checkRulesAgainstThresholds(rules, thresholds);
+  });
+});
