@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { OperationOutcomeError, badRequest } from '../outcomes.ts';
+import { parseOrThrow } from '../validation-outcome.ts';
 
 /** How the whole image becomes the square network input. */
 export const RESIZE_MODES = ['fill', 'cover'] as const;
@@ -84,15 +85,7 @@ export type PatternSpec = ModelManifest['patterns'][number];
 
 /** Validates a parsed manifest; throws an OperationOutcomeError naming the element at fault. */
 export function parseManifest(json: unknown, source = 'manifest'): ModelManifest {
-  const r = manifestSchema.safeParse(json);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => {
-      const expr = [source, ...i.path.map(String)].join('.');
-      return { severity: 'error' as const, code: 'invalid' as const, details: { text: i.message }, expression: [expr] };
-    });
-    throw new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: issues });
-  }
-  return r.data;
+  return parseOrThrow(manifestSchema, json, source);
 }
 
 export async function loadManifest(path: string): Promise<ModelManifest> {

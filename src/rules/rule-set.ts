@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { OperationOutcomeError, badRequest } from '../outcomes.ts';
+import { parseOrThrow } from '../validation-outcome.ts';
 import { PATTERN_ROLES } from '../model/manifest.ts';
 
 /** What the dermatologists' criterion can conclude. */
@@ -53,19 +54,7 @@ const ruleSetSchema = z
 export type RuleSet = Readonly<z.infer<typeof ruleSetSchema>>;
 
 export function parseRuleSet(json: unknown, source = 'rules'): RuleSet {
-  const r = ruleSetSchema.safeParse(json);
-  if (!r.success) {
-    throw new OperationOutcomeError({
-      resourceType: 'OperationOutcome',
-      issue: r.error.issues.map((i) => ({
-        severity: 'error' as const,
-        code: 'invalid' as const,
-        details: { text: i.message },
-        expression: [[source, ...i.path.map(String)].join('.')],
-      })),
-    });
-  }
-  return r.data;
+  return parseOrThrow(ruleSetSchema, json, source);
 }
 
 /** Checks that every operating point the rules name exists in the model manifest. */

@@ -1,0 +1,37 @@
+import type { ErrorRequestHandler } from 'express';
+import type { OperationOutcome } from 'fhir/r4';
+import { OperationOutcomeError, getStatus, serverError } from '../outcomes.ts';
+
+export interface ErrorLogger {
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** The one place errors become HTTP: an OperationOutcome body with the status its code maps to. */
+export function errorHandler(log: ErrorLogger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    let outcome: OperationOutcome;
+    let status: number;
+    if (err instanceof OperationOutcomeError) {
+      outcome = err.outcome;
+      status = getStatus(outcome);
+    } else if (isBodyParserError(err)) {
+      status = err.status;
+      outcome = {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: err.status === 413 ? 'too-costly' : 'invalid', details: { text: err.type === 'entity.too.large' ? 'request body too large' : 'request body is not valid JSON' } }],
+      };
+    } else {
+      status = 500;
+      outcome = serverError('internal error');
+      log.error('unhandled error', { path: req.path, error: err instanceof Error ? err.message : String(err) });
+    }
+    if (status >= 500 && err instanceof OperationOutcomeError) {
+      log.error('request failed', { path: req.path, error: err.message });
+    }
+    res.status(status).type('application/fhir+json').json(outcome);
+  };
+}
+
+function isBodyParserError(err: unknown): err is { status: number; type: string } {
+  return typeof err === 'object' && err !== null && 'status' in err && 'type' in err && typeof err.status === 'number' && typeof err.type === 'string';
+}
