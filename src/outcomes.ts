@@ -18,6 +18,8 @@ export const ISSUE_CODES = [
   'timeout',
   'security',
   'forbidden',
+  'incomplete',
+  'transient',
 ] as const;
 export type IssueCode = (typeof ISSUE_CODES)[number];
 
@@ -80,6 +82,10 @@ export function getStatus(o: OperationOutcome): number {
       return 422;
     case 'timeout':
       return 504;
+    case 'incomplete':
+      return 412;
+    case 'transient':
+      return 503;
     default:
       return 500;
   }
@@ -93,4 +99,18 @@ export function describeOutcome(o: OperationOutcome): string {
       return i.expression?.length ? `${i.expression.join(', ')}: ${text}` : text;
     })
     .join('; ');
+}
+
+/**
+ * CDS Hooks 2.0 (https://cds-hooks.hl7.org/2.0/#prefetch-template): a service that cannot get the
+ * data it needs (no usable prefetch and no FHIR server it may call) SHALL answer 412 Precondition
+ * Failed. FHIR's issue type `incomplete` ("not all data sources ... could be reached") carries it;
+ * getStatus maps `incomplete` to 412.
+ */
+export function preconditionFailed(text: string, expression?: string): OperationOutcome {
+  const issue: OperationOutcomeIssue = { severity: 'error', code: 'incomplete', details: { text } };
+  if (expression) {
+    issue.expression = [expression];
+  }
+  return { resourceType: 'OperationOutcome', issue: [issue] };
 }

@@ -1,0 +1,72 @@
+import type { ServiceRequest } from 'fhir/r4';
+import type { Terminology } from '../report/terminology.ts';
+import type { TriageReport } from '../report/triage-report.ts';
+import type { TriageCategory } from '../rules/rule-set.ts';
+import type { Card, CardLink, CardSource, CdsCoding, Indicator, Suggestion } from './card.ts';
+import { SUMMARY_MAX_CHARS } from './card.ts';
+import { writeCardDetail } from './card-detail.ts';
+import { markUrgentSuggestion, saveReportSuggestion } from './suggestions.ts';
+
+export interface CardOptions {
+  /** Card source label, e.g. "BCC-CDS dermoscopy triage (research)". */
+  readonly serviceLabel: string;
+  /** The model card; card.source.url. */
+  readonly modelCardUrl: string;
+  readonly newUuid: () => string;
+  /** codes.json: topic and override reasons. */
+  readonly terminology: Pick<Terminology, 'cards'>;
+}
+
+export interface ToCardOptions extends CardOptions {
+  readonly referral: ServiceRequest;
+  /** Defaults to the report's viewerUrl. */
+  readonly viewerUrl?: string;
+  /** The EHR takes the report as systemActions (`toSystemActions`): no save suggestion on the card. */
+  readonly systemActions?: boolean;
+}
+
+/** Card urgency follows the queue priority; every category maps, the compiler checks. */
+export const INDICATOR_BY_CATEGORY: Readonly<Record<TriageCategory, Indicator>> = { high: 'critical', moderate: 'warning', low: 'info' };
+
+/** A terminology entry as a CDS Hooks Coding (display always set: override reasons require it). */
+function toCdsCoding(c: { readonly system: string; readonly code: string; readonly display: string }): CdsCoding {
+  return { system: c.system, code: c.code, display: c.display };
+}
+
+export function cardSource(opts: CardOptions): CardSource {
+  return { label: opts.serviceLabel, url: opts.modelCardUrl, topic: toCdsCoding(opts.terminology.cards.topic) };
+}
+
+/** Fits the spec's <140 characters by shortening the category wording, never the probability. */
+export function writeSummary(categoryDisplay: string, probability: number): string {
+  const head = 'BCC triage: ';
+  const tail = ` (p=${probability.toFixed(2)}) — decision support`;
+  const room = SUMMARY_MAX_CHARS - [...head].length - [...tail].length;
+  const chars = [...categoryDisplay];
+  const display = chars.length <= room ? categoryDisplay : `${chars.slice(0, Math.max(0, room - 1)).join('')}…`;
+  return `${head}${display}${tail}`;
+}
+
+/** The referral's triage as one CDS Hooks 2.0 card, with suggestions to file the report and, for high, to mark the referral urgent. */
+export function toCard(report: TriageReport, opts: ToCardOptions): Card {
+  const suggestions: Suggestion[] = [];
+  if (!opts.systemActions) {
+    suggestions.push(saveReportSuggestion(report, opts.newUuid()));
+  }
+  const urgent = markUrgentSuggestion(report, opts.referral, opts.newUuid());
+  if (urgent) {
+    suggestions.push(urgent);
+  }
+  const viewerUrl = opts.viewerUrl ?? report.viewerUrl;
+  const links: CardLink[] = viewerUrl ? [{ label: 'Open the images and heatmaps in the BCC triage viewer', url: viewerUrl, type: 'absolute' }] : [];
+  return {
+    uuid: opts.newUuid(),
+    summary: writeSummary(report.categoryDisplay, report.bccProbability),
+    detail: writeCardDetail(report, { modelCardUrl: opts.modelCardUrl, ...(opts.systemActions ? { systemActions: true } : {}) }),
+    indicator: INDICATOR_BY_CATEGORY[report.category],
+    source: cardSource(opts),
+    ...(suggestions.length ? { suggestions, selectionBehavior: 'any' as const } : {}),
+    overrideReasons: opts.terminology.cards.overrideReasons.map(toCdsCoding),
+    ...(links.length ? { links } : {}),
+  };
+}

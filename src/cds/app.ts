@@ -1,0 +1,114 @@
+import express from 'express';
+import type { Express, Request, RequestHandler, Response } from 'express';
+import type { FeedbackStore } from '../feedback/feedback-store.ts';
+import type { Logger } from '../logger.ts';
+import type { ModelManifest } from '../model/manifest.ts';
+import { OperationOutcomeError, badRequest, getStatus } from '../outcomes.ts';
+import { errorHandler } from './error-handler.ts';
+import { parseFeedback } from './feedback-request.ts';
+import type { HookRequest } from './hook-request.ts';
+import { parseHookRequest } from './hook-request.ts';
+import type { ServiceMetrics } from './metrics.ts';
+import type { CdsServiceDefinition } from './service-definitions.ts';
+
+/** What the app needs to answer a hook; the triage pipeline lives behind it. */
+export type HookRunner = (service: CdsServiceDefinition, request: HookRequest) => Promise<{ readonly cards: readonly unknown[]; readonly systemActions?: readonly unknown[] }>;
+
+export interface AppDeps {
+  readonly services: readonly CdsServiceDefinition[];
+  readonly runHook: HookRunner;
+  readonly feedback: FeedbackStore;
+  readonly metrics: ServiceMetrics;
+  readonly log: Logger;
+  /** null until the model is loaded: /readyz says 503 and hooks are refused. */
+  readonly model: () => ModelManifest | null;
+  readonly openapi: unknown;
+  readonly maxBodyBytes: number;
+  readonly clock?: () => Date;
+  /** Extra routes (sandbox FHIR server, demo page, viewer), mounted before the error handler. */
+  readonly mount?: (app: Express) => void;
+}
+
+/** The HTTP edge: discovery, hooks, feedback, health, metrics, OpenAPI. No clinical logic here. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  const clock = deps.clock ?? ((): Date => new Date());
+  app.disable('x-powered-by');
+  app.set('json spaces', 0);
+  app.use(securityHeaders);
+  const json = express.json({ limit: deps.maxBodyBytes, strict: true, type: ['application/json', 'application/*+json'] });
+
+  app.get('/cds-services', (_req, res) => {
+    res.json({ services: deps.services });
+  });
+
+  const findService = (req: Request): CdsServiceDefinition => {
+    const service = deps.services.find((s) => s.id === req.params['id']);
+    if (!service) {
+      throw new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', details: { text: `no CDS service "${String(req.params['id'])}"` } }] });
+    }
+    return service;
+  };
+
+  app.post('/cds-services/:id', json, async (req: Request, res: Response) => {
+    const service = findService(req);
+    const stop = deps.metrics.hookSeconds.startTimer({ service: service.id });
+    try {
+      if (!deps.model()) {
+        throw new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', details: { text: 'model not loaded yet' } }] });
+      }
+      const request = parseHookRequest(req.body);
+      if (request.hook !== service.hook) {
+        throw new OperationOutcomeError(badRequest(`service ${service.id} answers ${service.hook}, not ${request.hook}`, 'hook'));
+      }
+      const response = await deps.runHook(service, request);
+      deps.metrics.hooks.inc({ service: service.id, status: '200' });
+      res.json(response);
+    } catch (err) {
+      const status = err instanceof OperationOutcomeError ? getStatus(err.outcome) : 500;
+      deps.metrics.hooks.inc({ service: service.id, status: String(status) });
+      throw err;
+    } finally {
+      stop();
+    }
+  });
+
+  app.post('/cds-services/:id/feedback', json, (req: Request, res: Response) => {
+    const service = findService(req);
+    const items = parseFeedback(service.id, req.body);
+    deps.feedback.recordFeedback(items, clock().toISOString());
+    for (const f of items) {
+      deps.metrics.feedback.inc({ outcome: f.outcome });
+    }
+    res.status(200).json({ stored: items.length });
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const m = deps.model();
+    res.status(m ? 200 : 503).json(m ? { status: 'ready', model: { name: m.name, version: m.version } } : { status: 'loading' });
+  });
+  app.get('/metrics', (async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  }) satisfies RequestHandler);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(deps.openapi);
+  });
+
+  deps.mount?.(app);
+  app.use((req, _res, next) => {
+    next(new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', details: { text: `no route ${req.method} ${req.path}` } }] }));
+  });
+  app.use(errorHandler(deps.log));
+  return app;
+}
+
+const securityHeaders: RequestHandler = (_req, res, next) => {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('X-Frame-Options', 'DENY');
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};

@@ -1,0 +1,30 @@
+import type { ModelManifest } from '../model/manifest.ts';
+import { modelTitle } from './build-context.ts';
+import { DECISION_SUPPORT_NOTICE } from './notice.ts';
+import type { AnalysedImageSummary, ImageSummary } from './triage-report.ts';
+
+function list(items: readonly string[]): string {
+  return items.length ? items.join(', ') : 'none';
+}
+
+/**
+ * DiagnosticReport.conclusion: plain text a clinician reads in any EHR viewer. Says what the
+ * result is (decision support), the triage and its probability, the criterion's verdict, what
+ * the model saw and could not assess, which images were unreadable, and which model spoke.
+ */
+export function writeConclusion(deciding: AnalysedImageSummary, images: readonly ImageSummary[], manifest: Pick<ModelManifest, 'name' | 'version'>): string {
+  const present = deciding.patterns.filter((p) => p.status === 'present').map((p) => p.display);
+  const notAssessed = deciding.patterns.filter((p) => p.status === 'not-assessed').map((p) => p.display);
+  const analysed = images.filter((i) => i.ok).length;
+  const failed = images.filter((i) => !i.ok);
+  const lines = [
+    DECISION_SUPPORT_NOTICE,
+    `AI triage: ${deciding.categoryDisplay} (BCC probability ${deciding.bccProbability.toFixed(2)}, image "${deciding.label}"; ${analysed} of ${images.length} image(s) analysed).`,
+    `Dermoscopic criterion: ${deciding.criterion.verdict}. ${deciding.criterion.text}`,
+    `Patterns present: ${list(present)}.`,
+    `Not assessed by this model: ${list(notAssessed)}.`,
+    ...failed.map((f) => `Unreadable image "${f.label}" (${f.source.reference ?? 'no reference'}): ${f.reason}`),
+    `Model: ${modelTitle(manifest)}.`,
+  ];
+  return lines.join('\n');
+}

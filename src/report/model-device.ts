@@ -1,0 +1,32 @@
+import type { Device } from 'fhir/r4';
+import type { ModelManifest } from '../model/manifest.ts';
+import type { AllocatedId } from './ids.ts';
+import type { Terminology } from './terminology.ts';
+import { toCoding } from './terminology.ts';
+
+/**
+ * The installed model as an AI Transparency IG "AI Device": type Artificial-Intelligence, the
+ * AIKind extension, name/version, and the ONNX file's sha256 as identifier so the exact weights
+ * behind a result can be traced. The model card's intended use and limits go in Device.note:
+ * the IG's model-card extension needs a DocumentReference, which this service does not create.
+ * No AIAST label: the Device describes the model, it is not model output.
+ */
+export function buildModelDevice(t: Terminology, manifest: ModelManifest, ids: AllocatedId): Device {
+  const ai = t.aiTransparency;
+  return {
+    resourceType: 'Device',
+    id: ids.id,
+    meta: { profile: [t.profiles.aiModelDevice, ai.deviceProfile] },
+    extension: ai.aiKinds.map((k) => ({ url: ai.aiKindExtension, valueCodeableConcept: { coding: [toCoding(k)] } })),
+    identifier: [{ system: t.device.modelSha256IdentifierSystem, value: manifest.sha256 }],
+    status: 'active',
+    deviceName: [{ name: manifest.name, type: 'model-name' }],
+    type: { coding: [toCoding(ai.deviceType)], text: t.device.typeText },
+    version: [{ value: manifest.version }],
+    note: [
+      { text: `Intended use: ${manifest.modelCard.intendedUse}` },
+      { text: `Licence: ${manifest.modelCard.licence}` },
+      ...manifest.modelCard.limits.map((l) => ({ text: `Limit: ${l}` })),
+    ],
+  };
+}

@@ -1,0 +1,99 @@
+import type { Observation, Quantity } from 'fhir/r4';
+import type { PatternFinding } from '../model/findings.ts';
+import { OperationOutcomeError, serverError } from '../outcomes.ts';
+import type { AnalysedImage, BuildContext } from './build-context.ts';
+import { aiAssertedMeta, modelTitle } from './build-context.ts';
+import type { AllocatedId } from './ids.ts';
+import { roundProbability } from './ids.ts';
+import type { Terminology } from './terminology.ts';
+import { toCoding } from './terminology.ts';
+
+/** A probability as a UCUM dimensionless quantity (`1`): comparable, unlike a bare string. */
+function probabilityQuantity(t: Terminology, p: number, where: string): Quantity {
+  if (!Number.isFinite(p) || p < 0 || p > 1) {
+    // NaN would serialise as null and pass unnoticed into the chart.
+    throw new OperationOutcomeError(serverError(`${where}: probability ${p} is not in [0, 1]`));
+  }
+  const u = t.observation.probabilityUnit;
+  return { value: roundProbability(p), unit: u.unit, system: u.system, code: u.code };
+}
+
+/** Fields every AI Observation of one image shares. */
+function imageObservationBase(ctx: BuildContext, img: AnalysedImage): Pick<Observation, 'status' | 'category' | 'subject' | 'basedOn' | 'effectiveDateTime' | 'issued' | 'device' | 'derivedFrom' | 'bodySite'> {
+  return {
+    // Preliminary: model output that no clinician has reviewed yet.
+    status: 'preliminary',
+    category: [{ coding: [toCoding(ctx.terminology.observation.category)] }],
+    subject: ctx.patient,
+    basedOn: [ctx.referral],
+    effectiveDateTime: ctx.now,
+    issued: ctx.now,
+    device: ctx.device,
+    derivedFrom: [img.outcome.source],
+    ...(img.outcome.bodySite ? { bodySite: img.outcome.bodySite } : {}),
+  };
+}
+
+/** The network's BCC probability for one image, interpreted at the rules' network operating point. */
+export function buildBccProbabilityObservation(ctx: BuildContext, img: AnalysedImage, ids: AllocatedId): Observation {
+  const t = ctx.terminology;
+  const a = img.analysis;
+  const thresholdName = ctx.rules.network.threshold;
+  const threshold = ctx.manifest.thresholds[thresholdName];
+  const interpretation = a.triage.networkVerdict === 'bcc' ? t.observation.interpretation.positive : t.observation.interpretation.negative;
+  return {
+    resourceType: 'Observation',
+    id: ids.id,
+    meta: aiAssertedMeta(ctx, t.profiles.bccProbability),
+    ...imageObservationBase(ctx, img),
+    code: { coding: [toCoding(t.observation.bccProbability)], text: t.observation.bccProbability.display },
+    valueQuantity: probabilityQuantity(t, a.findings.bccProbability, `images[${img.index}].findings.bccProbability`),
+    interpretation: [{ coding: [toCoding(interpretation)], text: a.triage.trace[0] ?? interpretation.display }],
+    method: { text: `AI model ${modelTitle(ctx.manifest)}; ${thresholdName} operating point ${threshold ?? 'unknown'}` },
+    note: [
+      { text: `Image: ${img.outcome.label}. Triage: ${a.triage.categoryDisplay} (rule ${a.triage.rule}, ${ctx.rules.id} ${ctx.rules.version}).` },
+      // The rule trace, so the chart carries the reasoning and not just the number.
+      ...a.triage.trace.map((text) => ({ text })),
+    ],
+  };
+}
+
+/**
+ * One Observation per pattern the installed model assessed. A not-assessed pattern gets none: an
+ * untrained head's output means nothing, and an "absent" row would read as a negative finding.
+ */
+export function assessedPatterns(patterns: readonly PatternFinding[]): readonly PatternFinding[] {
+  return patterns.filter((p) => p.status !== 'not-assessed');
+}
+
+export function buildPatternObservation(ctx: BuildContext, img: AnalysedImage, p: PatternFinding, ids: AllocatedId): Observation {
+  const t = ctx.terminology;
+  if (p.status === 'not-assessed') {
+    throw new OperationOutcomeError(serverError(`images[${img.index}].patterns.${p.id}: not assessed by this model; no Observation`));
+  }
+  const present = p.status === 'present';
+  return {
+    resourceType: 'Observation',
+    id: ids.id,
+    meta: aiAssertedMeta(ctx, t.profiles.dermoscopicPattern),
+    ...imageObservationBase(ctx, img),
+    code: { coding: [{ system: t.codeSystems.dermoscopicPattern.url, code: p.id, display: p.display }], text: p.display },
+    valueBoolean: present,
+    interpretation: [{ coding: [toCoding(present ? t.observation.interpretation.positive : t.observation.interpretation.negative)] }],
+    component: [
+      {
+        code: { coding: [toCoding(t.observation.patternProbability)] },
+        valueQuantity: probabilityQuantity(t, p.probability ?? Number.NaN, `images[${img.index}].patterns.${p.id}.probability`),
+      },
+    ],
+    method: { text: `AI model ${modelTitle(ctx.manifest)}; present at probability >= ${p.threshold ?? 'unknown'}` },
+    note: [
+      {
+        text:
+          p.role === 'negative'
+            ? `${p.display} argues against BCC in the dermoscopic criterion (image: ${img.outcome.label}).`
+            : `${p.display} is a BCC pattern in the dermoscopic criterion (image: ${img.outcome.label}).`,
+      },
+    ],
+  };
+}

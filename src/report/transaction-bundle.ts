@@ -1,0 +1,30 @@
+import type { Bundle, BundleEntry, FhirResource } from 'fhir/r4';
+import type { TriageReport } from './triage-report.ts';
+
+/** Resources in the order a server that ignores transaction semantics could still apply them. */
+export function reportResources(report: TriageReport): FhirResource[] {
+  const r = report.resources;
+  return [r.device, ...r.media, ...r.observations, r.report, r.provenance];
+}
+
+/**
+ * The report as one FHIR transaction: each entry's fullUrl is `urn:uuid:<id>`, which is exactly
+ * what the resources reference, so the server rewrites every link to the ids it assigns. The model
+ * Device is a conditional create on its sha256 identifier: one Device per model version, not one
+ * per referral.
+ */
+export function toTransactionBundle(report: TriageReport): Bundle {
+  const entry: BundleEntry[] = reportResources(report).map((resource) => {
+    const fullUrl = `urn:uuid:${resource.id ?? ''}`;
+    if (resource.resourceType === 'Device') {
+      const id = resource.identifier?.[0];
+      return {
+        fullUrl,
+        resource,
+        request: { method: 'POST', url: 'Device', ...(id?.system && id.value ? { ifNoneExist: `identifier=${id.system}|${id.value}` } : {}) },
+      };
+    }
+    return { fullUrl, resource, request: { method: 'POST', url: resource.resourceType } };
+  });
+  return { resourceType: 'Bundle', type: 'transaction', entry };
+}

@@ -1,0 +1,98 @@
+import type { CodeableConcept, Device, DiagnosticReport, Media, Observation, Provenance, Reference, ServiceRequest } from 'fhir/r4';
+import type { ImageAnalysis, ImageResult } from '../analysis/analyze-images.ts';
+import type { OutputHeatmap } from '../explain/output-heatmaps.ts';
+import type { PatternFinding } from '../model/findings.ts';
+import type { ModelManifest } from '../model/manifest.ts';
+import type { CriterionResult } from '../rules/criterion.ts';
+import type { RuleSet, TriageCategory } from '../rules/rule-set.ts';
+import type { Terminology } from './terminology.ts';
+
+/** One image attached to the referral, after analysis. */
+export interface ReferralImageOutcome {
+  /** The image the service read: `Media/123` or `DocumentReference/9`. */
+  readonly source: Reference;
+  /** What a clinician calls it ("Left cheek, dermoscopy 1"). */
+  readonly label: string;
+  readonly bodySite?: CodeableConcept;
+  readonly result: ImageResult;
+  /** Empty when the image failed. */
+  readonly heatmaps: readonly OutputHeatmap[];
+}
+
+export interface TriageReportInput {
+  /** The referral under triage; must carry an id (the report is `basedOn` it). */
+  readonly referral: ServiceRequest;
+  readonly patient: Reference;
+  readonly images: readonly ReferralImageOutcome[];
+  readonly manifest: ModelManifest;
+  readonly rules: RuleSet;
+  /** codes.json, loaded once at startup (`loadTerminology`). */
+  readonly terminology: Terminology;
+  readonly now: Date;
+  /** Returns a fresh UUID per call: resource ids and `urn:uuid:` fullUrls. */
+  readonly newId: () => string;
+  /** Result viewer; the report's presentedForm links to `<viewerBaseUrl>/<report id>`. */
+  readonly viewerBaseUrl?: string;
+}
+
+export interface AnalysedImageSummary {
+  readonly ok: true;
+  readonly index: number;
+  readonly source: Reference;
+  readonly label: string;
+  readonly category: TriageCategory;
+  readonly categoryDisplay: string;
+  readonly bccProbability: number;
+  readonly networkVerdict: ImageAnalysis['triage']['networkVerdict'];
+  readonly rule: string;
+  readonly criterion: CriterionResult;
+  readonly trace: readonly string[];
+  readonly patterns: readonly PatternFinding[];
+  /** What each heatmap explains, with the Media's fullUrl. */
+  readonly heatmaps: readonly { readonly output: string; readonly display: string; readonly fullUrl: string }[];
+  /** fullUrls of this image's Observations (BCC probability first). */
+  readonly observations: readonly string[];
+}
+
+export interface FailedImageSummary {
+  readonly ok: false;
+  readonly index: number;
+  readonly source: Reference;
+  readonly label: string;
+  /** The OperationOutcome, in words. */
+  readonly reason: string;
+}
+
+export type ImageSummary = AnalysedImageSummary | FailedImageSummary;
+
+export interface TriageResources {
+  readonly report: DiagnosticReport;
+  readonly observations: readonly Observation[];
+  readonly media: readonly Media[];
+  readonly device: Device;
+  readonly provenance: Provenance;
+}
+
+/** The referral's triage and the FHIR resources that record it, ready to apply as one transaction. */
+export interface TriageReport {
+  readonly category: TriageCategory;
+  readonly categoryDisplay: string;
+  /** Of the deciding image. */
+  readonly bccProbability: number;
+  readonly decidingImage: AnalysedImageSummary;
+  /** In referral order, failed images included. */
+  readonly imageSummaries: readonly ImageSummary[];
+  readonly resources: TriageResources;
+  /** `ResourceType/id` -> `urn:uuid:id` for every created resource. */
+  readonly fullUrls: ReadonlyMap<string, string>;
+  readonly conclusion: string;
+  readonly model: {
+    readonly name: string;
+    readonly version: string;
+    readonly assessablePatterns: readonly string[];
+    readonly notAssessedPatterns: readonly string[];
+  };
+  readonly rules: { readonly id: string; readonly version: string };
+  /** `<viewerBaseUrl>/<report id>` when a viewer was configured. */
+  readonly viewerUrl?: string;
+}

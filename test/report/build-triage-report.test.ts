@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Observation } from 'fhir/r4';
+import { buildTriageReport } from '../../src/report/build-triage-report.ts';
+import { analysedResult, failedResult, highImage, image, lowImage, manifest, moderateImage, referral, reportInput, terminology } from './fixtures.ts';
+
+const AIAST = terminology.aiTransparency.securityLabel;
+const BCC_SCT = terminology.report.bccLikelyConclusion.code;
+
+function codesOf(o: Observation): string[] {
+  return (o.code.coding ?? []).map((c) => c.code ?? '');
+}
+
+describe('buildTriageReport: which image decides', () => {
+  it('takes the most urgent category, wherever it sits in the referral', () => {
+    for (const images of [
+      [lowImage(1), moderateImage(2), highImage(3)],
+      [highImage(1), lowImage(2), moderateImage(3)],
+    ]) {
+      const r = buildTriageReport(reportInput(images));
+      assert.equal(r.category, 'high');
+      assert.equal(r.decidingImage.label, 'Left cheek');
+      assert.equal(r.categoryDisplay, 'High priority: BCC likely');
+      assert.equal(r.bccProbability, r.decidingImage.bccProbability);
+    }
+  });
+
+  it('moderate beats low', () => {
+    const r = buildTriageReport(reportInput([lowImage(1), moderateImage(2)]));
+    assert.equal(r.category, 'moderate');
+    assert.equal(r.decidingImage.source.reference, 'Media/img-2');
+  });
+
+  it('breaks a category tie by the higher BCC probability', () => {
+    const a = image(1, analysedResult('a', 0.72), 'A');
+    const b = image(2, analysedResult('b', 0.95), 'B');
+    const c = image(3, analysedResult('c', 0.8), 'C');
+    const r = buildTriageReport(reportInput([a, b, c]));
+    assert.equal(r.category, 'high');
+    assert.equal(r.decidingImage.label, 'B');
+    assert.ok(Math.abs(r.bccProbability - 0.95) < 1e-9);
+  });
+
+  it('keeps every image in referral order in imageSummaries', () => {
+    const r = buildTriageReport(reportInput([lowImage(1), highImage(2)]));
+    assert.deepEqual(
+      r.imageSummaries.map((s) => s.index),
+      [0, 1],
+    );
+  });
+});
+
+describe('buildTriageReport: failed images', () => {
+  const failed = image(2, failedResult('Media/img-2', 'image is unreadable: unsupported image format'), 'Right shoulder');
+  const r = buildTriageReport(reportInput([highImage(1), failed]));
+
+  it('makes no Observation and no heatmap for the failed image', () => {
+    const fromFailed = [...r.resources.observations, ...r.resources.media].filter((x) => JSON.stringify(x).includes('Media/img-2'));
+    assert.deepEqual(fromFailed, []);
+  });
+
+  it('names it, with the reason, in the conclusion', () => {
+    assert.match(r.resources.report.conclusion ?? '', /Unreadable image "Right shoulder" \(Media\/img-2\): .*unsupported image format/);
+    const s = r.imageSummaries[1];
+    assert.ok(s && !s.ok);
+    assert.match(s.reason, /unsupported image format/);
+  });
+
+  it('leaves it out of the Provenance inputs', () => {
+    assert.deepEqual(
+      r.resources.provenance.entity?.map((e) => e.what.reference),
+      ['Media/img-1'],
+    );
+  });
+
+  it('throws when no image could be read, or there is none, or the referral has no id', () => {
+    assert.throws(() => buildTriageReport(reportInput([failed])), /none of the referral's 1 image\(s\) could be analysed/);
+    assert.throws(() => buildTriageReport(reportInput([])), /no images to assess/);
+    assert.throws(() => buildTriageReport(reportInput([highImage()], { referral: { ...referral, id: undefined } })), /referral has no id/);
+  });
+});
+
+describe('buildTriageReport: observations', () => {
+  const r = buildTriageReport(reportInput([highImage(1), moderateImage(2)]));
+  const patternSystem = terminology.codeSystems.dermoscopicPattern.url;
+
+  it('never writes an Observation for a pattern the model cannot assess', () => {
+    const patternCodes = r.resources.observations.flatMap((o) => (o.code.coding ?? []).filter((c) => c.system === patternSystem).map((c) => c.code));
+    assert.ok(patternCodes.length > 0);
+    for (const code of patternCodes) {
+      assert.ok(['pigment_network', 'arborizing_telangiectasia'].includes(code ?? ''), `unexpected pattern observation ${code}`);
+    }
+    // One BCC probability + two assessed patterns, per image.
+    assert.equal(r.resources.observations.length, 6);
+  });
+
+  it('records the BCC probability as a UCUM "1" quantity with the network verdict', () => {
+    const bcc = r.resources.observations.filter((o) => codesOf(o).includes('bcc-probability'));
+    assert.equal(bcc.length, 2);
+    const first = bcc[0];
+    assert.equal(first?.valueQuantity?.value, 0.91);
+    assert.equal(first?.valueQuantity?.code, '1');
+    assert.equal(first?.valueQuantity?.system, 'http://unitsofmeasure.org');
+    assert.equal(first?.interpretation?.[0]?.coding?.[0]?.code, 'POS');
+    assert.deepEqual(first?.derivedFrom, [{ reference: 'Media/img-1' }]);
+    assert.ok((first?.note ?? []).some((n) => /operating point/.test(n.text)), 'rule trace in note');
+  });
+
+  it('codes a pattern as present/absent with its probability in a component', () => {
+    const pn = r.resources.observations.find((o) => codesOf(o).includes('pigment_network') && o.derivedFrom?.[0]?.reference === 'Media/img-2');
+    assert.equal(pn?.valueBoolean, true);
+    assert.equal(pn?.component?.[0]?.valueQuantity?.value, 0.8);
+  });
+
+  it('throws, naming the element, on a probability that is not a number', () => {
+    const broken = image(1, analysedResult('x', Number.NaN));
+    assert.throws(() => buildTriageReport(reportInput([broken])), /images\[0\]\.findings\.bccProbability/);
+  });
+});
+
+describe('buildTriageReport: AI transparency', () => {
+  const r = buildTriageReport(reportInput([highImage(1), lowImage(2)]));
+
+  it('labels every AI-asserted resource AIAST', () => {
+    for (const res of [r.resources.report, ...r.resources.observations, ...r.resources.media]) {
+      assert.ok(
+        res.meta?.security?.some((s) => s.system === AIAST.system && s.code === AIAST.code),
+        `${res.resourceType}/${res.id} lacks AIAST`,
+      );
+    }
+  });
+
+  it('names the model as Provenance agent, targets the outputs, gives AIAST as reason', () => {
+    const p = r.resources.provenance;
+    assert.equal(p.agent[0]?.who.reference, `urn:uuid:${r.resources.device.id}`);
+    assert.ok(p.reason?.some((c) => c.coding?.some((k) => k.code === AIAST.code)));
+    const targets = new Set(p.target.map((t) => t.reference));
+    for (const res of [r.resources.report, ...r.resources.observations, ...r.resources.media]) {
+      assert.ok(targets.has(`urn:uuid:${res.id}`), `${res.resourceType} not a Provenance target`);
+    }
+    assert.equal(p.recorded, '2026-11-27T09:30:00.000Z');
+  });
+
+  it('describes the model Device with its sha256 and the IG profile', () => {
+    const d = r.resources.device;
+    assert.equal(d.identifier?.[0]?.value, manifest.sha256);
+    assert.deepEqual(d.version, [{ value: manifest.version }]);
+    assert.ok(d.meta?.profile?.includes(terminology.aiTransparency.deviceProfile));
+    assert.ok(d.note?.some((n) => /^Intended use:/.test(n.text)));
+  });
+});
+
+describe('buildTriageReport: DiagnosticReport', () => {
+  function conclusionCodes(images: Parameters<typeof reportInput>[0]): string[] {
+    const r = buildTriageReport(reportInput(images));
+    return (r.resources.report.conclusionCode ?? []).flatMap((c) => (c.coding ?? []).map((k) => k.code ?? ''));
+  }
+
+  it('adds SNOMED CT basal cell carcinoma of skin only when the triage is high', () => {
+    assert.deepEqual(conclusionCodes([highImage()]), ['high', BCC_SCT]);
+    assert.deepEqual(conclusionCodes([moderateImage()]), ['moderate']);
+    assert.deepEqual(conclusionCodes([lowImage()]), ['low']);
+  });
+
+  it('is preliminary, based on the referral, and links every Observation and heatmap', () => {
+    const r = buildTriageReport(reportInput([highImage(1), moderateImage(2)]));
+    const rep = r.resources.report;
+    assert.equal(rep.status, 'preliminary');
+    assert.deepEqual(rep.basedOn, [{ reference: 'ServiceRequest/ref-1' }]);
+    assert.equal(rep.performer, undefined);
+    assert.deepEqual(
+      rep.result?.map((x) => x.reference),
+      r.resources.observations.map((o) => `urn:uuid:${o.id}`),
+    );
+    assert.deepEqual(
+      rep.media?.map((m) => m.link.reference),
+      r.resources.media.map((m) => `urn:uuid:${m.id}`),
+    );
+    assert.ok(rep.media?.every((m) => /heatmap/.test(m.comment ?? '')));
+    assert.equal(rep.effectiveDateTime, '2026-11-27T09:30:00.000Z');
+  });
+
+  it('writes the conclusion a clinician needs', () => {
+    const r = buildTriageReport(reportInput([highImage()]));
+    const c = r.resources.report.conclusion ?? '';
+    assert.match(c, /not a diagnosis/);
+    assert.match(c, /High priority: BCC likely/);
+    assert.match(c, /BCC probability 0\.91/);
+    assert.match(c, /Dermoscopic criterion: bcc/);
+    assert.match(c, /Patterns present: Arborizing telangiectasia/);
+    assert.match(c, /Not assessed by this model: Ulceration, Blue-gray ovoid nests/);
+    assert.match(c, /Model: bcc-mtl-mnv2 1\.0\.0/);
+  });
+
+  it('links the viewer in presentedForm when a viewer is configured', () => {
+    const r = buildTriageReport(reportInput([highImage()], { viewerBaseUrl: 'https://viewer.example.org/triage/' }));
+    assert.equal(r.viewerUrl, `https://viewer.example.org/triage/${r.resources.report.id}`);
+    assert.equal(r.resources.report.presentedForm?.[0]?.url, r.viewerUrl);
+    assert.equal(buildTriageReport(reportInput([highImage()])).resources.report.presentedForm, undefined);
+  });
+});
+
+describe('buildTriageReport: heatmap Media', () => {
+  const r = buildTriageReport(reportInput([highImage(1)]));
+
+  it('titles, links and describes each overlay', () => {
+    const titles = r.resources.media.map((m) => m.content.title);
+    assert.deepEqual(titles, ['BCC heatmap', 'Arborizing telangiectasia heatmap']);
+    for (const m of r.resources.media) {
+      assert.equal(m.status, 'completed');
+      assert.equal(m.content.contentType, 'image/png');
+      assert.ok((m.content.data ?? '').length > 0);
+      assert.deepEqual(m.extension?.find((e) => e.url === terminology.media.sourceImageExtension)?.valueReference, { reference: 'Media/img-1' });
+      assert.match(m.note?.[0]?.text ?? '', /Left cheek/);
+      assert.equal(m.width, 4);
+    }
+  });
+});
