@@ -1,0 +1,63 @@
+import { OperationOutcomeError, preconditionFailed, tooCostly, unprocessable } from '../outcomes.ts';
+import type { ReferralImage } from '../referral/referral-images.ts';
+import type { FhirGateway } from './fhir-gateway.ts';
+
+/**
+ * The bytes of a referral image: inline `data` (base64) when present, else `url` through the FHIR
+ * gateway, which keeps the token on the FHIR server and caps the size. Errors name the element.
+ */
+export async function attachmentBytes(img: ReferralImage, gateway: FhirGateway | undefined, maxBytes: number): Promise<Buffer> {
+  const { data, url, size } = img.attachment;
+  // A declared size is a cheap early refusal; it is never trusted as the cap itself.
+  if (typeof size === 'number' && size > maxBytes) {
+    throw new OperationOutcomeError(tooCostly(`attachment declares ${size} bytes; the limit is ${maxBytes}`, `${img.where}.size`));
+  }
+  if (typeof data === 'string') {
+    return decodeBase64(data, maxBytes, `${img.where}.data`);
+  }
+  if (typeof url === 'string' && url !== '') {
+    if (!gateway) {
+      // CDS Hooks 2.0: no FHIR server to fetch from means the service cannot get its data -> 412.
+      throw new OperationOutcomeError(preconditionFailed('the image is stored by URL and the request gives no FHIR server to fetch it from', `${img.where}.url`));
+    }
+    try {
+      return await gateway.fetchAttachment(url, maxBytes);
+    } catch (err) {
+      throw atElement(err, `${img.where}.url`);
+    }
+  }
+  throw new OperationOutcomeError(unprocessable('attachment has neither data nor url', img.where));
+}
+
+/**
+ * Strict base64 (RFC 4648 section 4, the FHIR base64Binary alphabet): whitespace such as MIME line
+ * breaks is allowed, base64url characters and misplaced padding are not. Missing padding is
+ * tolerated since it loses nothing. The size is checked before decoding.
+ */
+export function decodeBase64(text: string, maxBytes: number, where: string): Buffer {
+  const compact = text.replace(/[\t\n\r ]+/g, '');
+  if (compact === '') {
+    throw new OperationOutcomeError(unprocessable('attachment data is empty', where));
+  }
+  const padded = compact.endsWith('=');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact) || compact.length % 4 === 1 || (padded && compact.length % 4 !== 0)) {
+    throw new OperationOutcomeError(unprocessable('attachment data is not valid base64', where));
+  }
+  const decodedLength = Math.floor((compact.replace(/=+$/, '').length * 3) / 4);
+  if (decodedLength > maxBytes) {
+    throw new OperationOutcomeError(tooCostly(`attachment data is ${decodedLength} bytes; the limit is ${maxBytes}`, where));
+  }
+  return Buffer.from(compact, 'base64');
+}
+
+/**
+ * Names the element on an OperationOutcomeError that does not name one yet (the gateway knows URLs,
+ * not which element held them). Other errors pass through unchanged.
+ */
+export function atElement(err: unknown, expression: string): unknown {
+  if (!(err instanceof OperationOutcomeError)) {
+    return err;
+  }
+  const issue = err.outcome.issue.map((i) => (i.expression?.length ? i : { ...i, expression: [expression] }));
+  return new OperationOutcomeError({ ...err.outcome, issue }, err);
+}

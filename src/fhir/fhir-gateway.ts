@@ -1,0 +1,289 @@
+import { Client } from 'fhir-kit-client';
+import type { RequestOptions } from 'fhir-kit-client';
+import type { Bundle, OperationOutcome, Resource } from 'fhir/r4';
+import { OperationOutcomeError, badRequest, preconditionFailed, serverError, tooCostly, unprocessable } from '../outcomes.ts';
+import { decodeBase64 } from './attachment-bytes.ts';
+import { resolveUnderBase } from './server-allow-list.ts';
+
+/**
+ * The FHIR server a hook names (`fhirServer`), reached with its token (`fhirAuthorization`): the
+ * narrow slice of FHIR the service uses. Everything it returns is untrusted JSON narrowed only to
+ * its resourceType; callers read elements defensively.
+ */
+export interface FhirGateway {
+  /** Type-level search, e.g. `search('Media', { 'based-on': 'ServiceRequest/1' })`. */
+  search(resourceType: string, params: Readonly<Record<string, string>>): Promise<Bundle>;
+  /** `Type/id` (optionally `/_history/v`) or an absolute URL under the base. */
+  read(reference: string): Promise<Resource>;
+  /** Attachment.url bytes, relative (`Binary/1`) or absolute under the base; at most maxBytes. */
+  fetchAttachment(url: string, maxBytes: number): Promise<Buffer>;
+}
+
+export interface FhirGatewayOptions {
+  readonly baseUrl: string;
+  readonly accessToken?: string;
+  readonly timeoutMs: number;
+  /**
+   * For attachment downloads only: fhir-kit-client 2.0.3 calls the global fetch and has no hook to
+   * replace it, so search and read always use the global one.
+   */
+  readonly fetch?: typeof fetch;
+}
+
+const REFERENCE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
+const RESOURCE_TYPE = /^[A-Z][A-Za-z]+$/;
+/** Room for the Binary JSON around the base64 when the server answers with a FHIR resource. */
+const BINARY_JSON_OVERHEAD = 64 * 1024;
+const ATTACHMENT_ACCEPT = 'image/*, application/fhir+json;q=0.9, */*;q=0.1';
+
+/**
+ * Security rules, each tested in test/fhir/fhir-gateway.test.ts:
+ * - the token goes only to URLs under baseUrl (scheme, host, port, path prefix). fhir-kit-client
+ *   sends its headers to any absolute URL it is given, so it is only ever given base-relative paths;
+ *   attachments resolve against the base and anything outside it is refused before any request;
+ * - redirects are never followed (`redirect: 'manual'`): the target could be anywhere;
+ * - attachment bodies are streamed and the download aborted past the cap;
+ * - nothing here logs; error messages carry no token, no query string and no bytes.
+ */
+export function createFhirGateway(opts: FhirGatewayOptions): FhirGateway {
+  const base = parseBase(opts.baseUrl);
+  const authorization = opts.accessToken ? `Bearer ${opts.accessToken}` : undefined;
+  const client = new Client({ baseUrl: base.href.replace(/\/+$/, ''), customHeaders: authorization ? { authorization } : {} });
+  const fetchImpl = opts.fetch ?? fetch;
+  const requestOptions = (): RequestOptions => ({ signal: AbortSignal.timeout(opts.timeoutMs), redirect: 'manual' });
+
+  return {
+    async search(resourceType, params) {
+      if (!RESOURCE_TYPE.test(resourceType)) {
+        throw new OperationOutcomeError(badRequest(`not a FHIR resource type: ${resourceType}`));
+      }
+      const what = `search ${resourceType}`;
+      const result = await callClient(() => client.search({ resourceType, searchParams: { ...params }, options: requestOptions() }), what);
+      if (!isBundle(result)) {
+        throw new OperationOutcomeError(serverError(`FHIR server answered ${what} with something other than a Bundle`));
+      }
+      return result;
+    },
+
+    async read(reference) {
+      const m = REFERENCE.exec(relativeReference(reference, base));
+      const [, resourceType, id, version] = m ?? [];
+      if (!resourceType || !id) {
+        throw new OperationOutcomeError(unprocessable(`not a FHIR reference the service can read: ${reference}`));
+      }
+      const what = `read ${resourceType}/${id}`;
+      const options = requestOptions();
+      const result = await callClient(
+        () => (version ? client.vread({ resourceType, id, version, options }) : client.read({ resourceType, id, options })),
+        what,
+      );
+      if (!isResourceOf(result, resourceType)) {
+        throw new OperationOutcomeError(serverError(`FHIR server answered ${what} with something other than a ${resourceType}`));
+      }
+      return result;
+    },
+
+    async fetchAttachment(url, maxBytes) {
+      const target = resolveUnderBase(url, base);
+      if (!target) {
+        throw new OperationOutcomeError(forbidden(`attachment URL ${describeUrl(url)} is outside the FHIR server ${describeUrl(base.href)}; it was not fetched`));
+      }
+      const what = `attachment ${describeUrl(target.href)}`;
+      const abort = new AbortController();
+      const headers: Record<string, string> = { accept: ATTACHMENT_ACCEPT };
+      if (authorization) {
+        headers['authorization'] = authorization;
+      }
+      try {
+        const res = await fetchImpl(target.href, {
+          method: 'GET',
+          headers,
+          redirect: 'manual',
+          signal: AbortSignal.any([abort.signal, AbortSignal.timeout(opts.timeoutMs)]),
+        });
+        if (!res.ok) {
+          abort.abort();
+          throw new OperationOutcomeError(outcomeForStatus(res.type === 'opaqueredirect' ? 302 : res.status, what));
+        }
+        const contentType = (res.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+        const declaredJson = contentType === 'application/fhir+json' || contentType === 'application/json';
+        // Base64 is 4/3 of the bytes; a raw body without a content type may also be Binary JSON.
+        const limit = declaredJson || contentType === '' ? Math.ceil(maxBytes / 3) * 4 + BINARY_JSON_OVERHEAD : maxBytes;
+        const declaredLength = Number(res.headers.get('content-length') ?? Number.NaN);
+        if (declaredLength > limit) {
+          abort.abort();
+          throw new OperationOutcomeError(tooCostly(`${what} is ${declaredLength} bytes; the limit is ${maxBytes}`));
+        }
+        const body = await readCapped(res.body, limit, () => abort.abort(), what, maxBytes);
+        if (declaredJson || (contentType === '' && body[0] === 0x7b /* { */)) {
+          return binaryData(body, what, maxBytes);
+        }
+        if (body.length > maxBytes) {
+          throw new OperationOutcomeError(tooCostly(`${what} is more than ${maxBytes} bytes`));
+        }
+        return body;
+      } catch (err) {
+        throw toOutcomeError(err, what);
+      }
+    },
+  };
+}
+
+function parseBase(baseUrl: string): URL {
+  let u: URL;
+  try {
+    u = new URL(baseUrl);
+  } catch (err) {
+    throw new OperationOutcomeError(badRequest('FHIR server base is not a URL', 'fhirServer'), err);
+  }
+  if ((u.protocol !== 'https:' && u.protocol !== 'http:') || u.username || u.password || u.search || u.hash) {
+    throw new OperationOutcomeError(badRequest('FHIR server base must be an http(s) URL without credentials, query or fragment', 'fhirServer'));
+  }
+  return u;
+}
+
+/** `Type/id` stays; an absolute URL must lie under the base and becomes base-relative. */
+function relativeReference(reference: string, base: URL): string {
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(reference)) {
+    return reference;
+  }
+  const u = resolveUnderBase(reference, base);
+  if (!u || u.search) {
+    throw new OperationOutcomeError(forbidden(`${describeUrl(reference)} is not on the FHIR server ${describeUrl(base.href)}; it was not read`));
+  }
+  const prefix = base.pathname.replace(/\/+$/, '');
+  return u.pathname.slice(prefix.length).replace(/^\/+/, '');
+}
+
+async function callClient(call: () => Promise<unknown>, what: string): Promise<unknown> {
+  try {
+    return await call();
+  } catch (err) {
+    throw toOutcomeError(err, what);
+  }
+}
+
+/** Reads a body to at most `limit` bytes, aborting the download past it. */
+async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number, abort: () => void, what: string, maxBytes: number): Promise<Buffer> {
+  if (!body) {
+    return Buffer.alloc(0);
+  }
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) {
+      return Buffer.concat(chunks, total);
+    }
+    total += value.byteLength;
+    if (total > limit) {
+      abort();
+      await reader.cancel().catch(() => undefined);
+      throw new OperationOutcomeError(tooCostly(`${what} is more than ${maxBytes} bytes; download stopped`));
+    }
+    chunks.push(value);
+  }
+}
+
+/** A FHIR Binary resource as JSON (`{resourceType: 'Binary', data}`): its decoded data. */
+function binaryData(body: Buffer, what: string, maxBytes: number): Buffer {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new OperationOutcomeError(unprocessable(`${what} is declared JSON but is not`), err);
+  }
+  if (!isRecord(json) || json['resourceType'] !== 'Binary') {
+    throw new OperationOutcomeError(unprocessable(`${what} is JSON but not a FHIR Binary`));
+  }
+  const data = json['data'];
+  if (typeof data !== 'string') {
+    throw new OperationOutcomeError(unprocessable(`${what} is a Binary without data`));
+  }
+  return decodeBase64(data, maxBytes, 'Binary.data');
+}
+
+/**
+ * Upstream answers as outcomes. The CDS client sees our status, not the FHIR server's, so a refused
+ * token (401/403) or an unreachable server is 412 (CDS Hooks 2.0: the service cannot get its data),
+ * a missing resource is 422 (the referral names something that is not there), a redirect is
+ * refused as 403, and anything else is a 500 naming the upstream status.
+ */
+function outcomeForStatus(status: number, what: string): OperationOutcome {
+  if (status === 401 || status === 403) {
+    return preconditionFailed(`FHIR server refused the access token for ${what} (HTTP ${status})`);
+  }
+  if (status === 404 || status === 410) {
+    return unprocessable(`${what}: not found on the FHIR server (HTTP ${status})`);
+  }
+  if ((status >= 300 && status < 400) || status === 0) {
+    return forbidden(`${what}: the FHIR server answered with a redirect, which the service does not follow`);
+  }
+  return serverError(`${what}: the FHIR server answered HTTP ${status}`);
+}
+
+function toOutcomeError(err: unknown, what: string): OperationOutcomeError {
+  if (err instanceof OperationOutcomeError) {
+    return err;
+  }
+  if (isTimeout(err)) {
+    return new OperationOutcomeError(outcomeOf('timeout', `${what}: the FHIR server did not answer in time`), err);
+  }
+  const status = upstreamStatus(err);
+  if (status !== undefined) {
+    return new OperationOutcomeError(outcomeForStatus(status, what), err);
+  }
+  return new OperationOutcomeError(preconditionFailed(`${what}: cannot reach the FHIR server`), err);
+}
+
+/** fhir-kit-client throws `{ response: { status } }` for HTTP errors. */
+function upstreamStatus(err: unknown): number | undefined {
+  if (!isRecord(err) || !isRecord(err['response'])) {
+    return undefined;
+  }
+  const status = err['response']['status'];
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** AbortSignal.timeout rejects with a DOMException named TimeoutError (sometimes as the cause). */
+function isTimeout(err: unknown): boolean {
+  if (!isRecord(err)) {
+    return false;
+  }
+  return err['name'] === 'TimeoutError' || (isRecord(err['cause']) && err['cause']['name'] === 'TimeoutError');
+}
+
+function forbidden(text: string): OperationOutcome {
+  return outcomeOf('forbidden', text);
+}
+
+function outcomeOf(code: 'forbidden' | 'timeout', text: string): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, details: { text } }] };
+}
+
+/** Origin and path only: a query string may carry a signed-URL secret. */
+function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+/**
+ * These guards check resourceType only; the rest of the resource is not validated here, and
+ * consumers read its elements through their own guards.
+ */
+function isBundle(x: unknown): x is Bundle {
+  return isRecord(x) && x['resourceType'] === 'Bundle';
+}
+
+function isResourceOf(x: unknown, resourceType: string): x is Resource {
+  return isRecord(x) && x['resourceType'] === resourceType;
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return (typeof x === 'object' || typeof x === 'function') && x !== null && !Array.isArray(x);
+}
