@@ -3,90 +3,29 @@
  * in-memory FHIR R4 server at /fhir (the only FHIR server it trusts), and a landing page at /.
  * Production (BCC_CDS_MODE=production) serves the hooks only and needs FHIR_ALLOWED_SERVERS.
  */
-import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
-import type { Router } from 'express';
-import { createApp } from './cds/app.ts';
-import { createMetrics } from './cds/metrics.ts';
-import { loadServiceDefinitions } from './cds/service-definitions.ts';
-import { createTriageHook } from './cds/triage-hook.ts';
-import { PROJECT_ROOT, modelPaths } from './config.ts';
-import { openFeedbackStore } from './feedback/feedback-store.ts';
+import { createService } from './cds/create-service.ts';
 import { createLogger } from './logger.ts';
-import { openModel } from './model/session.ts';
 import { describeOutcome, OperationOutcomeError } from './outcomes.ts';
-import { loadReferralValueSet } from './referral/referral-value-set.ts';
-import { loadTerminology } from './report/terminology.ts';
-import { checkRulesAgainstThresholds, loadRuleSet } from './rules/rule-set.ts';
 import { loadServiceConfig } from './service-config.ts';
 
 async function main(): Promise<void> {
   const config = loadServiceConfig();
   const log = createLogger(undefined, config.logLevel);
-  const paths = modelPaths();
-  const [model, rules, valueSet, terminology, services, openapiText] = await Promise.all([
-    openModel(paths.manifest),
-    loadRuleSet(paths.rules),
-    loadReferralValueSet(),
-    loadTerminology(),
-    loadServiceDefinitions(),
-    readFile(resolve(PROJECT_ROOT, 'cds-hooks/openapi.json'), 'utf8'),
-  ]);
-  checkRulesAgainstThresholds(rules, model.manifest.thresholds);
-  const metrics = createMetrics();
-  const m = model.manifest;
-  metrics.modelInfo.set({ name: m.name, version: m.version, sha256: m.sha256 }, 1);
-  const feedback = openFeedbackStore(config.feedbackDbPath);
   const port = config.port;
   const publicBaseUrl = (config.publicBaseUrl ?? `http://localhost:${port}`).replace(/\/+$/, '');
-  const sandbox = config.mode === 'sandbox';
-  // The sandbox trusts only its own embedded server, under each name a local client may use.
-  const allowedFhirServers = sandbox
-    ? [...config.allowedFhirServers, `${publicBaseUrl}/fhir`, `http://localhost:${port}/fhir`, `http://127.0.0.1:${port}/fhir`]
-    : config.allowedFhirServers;
-
-  let sandboxRouter: Router | undefined;
-  if (sandbox) {
-    if (!('WebSocket' in globalThis)) {
-      throw new Error('sandbox mode embeds @medplum/fhir-router, which needs a global WebSocket: run node with --experimental-websocket (npm start does)');
-    }
-    const { createFhirServerRouter } = await import('./fhir-server/fhir-router-app.ts');
-    sandboxRouter = createFhirServerRouter({ logger: log });
-  }
-
-  const app = createApp({
-    services,
-    runHook: createTriageHook({
-      model,
-      rules,
-      valueSet,
-      terminology,
-      config: { ...config, allowedFhirServers },
-      publicBaseUrl,
-      feedback,
-      metrics,
-      log,
-    }),
-    feedback,
-    metrics,
+  const service = await createService(config, {
     log,
-    model: () => m,
-    openapi: JSON.parse(openapiText),
-    maxBodyBytes: config.maxBodyBytes,
     mount: (a) => {
-      a.get('/model-card', (_req, res) => {
-        res.json(m);
-      });
-      if (sandboxRouter) {
-        a.use('/fhir', sandboxRouter);
+      if (config.mode === 'sandbox') {
         a.get('/', (_req, res) => {
           res.type('html').send(landingPage(publicBaseUrl, m.name, m.version));
         });
       }
     },
   });
-
+  const m = service.model.manifest;
+  const app = service.app;
   const server = app.listen(port, config.host);
   await new Promise<void>((ok, fail) => {
     server.once('listening', ok);
@@ -94,13 +33,12 @@ async function main(): Promise<void> {
   });
   const actual = (server.address() as AddressInfo).port;
   log.info('BCC-CDS listening', { port: actual, mode: config.mode, model: `${m.name} ${m.version}`, discovery: `${publicBaseUrl}/cds-services` });
-  if (sandbox) {
+  if (config.mode === 'sandbox') {
     log.warn('SANDBOX MODE: unauthenticated, embedded in-memory FHIR server at /fhir, demo data only. Set BCC_CDS_MODE=production for real use.');
   }
   const stop = (): void => {
     server.close(() => {
-      feedback.close();
-      void model.close().finally(() => process.exit(0));
+      void service.close().finally(() => process.exit(0));
     });
     server.closeAllConnections();
   };

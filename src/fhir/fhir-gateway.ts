@@ -53,7 +53,7 @@ export function createFhirGateway(opts: FhirGatewayOptions): FhirGateway {
   const requestOptions = (): RequestOptions => ({ signal: AbortSignal.timeout(opts.timeoutMs), redirect: 'manual' });
 
   return {
-    async search(resourceType, params) {
+    async search(resourceType: string, params: Readonly<Record<string, string>>): Promise<Bundle> {
       if (!RESOURCE_TYPE.test(resourceType)) {
         throw new OperationOutcomeError(badRequest(`not a FHIR resource type: ${resourceType}`));
       }
@@ -65,7 +65,7 @@ export function createFhirGateway(opts: FhirGatewayOptions): FhirGateway {
       return result;
     },
 
-    async read(reference) {
+    async read(reference: string): Promise<Resource> {
       const m = REFERENCE.exec(relativeReference(reference, base));
       const [, resourceType, id, version] = m ?? [];
       if (!resourceType || !id) {
@@ -83,13 +83,16 @@ export function createFhirGateway(opts: FhirGatewayOptions): FhirGateway {
       return result;
     },
 
-    async fetchAttachment(url, maxBytes) {
+    async fetchAttachment(url: string, maxBytes: number): Promise<Buffer> {
       const target = resolveUnderBase(url, base);
       if (!target) {
         throw new OperationOutcomeError(forbidden(`attachment URL ${describeUrl(url)} is outside the FHIR server ${describeUrl(base.href)}; it was not fetched`));
       }
       const what = `attachment ${describeUrl(target.href)}`;
+      // A plain timer, not AbortSignal.any([.., AbortSignal.timeout()]): on Node 20 the combined
+      // signal can be garbage-collected and never fire, leaving the request to undici's 300 s timeout.
       const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(new DOMException(`${what} timed out`, 'TimeoutError')), opts.timeoutMs);
       const headers: Record<string, string> = { accept: ATTACHMENT_ACCEPT };
       if (authorization) {
         headers['authorization'] = authorization;
@@ -99,7 +102,7 @@ export function createFhirGateway(opts: FhirGatewayOptions): FhirGateway {
           method: 'GET',
           headers,
           redirect: 'manual',
-          signal: AbortSignal.any([abort.signal, AbortSignal.timeout(opts.timeoutMs)]),
+          signal: abort.signal,
         });
         if (!res.ok) {
           abort.abort();
@@ -124,6 +127,8 @@ export function createFhirGateway(opts: FhirGatewayOptions): FhirGateway {
         return body;
       } catch (err) {
         throw toOutcomeError(err, what);
+      } finally {
+        clearTimeout(timer);
       }
     },
   };

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import { DEFAULT_MODEL_MANIFEST } from '../../src/config.ts';
 import type { EvaluatedImage } from '../../src/evaluation/report.ts';
 import { measureEvaluation } from '../../src/evaluation/report.ts';
 import { formatEvaluationTable } from '../../src/evaluation/table.ts';
 import { readFindings } from '../../src/model/findings.ts';
-import { parseManifest } from '../../src/model/manifest.ts';
+import { loadPinnedManifest } from '../fixtures/pinned-manifest.ts';
 
-const manifest = parseManifest(JSON.parse(await readFile(DEFAULT_MODEL_MANIFEST, 'utf8')));
+const manifest = await loadPinnedManifest();
 const ids = manifest.patterns.map((p) => p.id);
 
 function evaluated(n: number, source: string, bcc: 0 | 1 | undefined, p: number, pigment?: 0 | 1): EvaluatedImage {
@@ -87,7 +85,7 @@ describe('measureEvaluation', () => {
       metrics: m,
     });
     assert.match(table, /^all {2,}5 {2,}2 {2,}0\.833 \(/m);
-    assert.match(table, /^all {2,}specific {2,}0\.6838/m);
+    assert.match(table, /^all {2,}specific {2,}0\.8000/m);
     assert.match(table, /^pigment_network {2,}2 /m);
     assert.match(table, /called BCC, with a positive pattern present/);
     assert.match(table, /ratio 2\.000/);

@@ -1,19 +1,19 @@
 import type { Reference, ServiceRequest } from 'fhir/r4';
 import type { ImageResult } from '../../src/analysis/analyze-images.ts';
-import { DEFAULT_MODEL_MANIFEST, DEFAULT_RULES } from '../../src/config.ts';
+import { DEFAULT_RULES } from '../../src/config.ts';
 import type { OutputHeatmap } from '../../src/explain/output-heatmaps.ts';
 import { readFindings } from '../../src/model/findings.ts';
-import { loadManifest } from '../../src/model/manifest.ts';
 import { unprocessable } from '../../src/outcomes.ts';
 import { loadTerminology } from '../../src/report/terminology.ts';
 import type { ReferralImageOutcome, TriageReportInput } from '../../src/report/triage-report.ts';
 import { applyBccCriterion } from '../../src/rules/criterion.ts';
 import { loadRuleSet } from '../../src/rules/rule-set.ts';
 import { assignTriage } from '../../src/rules/triage.ts';
+import { loadPinnedManifest } from '../fixtures/pinned-manifest.ts';
 import { solidPng } from '../helpers/images.ts';
 
-/** Shared by test/report and test/cards: the installed manifest, rules and codes; hand-built image results (no model). */
-export const manifest = await loadManifest(DEFAULT_MODEL_MANIFEST);
+/** Shared by test/report and test/cards: the installed manifest (operating points pinned), rules and codes; hand-built image results (no model). */
+export const manifest = await loadPinnedManifest();
 export const rules = await loadRuleSet(DEFAULT_RULES);
 export const terminology = await loadTerminology();
 

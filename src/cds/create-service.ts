@@ -1,0 +1,122 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Express, Router } from 'express';
+import { PROJECT_ROOT, modelPaths } from '../config.ts';
+import { openFeedbackStore } from '../feedback/feedback-store.ts';
+import type { FeedbackStore } from '../feedback/feedback-store.ts';
+import type { Logger } from '../logger.ts';
+import { createLogger } from '../logger.ts';
+import { openModel } from '../model/session.ts';
+import type { BccModel } from '../model/session.ts';
+import { loadReferralValueSet } from '../referral/referral-value-set.ts';
+import type { TriageReport } from '../report/triage-report.ts';
+import { loadTerminology } from '../report/terminology.ts';
+import { checkRulesAgainstThresholds, loadRuleSet } from '../rules/rule-set.ts';
+import type { ServiceConfig } from '../service-config.ts';
+import { createApp } from './app.ts';
+import { createMetrics } from './metrics.ts';
+import type { ServiceMetrics } from './metrics.ts';
+import { loadServiceDefinitions } from './service-definitions.ts';
+import { createTriageHook } from './triage-hook.ts';
+
+export interface Service {
+  readonly app: Express;
+  readonly model: BccModel;
+  readonly feedback: FeedbackStore;
+  readonly metrics: ServiceMetrics;
+  /** FHIR servers the hook may call with a token (config plus, in sandbox, the embedded one). */
+  readonly allowedFhirServers: readonly string[];
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  readonly log?: Logger;
+  /** Routes mounted before the 404/error handlers (sandbox FHIR server, pages). */
+  readonly mount?: (app: Express) => void;
+  readonly onReport?: (report: TriageReport) => void;
+  readonly clock?: () => Date;
+  readonly newId?: () => string;
+}
+
+/**
+ * Wires the service from configuration: the same assembly for `npm start` and the integration
+ * tests, so the tests exercise what runs. Every startup check (manifest vs graph, rules vs
+ * thresholds, data files) fails here, before a port is opened.
+ */
+export async function createService(config: ServiceConfig, opts: ServiceOptions = {}): Promise<Service> {
+  const log = opts.log ?? createLogger(undefined, config.logLevel);
+  const paths = modelPaths();
+  const [model, rules, valueSet, terminology, services, openapiText] = await Promise.all([
+    openModel(paths.manifest),
+    loadRuleSet(paths.rules),
+    loadReferralValueSet(),
+    loadTerminology(),
+    loadServiceDefinitions(),
+    readFile(resolve(PROJECT_ROOT, 'cds-hooks/openapi.json'), 'utf8'),
+  ]);
+  checkRulesAgainstThresholds(rules, model.manifest.thresholds);
+  const metrics = createMetrics();
+  const m = model.manifest;
+  metrics.modelInfo.set({ name: m.name, version: m.version, sha256: m.sha256 }, 1);
+  const feedback = openFeedbackStore(config.feedbackDbPath);
+  const publicBaseUrl = (config.publicBaseUrl ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
+  const sandbox = config.mode === 'sandbox';
+  // The sandbox trusts only its own embedded server, under each name a local client may use.
+  const allowedFhirServers = sandbox
+    ? [...config.allowedFhirServers, `${publicBaseUrl}/fhir`, `http://localhost:${config.port}/fhir`, `http://127.0.0.1:${config.port}/fhir`]
+    : [...config.allowedFhirServers];
+
+  let sandboxRouter: Router | undefined;
+  if (sandbox) {
+    if (!('WebSocket' in globalThis)) {
+      throw new Error('sandbox mode embeds @medplum/fhir-router, which needs a global WebSocket: run node with --experimental-websocket (npm start does)');
+    }
+    const { createFhirServerRouter } = await import('../fhir-server/fhir-router-app.ts');
+    sandboxRouter = createFhirServerRouter({ logger: log });
+  }
+
+  const app = createApp({
+    services,
+    runHook: createTriageHook({
+      model,
+      rules,
+      valueSet,
+      terminology,
+      config: { ...config, allowedFhirServers },
+      publicBaseUrl,
+      feedback,
+      metrics,
+      log,
+      ...(opts.onReport ? { onReport: opts.onReport } : {}),
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.newId ? { newId: opts.newId } : {}),
+    }),
+    feedback,
+    metrics,
+    log,
+    model: () => m,
+    openapi: JSON.parse(openapiText),
+    maxBodyBytes: config.maxBodyBytes,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    mount: (a) => {
+      a.get('/model-card', (_req, res) => {
+        res.json(m);
+      });
+      if (sandboxRouter) {
+        a.use('/fhir', sandboxRouter);
+      }
+      opts.mount?.(a);
+    },
+  });
+  return {
+    app,
+    model,
+    feedback,
+    metrics,
+    allowedFhirServers,
+    async close() {
+      feedback.close();
+      await model.close();
+    },
+  };
+}
