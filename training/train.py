@@ -18,7 +18,9 @@ import json
 import math
 import os
 import random
+import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -228,6 +230,15 @@ def augment(x_u8, m_u8, out_size, aug, gen):
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     m = F.grid_sample(m, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
+    # Resolution augmentation: dermatoscopes and exports differ in sharpness (HAM10000 copies are
+    # 200x150, derm7pt 320 px); blurring some images keeps sharpness from becoming a source cue.
+    if aug.get("lowres", 0) > 0:
+        sel = torch.rand(n, device=dev, generator=gen) < aug["lowres"]
+        if bool(sel.any()):
+            side = int(torch.randint(aug["lowresMin"], out_size, (1,), device=dev, generator=gen).item())
+            small = F.interpolate(x[sel], size=(side, side), mode="area")
+            x[sel] = F.interpolate(small, size=(out_size, out_size), mode="bilinear", align_corners=False)
+
     b = U(1 - aug["brightness"], 1 + aug["brightness"])[:, None, None, None]
     c = U(1 - aug["contrast"], 1 + aug["contrast"])[:, None, None, None]
     sat = U(1 - aug["saturation"], 1 + aug["saturation"])[:, None, None, None]
@@ -281,7 +292,7 @@ def train_one(idx, data, cfg, weights_npz, seed, dev, epochs):
 
     with torch.no_grad():
         pick = np.random.RandomState(seed).choice(idx, size=min(384, len(idx)), replace=False)
-        xb = torch.from_numpy(data["x_eval"][pick]).to(dev).permute(0, 3, 1, 2).float() / 255
+        xb = torch.from_numpy(np.asarray(data["x_eval"][np.sort(pick)])).to(dev).permute(0, 3, 1, 2).float() / 255
         reestimate_bn(net, normalise(xb, mean, std).contiguous(memory_format=torch.channels_last))
     ema = copy.deepcopy(net).eval()
     ema_decay = tcfg["emaDecay"]
@@ -302,8 +313,8 @@ def train_one(idx, data, cfg, weights_npz, seed, dev, epochs):
     rng = np.random.RandomState(seed + 1)
     pw = torch.tensor([tcfg["patternPosWeight"].get(p["id"], 1.0) for p in cfg["patterns"]], device=dev)
 
-    x_gpu = torch.from_numpy(x_tr).to(dev)
-    m_gpu = torch.from_numpy(m_tr).to(dev)
+    x_gpu = torch.from_numpy(np.array(x_tr)).to(dev)
+    m_gpu = torch.from_numpy(np.array(m_tr)).to(dev)
     bcc_gpu = torch.from_numpy(bcc).to(dev)
     pat_gpu = torch.from_numpy(pat).to(dev)
     hm_gpu = torch.from_numpy(has_mask).to(dev)
@@ -544,6 +555,87 @@ def sha256(path):
 
 # ---------------------------------------------------------------- main
 
+def cached_dataset(args, cfg, rows):
+    """Decode once per machine; parallel workers memory-map the arrays instead of decoding again."""
+    names = ["x_train", "x_eval", "m_train", "m_eval"]
+    key = hashlib.sha256(json.dumps([len(rows), rows[0]["image"], rows[-1]["image"], cfg["train"]["storeSize"],
+                                     cfg["input"]["size"], bool(args.smoke)]).encode()).hexdigest()[:12]
+    d = os.path.join(args.cache, key)
+    if not all(os.path.exists(os.path.join(d, n + ".npy")) for n in names):
+        os.makedirs(d, exist_ok=True)
+        arrays = load_dataset(args.data, rows, cfg["patterns"], cfg["train"]["storeSize"], cfg["input"]["size"])
+        for n, arr in zip(names, arrays[:4]):
+            np.save(os.path.join(d, n + ".tmp.npy"), arr)
+            os.replace(os.path.join(d, n + ".tmp.npy"), os.path.join(d, n + ".npy"))
+    return [np.load(os.path.join(d, n + ".npy"), mmap_mode="r") for n in names]
+
+
+def prepare(args, cfg):
+    rows = read_rows(args.data)
+    if args.smoke:
+        rng = random.Random(0)
+        keep = [r for r in rows if r["bcc"] == "1" or r["source"] == "derm7pt"]
+        rest = [r for r in rows if not (r["bcc"] == "1" or r["source"] == "derm7pt")]
+        rows = rng.sample(keep, 300) + rng.sample(rest, 300)
+    patterns = cfg["patterns"]
+    x_train, x_eval, m_train, m_eval = cached_dataset(args, cfg, rows)
+    bcc = np.array([float(r["bcc"]) for r in rows], np.float32)
+    pat = np.array([[float(r[p["id"]]) if r[p["id"]] != "" else np.nan for p in patterns] for r in rows], np.float32)
+    has_mask = np.array([bool(r["mask"]) for r in rows])
+    trained = [bool((~np.isnan(pat[:, j])).any() and np.nansum(pat[:, j]) > 0) for j in range(len(patterns))]
+    data = dict(x_train=x_train, x_eval=x_eval, m_train=m_train, m_eval=m_eval, bcc=bcc, pat=pat, has_mask=has_mask,
+                is_derm=np.array([r["source"] == "derm7pt" for r in rows]), trained=trained,
+                dx=diagnosis_index(rows, cfg["diagnosisGroups"]))
+    fold_of = grouped_folds(rows, cfg["train"]["folds"], cfg["seed"])
+    groups = np.array([r["group"] for r in rows])
+    for f in range(cfg["train"]["folds"]):
+        assert not (set(groups[fold_of == f]) & set(groups[fold_of != f])), "a lesion crosses folds"
+    return rows, data, fold_of
+
+
+def run_worker(args, cfg, job, dev):
+    """One fit: a cross-validation fold (its out-of-fold predictions) or the final model (its weights)."""
+    rows, data, fold_of = prepare(args, cfg)
+    epochs = 1 if args.smoke else cfg["train"]["epochs"]
+    bcc = data["bcc"]
+    t0 = time.time()
+    if job == "final":
+        log(f"final model on all {len(rows)} development images")
+        net = train_one(np.arange(len(rows)), data, cfg, args.weights, cfg["seed"] + 100, dev, epochs)
+        torch.save(net.state_dict(), os.path.join(args.work, "final.pt"))
+    else:
+        f = int(job)
+        tr, te = np.where(fold_of != f)[0], np.where(fold_of == f)[0]
+        log(f"fold {f + 1}/{cfg['train']['folds']}: train {len(tr)} (BCC {int(bcc[tr].sum())}) test {len(te)} (BCC {int(bcc[te].sum())})")
+        net = train_one(tr, data, cfg, args.weights, cfg["seed"] + f, dev, epochs)
+        pb, pp, cm = predict(net, np.asarray(data["x_eval"][te]), cfg, dev)
+        np.savez(os.path.join(args.work, f"fold{f}.npz"), te=te, pb=pb, pp=pp, cm=cm)
+        log(f"  fold {f + 1} AUC {auc(bcc[te], pb):.4f}")
+    log(f"  {job} done in {time.time() - t0:.0f}s")
+
+
+def spawn_jobs(args, jobs):
+    """Runs the fits as parallel processes: one small network leaves most of a big GPU idle."""
+    procs = []
+    logs = os.path.join(args.cache, "logs")
+    os.makedirs(logs, exist_ok=True)
+    for job in jobs:
+        cmd = [sys.executable, os.path.abspath(__file__), "--data", args.data, "--weights", args.weights, "--out", args.out,
+               "--config", args.config, "--work", args.work, "--cache", args.cache, "--worker", job] + (["--smoke"] if args.smoke else [])
+        logf = open(os.path.join(logs, f"worker-{job}.log"), "w")
+        procs.append((job, subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT), logf))
+    failed = []
+    for job, p, logf in procs:
+        if p.wait() != 0:
+            failed.append(job)
+        logf.close()
+    for job, _, _ in procs:
+        with open(os.path.join(logs, f"worker-{job}.log")) as f:
+            log(f"---- worker {job}\n" + f.read().rstrip())
+    if failed:
+        raise SystemExit(f"workers failed: {failed}")
+
+
 def main():
     global LOG
     ap = argparse.ArgumentParser()
@@ -552,63 +644,64 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--config", default=os.path.join(HERE, "config.json"))
     ap.add_argument("--smoke", action="store_true", help="tiny subset, 1 epoch: checks every stage runs")
+    ap.add_argument("--work", help="folder for per-fit results (default <out>/.work)")
+    ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "bcc-train-cache"), help="decoded-image cache")
+    ap.add_argument("--jobs", default="all", help="fits to run: 'all' (5 folds + final), 'none' (aggregate fits already in --work), or a list like 0,1,final")
+    ap.add_argument("--no-aggregate", action="store_true", help="only run the fits (split a run over several sessions)")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     cfg = json.load(open(args.config))
     os.makedirs(args.out, exist_ok=True)
-    LOG = open(os.path.join(args.out, "train.log"), "w")
-    t0 = time.time()
+    args.work = args.work or os.path.join(args.out, ".work")
+    os.makedirs(args.work, exist_ok=True)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cudnn.benchmark = True
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
+    if args.worker:
+        run_worker(args, cfg, args.worker, dev)
+        return
+    LOG = open(os.path.join(args.out, "train.log"), "a")
+    t0 = time.time()
     log(f"torch {torch.__version__} torchvision {torchvision.__version__} device {dev}"
         f" {torch.cuda.get_device_name(0) if dev.type == 'cuda' else ''}")
-
-    rows = read_rows(args.data)
-    if args.smoke:
-        rng = random.Random(0)
-        keep = [r for r in rows if r["bcc"] == "1" or r["source"] == "derm7pt"]
-        rest = [r for r in rows if not (r["bcc"] == "1" or r["source"] == "derm7pt")]
-        rows = rng.sample(keep, 300) + rng.sample(rest, 300)
-    epochs = 1 if args.smoke else cfg["train"]["epochs"]
+    rows, data, fold_of = prepare(args, cfg)
     patterns = cfg["patterns"]
     size = cfg["input"]["size"]
-    x_train, x_eval, m_train, m_eval, bcc, pat, has_mask = load_dataset(
-        args.data, rows, patterns, cfg["train"]["storeSize"], size)
-    trained = [bool((~np.isnan(pat[:, j])).any() and np.nansum(pat[:, j]) > 0) for j in range(len(patterns))]
-    log(f"loaded {len(rows)} images in {time.time() - t0:.1f}s; BCC {int(bcc.sum())};"
-        f" trained patterns {[p['id'] for p, t in zip(patterns, trained) if t]}")
-    data = dict(x_train=x_train, x_eval=x_eval, m_train=m_train, bcc=bcc, pat=pat, has_mask=has_mask,
-                is_derm=np.array([r["source"] == "derm7pt" for r in rows]), trained=trained,
-                dx=diagnosis_index(rows, cfg["diagnosisGroups"]))
-    log(f"diagnosis groups: {np.bincount(data['dx'][data['dx'] >= 0], minlength=len(cfg['diagnosisGroups'])).tolist()},"
-        f" unmapped {int((data['dx'] < 0).sum())}")
-
+    bcc, pat, has_mask, trained = data["bcc"], data["pat"], data["has_mask"], data["trained"]
+    m_eval = data["m_eval"]
+    epochs = 1 if args.smoke else cfg["train"]["epochs"]
+    log(f"{len(rows)} images ready in {time.time() - t0:.1f}s; BCC {int(bcc.sum())};"
+        f" trained patterns {[p['id'] for p, t in zip(patterns, trained) if t]};"
+        f" diagnosis groups {np.bincount(data['dx'][data['dx'] >= 0], minlength=len(cfg['diagnosisGroups'])).tolist()}"
+        f" (unmapped {int((data['dx'] < 0).sum())})")
     k = cfg["train"]["folds"]
-    fold_of = grouped_folds(rows, k, cfg["seed"])
-    groups = np.array([r["group"] for r in rows])
-    for f in range(k):
-        assert not (set(groups[fold_of == f]) & set(groups[fold_of != f])), "a lesion crosses folds"
+    jobs = ([str(f) for f in range(k)] + ["final"] if args.jobs == "all"
+            else [] if args.jobs in ("none", "skip") else args.jobs.split(","))
+    spawn_jobs(args, jobs)
+    log(f"fits done in {time.time() - t0:.0f}s")
+    if args.no_aggregate:
+        return
+    missing = [j for j in [f"fold{f}.npz" for f in range(k)] + ["final.pt"] if not os.path.exists(os.path.join(args.work, j))]
+    if missing:
+        raise SystemExit(f"cannot aggregate: {missing} missing in {args.work}")
+
     p_bcc = np.zeros(len(rows), np.float32)
     p_pat = np.zeros((len(rows), len(patterns)), np.float32)
     cams = None
     for f in range(k):
-        tr = np.where(fold_of != f)[0]
-        te = np.where(fold_of == f)[0]
-        log(f"fold {f + 1}/{k}: train {len(tr)} (BCC {int(bcc[tr].sum())}) test {len(te)} (BCC {int(bcc[te].sum())})")
-        net = train_one(tr, data, cfg, args.weights, cfg["seed"] + f, dev, epochs)
-        pb, pp, cm = predict(net, x_eval[te], cfg, dev)
+        z = np.load(os.path.join(args.work, f"fold{f}.npz"))
         if cams is None:
-            cams = np.zeros((len(rows),) + cm.shape[1:], np.float32)
-        p_bcc[te], p_pat[te], cams[te] = pb, pp, cm
-        log(f"  fold AUC {auc(bcc[te], pb):.4f}  ({time.time() - t0:.0f}s)")
+            cams = np.zeros((len(rows),) + z["cm"].shape[1:], np.float32)
+        p_bcc[z["te"]], p_pat[z["te"]], cams[z["te"]] = z["pb"], z["pp"], z["cm"]
+        log(f"fold {f + 1} AUC {auc(bcc[z['te']], z['pb']):.4f}")
 
     thresholds = choose_thresholds(bcc, p_bcc, cfg)
     pat_thr = {}
     for j, p in enumerate(patterns):
         known = ~np.isnan(pat[:, j])
         pat_thr[p["id"]] = youden(pat[known, j], p_pat[known, j]) if trained[j] else None
-    metrics = evaluate_oof(rows, bcc, pat, p_bcc, p_pat, cams, m_eval, has_mask, thresholds, pat_thr, trained, cfg)
+    metrics = evaluate_oof(rows, bcc, pat, p_bcc, p_pat, cams, np.asarray(m_eval), has_mask, thresholds, pat_thr, trained, cfg)
     log(json.dumps({"thresholds": thresholds, "patternThresholds": pat_thr}))
     log(json.dumps(metrics, indent=1))
 
@@ -619,14 +712,16 @@ def main():
             w.writerow([r["image"], r["group"], r["source"], int(fold_of[i]), int(bcc[i]), f"{p_bcc[i]:.6f}"] +
                        [f"{v:.6f}" for v in p_pat[i]])
 
-    log("final model on all development images")
-    net = train_one(np.arange(len(rows)), data, cfg, args.weights, cfg["seed"] + 100, dev, epochs)
+    net = MultiTaskCAM(1 + len(patterns), cfg["train"]["featureDropout"], len(cfg["diagnosisGroups"]))
+    net.load_state_dict(torch.load(os.path.join(args.work, "final.pt"), map_location="cpu"))
+    net.eval()
+    x_eval = data["x_eval"]
     name = cfg["modelName"]
     onnx_path = os.path.join(args.out, f"{name}.onnx")
     wrapped = export_onnx(net, onnx_path, size, cfg["input"]["name"])
-    # Parity on real images the final model saw in no augmented form: the first of each fold's test set.
+    # Parity is about arithmetic (PyTorch vs ONNX Runtime), checked on real development images.
     pick = np.concatenate([np.where(fold_of == f)[0][:13] for f in range(k)])
-    diffs, shapes = check_parity(wrapped, onnx_path, x_eval[pick], cfg)
+    diffs, shapes = check_parity(wrapped, onnx_path, np.asarray(x_eval[pick]), cfg)
     log(f"ONNX parity on {len(pick)} real images: max abs diff {diffs}; outputs {shapes}")
     parity_ok = max(diffs["bcc"], diffs["patterns"], diffs["cam"]) <= 1e-4
     if not parity_ok:
