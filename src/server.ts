@@ -1,12 +1,15 @@
 /**
  * `npm start`: the CDS Hooks service. With no configuration it runs in sandbox mode: an embedded
- * in-memory FHIR R4 server at /fhir (the only FHIR server it trusts), and a landing page at /.
+ * in-memory FHIR R4 server at /fhir (the only FHIR server it trusts), a page at / where a person
+ * plays the EHR (patient, referral, images, sign, cards, queue) and the result viewer at /viewer/<id>.
  * Production (BCC_CDS_MODE=production) serves the hooks only and needs FHIR_ALLOWED_SERVERS.
  */
 import type { AddressInfo } from 'node:net';
 import { createService } from './cds/create-service.ts';
+import { shutdownGracefully } from './cds/graceful-shutdown.ts';
 import { createLogger } from './logger.ts';
 import { describeOutcome, OperationOutcomeError } from './outcomes.ts';
+import { createSandboxFrontEnd } from './sandbox/sandbox-front-end.ts';
 import { loadServiceConfig } from './service-config.ts';
 
 async function main(): Promise<void> {
@@ -14,15 +17,11 @@ async function main(): Promise<void> {
   const log = createLogger(undefined, config.logLevel);
   const port = config.port;
   const publicBaseUrl = (config.publicBaseUrl ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  // Sandbox: the EHR-like page at /, the result viewer the cards link to, the triage queue.
+  const frontEnd = config.mode === 'sandbox' ? await createSandboxFrontEnd({ publicBaseUrl, fhirTimeoutMs: config.fhirTimeoutMs }) : undefined;
   const service = await createService(config, {
     log,
-    mount: (a) => {
-      if (config.mode === 'sandbox') {
-        a.get('/', (_req, res) => {
-          res.type('html').send(landingPage(publicBaseUrl, m.name, m.version));
-        });
-      }
-    },
+    ...(frontEnd ? { mount: frontEnd.mount, onReport: frontEnd.onReport, viewerBaseUrl: frontEnd.viewerBaseUrl } : {}),
   });
   const m = service.model.manifest;
   const app = service.app;
@@ -36,33 +35,12 @@ async function main(): Promise<void> {
   if (config.mode === 'sandbox') {
     log.warn('SANDBOX MODE: unauthenticated, embedded in-memory FHIR server at /fhir, demo data only. Set BCC_CDS_MODE=production for real use.');
   }
+  // In-flight hooks finish (up to shutdownGraceMs); new ones get 503 + Retry-After meanwhile.
   const stop = (): void => {
-    server.close(() => {
-      void service.close().finally(() => process.exit(0));
-    });
-    server.closeAllConnections();
+    void shutdownGracefully(server, service, { graceMs: config.shutdownGraceMs, log }).finally(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-}
-
-function landingPage(base: string, name: string, version: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>BCC-CDS sandbox</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 48rem; margin: 2rem auto; line-height: 1.5">
-<h1>BCC-CDS sandbox</h1>
-<p><strong>Decision support for triage, not a diagnosis.</strong> Research model ${escapeHtml(name)} ${escapeHtml(version)}, not for clinical decisions.</p>
-<ul>
-<li>CDS Hooks discovery: <a href="${base}/cds-services">${base}/cds-services</a></li>
-<li>Embedded FHIR R4 server (in memory): <a href="${base}/fhir/metadata">${base}/fhir</a></li>
-<li>Model card: <a href="${base}/model-card">${base}/model-card</a> · OpenAPI: <a href="${base}/openapi.json">${base}/openapi.json</a> · Metrics: <a href="${base}/metrics">${base}/metrics</a></li>
-</ul>
-<p>Try it: <code>npm run demo -- &lt;image.jpg&gt;</code> creates a patient, a dermatology referral and its image Media here, fires <code>order-sign</code> and prints the cards.</p>
-</body></html>`;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 main().catch((err: unknown) => {

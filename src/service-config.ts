@@ -27,6 +27,24 @@ const configSchema = z.object({
   /** Also return the FHIR resources as CDS Hooks systemActions (applied by the EHR without a click). */
   systemActions: z.boolean(),
   logLevel: z.enum(['info', 'warn', 'error', 'silent']),
+  /** JSON file of trusted CDS clients (src/auth/trusted-issuers.ts); client JWTs are verified when set. */
+  trustedIssuersFile: z.string().min(1).optional(),
+  /** Leeway for JWT exp/nbf/iat. */
+  jwtClockSkewSeconds: z.number().int().min(0).max(300),
+  /** Oldest client JWT `iat` accepted. */
+  jwtMaxAgeSeconds: z.number().int().positive().max(3600),
+  /** Browser origins allowed by CORS on /cds-services (`*` for any). */
+  corsOrigins: z.array(z.string().min(1)),
+  /** Hooks running at once; more wait in a queue of maxQueuedHooks for up to maxQueueWaitMs, then 503. */
+  maxConcurrentHooks: z.number().int().positive(),
+  maxQueuedHooks: z.number().int().min(0),
+  maxQueueWaitMs: z.number().int().positive(),
+  /** Model runs at once (each already uses the session's threads). */
+  inferenceConcurrency: z.number().int().positive(),
+  /** Retry-After on 503 (overload, draining, model loading). */
+  retryAfterSeconds: z.number().int().positive(),
+  /** On SIGTERM, how long in-flight hooks get to finish. */
+  shutdownGraceMs: z.number().int().min(0),
 });
 
 export type ServiceConfig = Readonly<z.infer<typeof configSchema>>;
@@ -46,11 +64,20 @@ export const DEFAULT_CONFIG: ServiceConfig = {
   maxImagePixels: 40_000_000,
   systemActions: false,
   logLevel: 'info',
+  jwtClockSkewSeconds: 30,
+  jwtMaxAgeSeconds: 300,
+  corsOrigins: [],
+  maxConcurrentHooks: 4,
+  maxQueuedHooks: 16,
+  maxQueueWaitMs: 2000,
+  inferenceConcurrency: 1,
+  retryAfterSeconds: 2,
+  shutdownGraceMs: 10_000,
 };
 
 /**
  * Configuration: defaults < JSON file named by BCC_CDS_CONFIG < environment variables.
- * Production refuses to start without trusted FHIR servers (issuers join them with client auth).
+ * Production refuses to start without trusted FHIR servers, trusted client issuers and its public URL.
  */
 export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const file: Record<string, unknown> = env['BCC_CDS_CONFIG'] ? (JSON.parse(readFileSync(env['BCC_CDS_CONFIG'], 'utf8')) as Record<string, unknown>) : {};
@@ -86,9 +113,30 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
   if (env['LOG_LEVEL']) {
     fromEnv['logLevel'] = env['LOG_LEVEL'];
   }
+  if (env['TRUSTED_ISSUERS_FILE']) {
+    fromEnv['trustedIssuersFile'] = env['TRUSTED_ISSUERS_FILE'];
+  }
+  if (env['CORS_ORIGINS']) {
+    fromEnv['corsOrigins'] = env['CORS_ORIGINS'].split(',').map((s) => s.trim()).filter(Boolean);
+  }
+  for (const [key, name] of [
+    ['maxConcurrentHooks', 'MAX_CONCURRENT_HOOKS'],
+    ['maxQueuedHooks', 'MAX_QUEUED_HOOKS'],
+    ['shutdownGraceMs', 'SHUTDOWN_GRACE_MS'],
+  ] as const) {
+    if (num(name) !== undefined) {
+      fromEnv[key] = num(name);
+    }
+  }
   const config = parseOrThrow(configSchema, { ...DEFAULT_CONFIG, ...file, ...fromEnv }, 'config');
   if (config.mode === 'production' && config.allowedFhirServers.length === 0) {
     throw new Error('production mode needs FHIR_ALLOWED_SERVERS (or allowedFhirServers in BCC_CDS_CONFIG): the service never calls an unlisted fhirServer');
+  }
+  if (config.mode === 'production' && !config.trustedIssuersFile) {
+    throw new Error('production mode needs TRUSTED_ISSUERS_FILE (or trustedIssuersFile in BCC_CDS_CONFIG): every CDS client call must carry a JWT from a trusted issuer');
+  }
+  if (config.mode === 'production' && !config.publicBaseUrl) {
+    throw new Error('production mode needs PUBLIC_BASE_URL (or publicBaseUrl in BCC_CDS_CONFIG): client JWTs are checked against the exact URL called');
   }
   return config;
 }

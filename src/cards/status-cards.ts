@@ -10,6 +10,11 @@ function referralName(referral: ServiceRequest): string {
   return referral.id ? `ServiceRequest/${referral.id}` : 'this referral';
 }
 
+/** The same model line as a triage card's, so a "not assessed" card still says which model answered. */
+function modelLines(opts: CardOptions): string[] {
+  return opts.model ? ['', `**Model:** ${escapeMarkdown(`${opts.model.name} ${opts.model.version}`)} ([model card](${opts.modelCardUrl})).`] : [];
+}
+
 /**
  * The referral carries no dermoscopic image: nothing for the model to assess. Info, not a warning:
  * the referral is triaged as usual, by a person.
@@ -23,6 +28,7 @@ export function noImagesCard(referral: ServiceRequest, opts: CardOptions): Card 
       'Attach dermoscopic images of the lesion to the referral to get an AI triage.',
       '',
       `*${CARD_NOTICE}*`,
+      ...modelLines(opts),
     ].join('\n'),
     indicator: 'info',
     source: cardSource(opts),
@@ -49,6 +55,7 @@ export function unreadableCard(referral: ServiceRequest, images: readonly Referr
       'Re-attach the dermoscopic images (JPEG or PNG) to get an AI triage; until then the referral is triaged without it.',
       '',
       `*${CARD_NOTICE}*`,
+      ...modelLines(opts),
     ].join('\n'),
     indicator: 'warning',
     source: cardSource(opts),

@@ -15,6 +15,11 @@ export interface CardOptions {
   readonly newUuid: () => string;
   /** codes.json: topic and override reasons. */
   readonly terminology: Pick<Terminology, 'cards'>;
+  /**
+   * The installed model, named in the status cards' detail (a triage card names it from its
+   * report): every card says which model version answered, including "not assessed" ones.
+   */
+  readonly model?: { readonly name: string; readonly version: string };
 }
 
 export interface ToCardOptions extends CardOptions {

@@ -24,6 +24,12 @@ export interface AppDeps {
   readonly model: () => ModelManifest | null;
   readonly openapi: unknown;
   readonly maxBodyBytes: number;
+  /** Client authentication (src/auth) on discovery, hooks and feedback; absent: unauthenticated. */
+  readonly authenticate?: RequestHandler;
+  /** CORS on /cds-services and below, preflight included; runs before authentication. */
+  readonly cors?: RequestHandler;
+  /** Retry-After on a 503 hook answer (overload, draining, model loading). Default 1. */
+  readonly retryAfterSeconds?: number;
   readonly clock?: () => Date;
   /** Extra routes (sandbox FHIR server, demo page, viewer), mounted before the error handler. */
   readonly mount?: (app: Express) => void;
@@ -36,9 +42,13 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('json spaces', 0);
   app.use(securityHeaders);
+  const authenticate: RequestHandler = deps.authenticate ?? ((_req, _res, next) => next());
+  if (deps.cors) {
+    app.use('/cds-services', deps.cors);
+  }
   const json = express.json({ limit: deps.maxBodyBytes, strict: true, type: ['application/json', 'application/*+json'] });
 
-  app.get('/cds-services', (_req, res) => {
+  app.get('/cds-services', authenticate, (_req, res) => {
     res.json({ services: deps.services });
   });
 
@@ -50,7 +60,7 @@ export function createApp(deps: AppDeps): Express {
     return service;
   };
 
-  app.post('/cds-services/:id', json, async (req: Request, res: Response) => {
+  app.post('/cds-services/:id', authenticate, json, async (req: Request, res: Response) => {
     const service = findService(req);
     const stop = deps.metrics.hookSeconds.startTimer({ service: service.id });
     try {
@@ -67,13 +77,16 @@ export function createApp(deps: AppDeps): Express {
     } catch (err) {
       const status = err instanceof OperationOutcomeError ? getStatus(err.outcome) : 500;
       deps.metrics.hooks.inc({ service: service.id, status: String(status) });
+      if (status === 503) {
+        res.setHeader('Retry-After', String(deps.retryAfterSeconds ?? 1));
+      }
       throw err;
     } finally {
       stop();
     }
   });
 
-  app.post('/cds-services/:id/feedback', json, (req: Request, res: Response) => {
+  app.post('/cds-services/:id/feedback', authenticate, json, (req: Request, res: Response) => {
     const service = findService(req);
     const items = parseFeedback(service.id, req.body);
     deps.feedback.recordFeedback(items, clock().toISOString());

@@ -1,6 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Express, Router } from 'express';
+import type { Express, RequestHandler, Router } from 'express';
+import { requireClientJwt } from '../auth/client-auth.ts';
+import { createKeyStore } from '../auth/key-store.ts';
+import { createReplayCache } from '../auth/replay-cache.ts';
+import { loadTrustedIssuers } from '../auth/trusted-issuers.ts';
+import type { TrustedIssuer } from '../auth/trusted-issuers.ts';
+import { createClientJwtVerifier } from '../auth/verify-client-jwt.ts';
 import { PROJECT_ROOT, modelPaths } from '../config.ts';
 import { openFeedbackStore } from '../feedback/feedback-store.ts';
 import type { FeedbackStore } from '../feedback/feedback-store.ts';
@@ -14,8 +20,12 @@ import { loadTerminology } from '../report/terminology.ts';
 import { checkRulesAgainstThresholds, loadRuleSet } from '../rules/rule-set.ts';
 import type { ServiceConfig } from '../service-config.ts';
 import { createApp } from './app.ts';
+import { corsForOrigins } from './cors.ts';
+import { limitInference } from './limited-model.ts';
 import { createMetrics } from './metrics.ts';
 import type { ServiceMetrics } from './metrics.ts';
+import { createWorkQueue } from './overload.ts';
+import type { WorkQueueStats } from './overload.ts';
 import { loadServiceDefinitions } from './service-definitions.ts';
 import { createTriageHook } from './triage-hook.ts';
 
@@ -26,6 +36,12 @@ export interface Service {
   readonly metrics: ServiceMetrics;
   /** FHIR servers the hook may call with a token (config plus, in sandbox, the embedded one). */
   readonly allowedFhirServers: readonly string[];
+  /** Whether discovery, hooks and feedback require a client JWT (trusted issuers configured). */
+  readonly clientAuth: boolean;
+  /** The hook queue: running and waiting hooks. */
+  hookQueue(): WorkQueueStats;
+  /** Graceful shutdown: new hooks get 503; true once the admitted ones finished within `timeoutMs`. */
+  drain(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -34,8 +50,12 @@ export interface ServiceOptions {
   /** Routes mounted before the 404/error handlers (sandbox FHIR server, pages). */
   readonly mount?: (app: Express) => void;
   readonly onReport?: (report: TriageReport) => void;
+  /** Result viewer: cards link to `<viewerBaseUrl>/<report id>` (the sandbox serves one at `/viewer`). */
+  readonly viewerBaseUrl?: string;
   readonly clock?: () => Date;
   readonly newId?: () => string;
+  /** Trusted CDS clients given directly (tests, embedding); otherwise config.trustedIssuersFile. */
+  readonly trustedIssuers?: readonly TrustedIssuer[];
 }
 
 /**
@@ -66,6 +86,20 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
     ? [...config.allowedFhirServers, `${publicBaseUrl}/fhir`, `http://localhost:${config.port}/fhir`, `http://127.0.0.1:${config.port}/fhir`]
     : [...config.allowedFhirServers];
 
+  const issuers = opts.trustedIssuers ?? (config.trustedIssuersFile ? await loadTrustedIssuers(config.trustedIssuersFile) : undefined);
+  let authenticate: RequestHandler | undefined;
+  if (issuers && issuers.length > 0) {
+    const verifier = createClientJwtVerifier(
+      { issuers, clockSkewSeconds: config.jwtClockSkewSeconds, maxAgeSeconds: config.jwtMaxAgeSeconds },
+      { keys: createKeyStore(), replay: createReplayCache() },
+    );
+    authenticate = requireClientJwt({ verifier, publicBaseUrl, log });
+  } else if (!sandbox) {
+    // loadServiceConfig (npm start) refuses this; a caller that builds the config itself gets a warning.
+    log.warn('production mode WITHOUT client authentication: no trusted issuers configured; any caller can reach the hooks');
+  }
+  const hookQueue = createWorkQueue({ concurrency: config.maxConcurrentHooks, maxQueued: config.maxQueuedHooks, maxWaitMs: config.maxQueueWaitMs });
+
   let sandboxRouter: Router | undefined;
   if (sandbox) {
     if (!('WebSocket' in globalThis)) {
@@ -78,7 +112,8 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
   const app = createApp({
     services,
     runHook: createTriageHook({
-      model,
+      model: limitInference(model, config.inferenceConcurrency),
+      admit: (job) => hookQueue.run(job),
       rules,
       valueSet,
       terminology,
@@ -88,6 +123,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
       metrics,
       log,
       ...(opts.onReport ? { onReport: opts.onReport } : {}),
+      ...(opts.viewerBaseUrl ? { viewerBaseUrl: opts.viewerBaseUrl } : {}),
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.newId ? { newId: opts.newId } : {}),
     }),
@@ -97,6 +133,9 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
     model: () => m,
     openapi: JSON.parse(openapiText),
     maxBodyBytes: config.maxBodyBytes,
+    retryAfterSeconds: config.retryAfterSeconds,
+    ...(authenticate ? { authenticate } : {}),
+    ...(config.corsOrigins.length > 0 ? { cors: corsForOrigins({ origins: config.corsOrigins }) } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
     mount: (a) => {
       a.get('/model-card', (_req, res) => {
@@ -114,6 +153,9 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
     feedback,
     metrics,
     allowedFhirServers,
+    clientAuth: authenticate !== undefined,
+    hookQueue: () => hookQueue.stats(),
+    drain: (timeoutMs) => hookQueue.drain(timeoutMs),
     async close() {
       feedback.close();
       await model.close();

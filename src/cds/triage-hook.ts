@@ -15,7 +15,7 @@ import { createFhirGateway } from '../fhir/fhir-gateway.ts';
 import { isAllowedFhirServer } from '../fhir/server-allow-list.ts';
 import type { Logger } from '../logger.ts';
 import type { BccModel } from '../model/session.ts';
-import { OperationOutcomeError, serverError, tooCostly } from '../outcomes.ts';
+import { OperationOutcomeError, getStatus, serverError, tooCostly } from '../outcomes.ts';
 import { findDermatologyReferralEntries } from '../referral/find-referrals.ts';
 import { gatherReferralImages } from '../referral/gather-images.ts';
 import type { ReferralImage } from '../referral/referral-images.ts';
@@ -50,6 +50,11 @@ export interface TriageHookDeps {
   readonly createGateway?: (opts: FhirGatewayOptions) => FhirGateway;
   /** Called with each finished report (the sandbox keeps them for the viewer). */
   readonly onReport?: (report: TriageReport) => void;
+  /**
+   * Admission for one hook's work (the hook queue, src/cds/overload.ts). The wait counts against the
+   * deadline, and work whose deadline passed while it waited is dropped instead of run.
+   */
+  readonly admit?: <T>(job: () => Promise<T>) => Promise<T>;
 }
 
 interface PlannedImage {
@@ -72,9 +77,10 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
     modelCardUrl: `${deps.publicBaseUrl}/model-card`,
     newUuid: newId,
     terminology: deps.terminology,
+    model: { name: deps.model.manifest.name, version: deps.model.manifest.version },
   };
 
-  async function run(service: CdsServiceDefinition, request: HookRequest): Promise<{ cards: Card[]; systemActions?: SystemAction[] }> {
+  async function run(service: CdsServiceDefinition, request: HookRequest, signal?: AbortSignal): Promise<{ cards: Card[]; systemActions?: SystemAction[] }> {
     const found = findDermatologyReferralEntries(
       { draftOrders: request.context.draftOrders, ...(request.context.selections ? { selections: request.context.selections } : {}) },
       deps.valueSet,
@@ -100,6 +106,8 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
     const planned: PlannedImage[] = perReferral.flatMap((images, r) => images.map((image, k) => ({ referral: r, image, id: `${r}:${k}` })));
     const fetched = await Promise.all(planned.map((p) => fetchImage(p, gateway)));
     const inputs = fetched.flatMap((f) => (f.ok ? [f.input] : []));
+    // Past the deadline the caller has its answer already: spare the model the work.
+    signal?.throwIfAborted();
     const analysed = await analyzeImages(
       { model: deps.model, rules: deps.rules, limits: { maxBytes: deps.config.maxImageBytes, maxPixels: deps.config.maxImagePixels, formats: ['jpeg', 'png', 'webp', 'tiff'] } },
       inputs,
@@ -198,6 +206,12 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
       const bytes = await attachmentBytes(p.image, gateway, deps.config.maxImageBytes);
       return { ok: true, input: { id: p.id, bytes, where: p.image.where } };
     } catch (err) {
+      // 412 (no FHIR server to fetch the URL from, token refused, server unreachable) is about the
+      // request, not the image: the client must retry with a fhirServer or a fresh token, so the
+      // whole hook answers 412 (CDS Hooks 2.0) instead of a card that blames the image.
+      if (err instanceof OperationOutcomeError && getStatus(err.outcome) === 412) {
+        throw err;
+      }
       return { ok: false, outcome: err instanceof OperationOutcomeError ? err.outcome : serverError(`could not fetch ${p.image.where}`) };
     }
   }
@@ -214,22 +228,26 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
     });
   }
 
+  const admit = deps.admit ?? (<T>(job: () => Promise<T>): Promise<T> => job());
   return async (service, request) => {
     let timer: NodeJS.Timeout | undefined;
+    const abort = new AbortController();
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new OperationOutcomeError({
-              resourceType: 'OperationOutcome',
-              issue: [{ severity: 'error', code: 'timeout', details: { text: `hook did not finish within ${deps.config.hookDeadlineMs} ms` } }],
-            }),
-          ),
-        deps.config.hookDeadlineMs,
-      );
+      timer = setTimeout(() => {
+        const err = new OperationOutcomeError({
+          resourceType: 'OperationOutcome',
+          issue: [{ severity: 'error', code: 'timeout', details: { text: `hook did not finish within ${deps.config.hookDeadlineMs} ms` } }],
+        });
+        abort.abort(err);
+        reject(err);
+      }, deps.config.hookDeadlineMs);
+    });
+    const work = admit(() => {
+      abort.signal.throwIfAborted();
+      return run(service, request, abort.signal);
     });
     try {
-      return await Promise.race([run(service, request), deadline]);
+      return await Promise.race([work, deadline]);
     } finally {
       clearTimeout(timer);
     }

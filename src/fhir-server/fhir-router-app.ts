@@ -14,6 +14,7 @@ import { binaryFromUpload, isBinary, isRawBinaryUpload, sendRawBinary, wantsRawB
 import { capabilityStatement } from './capability-statement.ts';
 import { ensureFhirDefinitions } from './definitions.ts';
 import { createFhirRepository } from './repository.ts';
+import { placeholderFullUrls } from './transaction-full-urls.ts';
 import { unknownSearchParams } from './search-params.ts';
 
 export { createFhirRepository, ValidatingMemoryRepository } from './repository.ts';
@@ -72,7 +73,7 @@ async function handle(req: Request, res: Response, ctx: Context): Promise<void> 
     sendResource(res, 200, capabilityStatement(baseUrl));
     return;
   }
-  const body = requestBody(req, segments);
+  const body = segments.length === 0 && method === 'POST' ? placeholderFullUrls(requestBody(req, segments), baseUrl) : requestBody(req, segments);
   const rejection = rejectBeforeRouting(req, method, segments, body);
   if (rejection) {
     sendResource(res, rejection.status, rejection.outcome);

@@ -9,7 +9,7 @@ import type { ToCardOptions } from '../../src/cards/to-card.ts';
 import { toCard, writeSummary } from '../../src/cards/to-card.ts';
 import { buildTriageReport } from '../../src/report/build-triage-report.ts';
 import type { ReferralImageOutcome } from '../../src/report/triage-report.ts';
-import { analysedResult, counterIds, failedResult, highImage, image, lowImage, moderateImage, patient, referral, reportInput, terminology } from '../report/fixtures.ts';
+import { analysedResult, counterIds, manifest, failedResult, highImage, image, lowImage, moderateImage, patient, referral, reportInput, terminology } from '../report/fixtures.ts';
 
 function options(extra: Partial<ToCardOptions> = {}): ToCardOptions {
   return {
@@ -129,7 +129,7 @@ describe('card detail', () => {
 
   it('carries the decision-support sentence and the model', () => {
     assert.ok(d.includes(CARD_NOTICE));
-    assert.match(d, /\*\*Model:\*\* bcc-mtl-mnv2 1\.0\.0 \(\[model card\]\(https:\/\/bcc-cds\.org\/models\/bcc-mtl-mnv2\/1\.0\.0\)\)/);
+    assert.ok(d.includes(`**Model:** ${manifest.name} ${manifest.version} ([model card](https://bcc-cds.org/models/bcc-mtl-mnv2/1.0.0))`), 'model line with version and card link');
     assert.match(d, /\*\*Assesses:\*\* Pigment network, Arborizing telangiectasia/);
     assert.match(d, /\*\*Does not assess:\*\* Ulceration/);
   });

@@ -1,0 +1,25 @@
+CodeSystem: BccTriageCategoryCS
+Id: bcc-triage-category
+Title: "BCC triage categories"
+Description: """
+The priority BCC-CDS suggests for a dermatology referral. Codes are the rule file's categories
+(`models/rules/*.json` `categories[]`), displays its displays, `rank` its rank (1 = most urgent).
+The categories are a triage suggestion for the reviewing dermatologist, not a diagnosis.
+"""
+* ^caseSensitive = true
+* ^content = #complete
+* ^experimental = false
+* ^property[+].code = #rank
+* ^property[=].uri = "http://bcc-cds.org/fhir/CodeSystem/bcc-triage-category#rank"
+* ^property[=].description = "Urgency order, 1 = most urgent; the image with the lowest rank decides the referral's category"
+* ^property[=].type = #integer
+
+* #high "High priority: BCC likely" "The BCC probability is at or above the high-specificity operating point, or at or above the triage operating point with the dermoscopic criterion reading the lesion as BCC."
+* #high ^property[+].code = #rank
+* #high ^property[=].valueInteger = 1
+* #moderate "Moderate priority: BCC possible" "The BCC probability is at or above the triage operating point (chosen for sensitivity >= 0.95), or below it while a BCC pattern was seen."
+* #moderate ^property[+].code = #rank
+* #moderate ^property[=].valueInteger = 2
+* #low "Routine: BCC unlikely" "The BCC probability is below the triage operating point and no BCC pattern was seen."
+* #low ^property[+].code = #rank
+* #low ^property[=].valueInteger = 3

@@ -1,0 +1,37 @@
+Invariant: bcc-provenance-1
+Description: "Exactly one agent is the AI model: role Artificial-Intelligence (AIdeviceTypeCS), type author"
+Expression: "agent.where(role.coding.where(system = 'http://hl7.org/fhir/uv/aitransparency/CodeSystem/AIdeviceTypeCS' and code = 'Artificial-Intelligence').exists() and type.coding.where(system = 'http://terminology.hl7.org/CodeSystem/provenance-participant-type' and code = 'author').exists() and who.exists()).count() = 1"
+Severity: #error
+
+Profile: AiProvenance
+Parent: Provenance
+Id: ai-provenance
+Title: "AI Provenance"
+Description: """
+Which resources the model produced (target), when, from which images (entity, role derivation), under
+which policy, with the model Device as the authoring agent; after the AI Transparency on FHIR
+"AI Provenance". The model agent is required by invariant bcc-provenance-1 instead of the IG's
+agent slice on who.resolve() (see fhir-profiles/README.md).
+"""
+* obeys bcc-provenance-1
+* target 1..* MS
+* target ^short = "The AI outputs: report, Observations, heatmap Media (not the Device)"
+* occurred[x] 1..1 MS
+* occurred[x] only dateTime
+* policy 1..* MS
+* reason ^slicing.discriminator.type = #pattern
+* reason ^slicing.discriminator.path = "$this"
+* reason ^slicing.rules = #open
+* reason contains aiReason 1..1 MS
+* reason[aiReason] = $v3-ObservationValue#AIAST
+* activity 1..1 MS
+* activity = $v3-DataOperation#CREATE
+* agent 1..* MS
+* agent.type 1..1 MS
+* agent.role MS
+* agent.who MS
+* agent.who only Reference(AiModelDevice or Practitioner or PractitionerRole or Organization)
+* entity 1..* MS
+* entity ^short = "The dermoscopic images the model read"
+* entity.role = #derivation (exactly)
+* entity.what MS

@@ -1,0 +1,23 @@
+Invariant: bcc-probability-1
+Description: "A probability is a number in [0, 1]"
+Expression: "value.exists() and value >= 0 and value <= 1"
+Severity: #error
+
+Profile: BccProbabilityObservation
+Parent: Observation
+Id: bcc-probability
+Title: "BCC probability Observation"
+Description: "The model's probability of basal cell carcinoma for one dermoscopic image, interpreted (POS/NEG) at the rules' network operating point named in method."
+* insert ImageObservation
+* code = BccObservationCS#bcc-probability
+* value[x] 1..1 MS
+* value[x] only Quantity
+* valueQuantity obeys bcc-probability-1
+* valueQuantity.value 1..1
+* valueQuantity.system 1..1
+* valueQuantity.system = $ucum
+* valueQuantity.code 1..1
+* valueQuantity.code = #1
+* interpretation 0..1 MS
+* interpretation from BccInterpretationVS (required)
+* component 0..0

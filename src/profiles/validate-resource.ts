@@ -1,0 +1,165 @@
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
+import { OperationOutcomeError as MedplumOutcomeError, getAllDataTypes, validateResource as validateWithMedplum } from '@medplum/core';
+import type { Resource as MedplumResource, StructureDefinition } from '@medplum/fhirtypes';
+import { ensureFhirDefinitions } from '../fhir-server/definitions.ts';
+import type { BoundValue } from './binding-check.ts';
+import { checkRequiredBindings } from './binding-check.ts';
+import { checkChoiceTypes } from './choice-types.ts';
+import { createCoreTerminology, layerTerminology } from './core-terminology.ts';
+import type { ValueSetExpander } from './expand-value-set.ts';
+import { createExpander, stripVersion } from './expand-value-set.ts';
+import { checkExtensionSlices } from './extension-slices.ts';
+import type { ProfileSet } from './profile-set.ts';
+import { loadProfileSet } from './profile-set.ts';
+import { validateBundle } from './validate-bundle.ts';
+import { dedupeIssues, fromMedplumIssue, toOutcome, withExpectedValue } from './validation-issues.ts';
+
+export interface ValidateOptions {
+  /** Error when meta.profile names none of our profiles: every resource the service writes claims one. */
+  readonly requireProfile?: boolean;
+}
+
+/** Validates FHIR R4 JSON against R4 and, by meta.profile, against the BCC-CDS profiles. */
+export interface ResourceValidator {
+  readonly profiles: ProfileSet;
+  readonly expander: ValueSetExpander;
+  /**
+   * Never throws: every problem is an issue, each naming its element in `expression`. A Bundle is
+   * handed to validateBundle, so its entries meet their profiles too.
+   */
+  validateResource(resource: unknown, options?: ValidateOptions): OperationOutcome;
+  /** Each entry as validateResource does, plus the links between entries (see validate-bundle.ts). */
+  validateBundle(bundle: unknown, options?: ValidateOptions): OperationOutcome;
+  /** The resource alone: a Bundle's entries against R4 only (validateBundle's first step). */
+  validateShallow(resource: unknown, options?: ValidateOptions): OperationOutcome;
+}
+
+function isResourceJson(v: unknown): v is MedplumResource {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { resourceType?: unknown }).resourceType === 'string';
+}
+
+function issue(severity: OperationOutcomeIssue['severity'], code: OperationOutcomeIssue['code'], expression: string, text: string): OperationOutcomeIssue {
+  return { severity, code, details: { text }, expression: [expression] };
+}
+
+/** `String` -> `string`, `Quantity` -> `Quantity`, `Foo` -> undefined (not a FHIR type). */
+function fhirTypeOf(suffix: string): string | undefined {
+  const types = getAllDataTypes();
+  const primitive = `${suffix.charAt(0).toLowerCase()}${suffix.slice(1)}`;
+  if (primitive in types) {
+    return primitive;
+  }
+  return suffix in types ? suffix : undefined;
+}
+
+/** One Medplum pass (against the profile, or the base type when none); required-binding values are collected on the way. */
+function runMedplum(resource: MedplumResource, sd: StructureDefinition | undefined, bound: BoundValue[]): OperationOutcomeIssue[] {
+  const tokens: Record<string, { type: string; value: unknown; path: string }[]> = {};
+  let issues: OperationOutcomeIssue[];
+  try {
+    issues = validateWithMedplum(resource, { ...(sd ? { profile: sd } : {}), collect: { tokens } }).map(fromMedplumIssue);
+  } catch (err) {
+    if (err instanceof MedplumOutcomeError) {
+      issues = err.outcome.issue.map(fromMedplumIssue);
+    } else {
+      issues = [issue('error', 'exception', resource.resourceType, `validator failed: ${err instanceof Error ? err.message : String(err)}`)];
+    }
+  }
+  for (const [valueSet, values] of Object.entries(tokens)) {
+    bound.push(...values.map((v) => ({ valueSet, type: v.type, value: v.value, path: v.path })));
+  }
+  return issues.filter((i) => !isUrnReferenceWarning(i)).map((i) => withExpectedValue(i, sd));
+}
+
+/**
+ * Medplum reads the type of a reference from the text before the first `/`, so every `urn:uuid:`
+ * reference of a transaction draws "Invalid reference: got urn:uuid:…". Its type cannot be seen in
+ * the string at all; validateBundle checks such references against the entries instead.
+ */
+function isUrnReferenceWarning(i: OperationOutcomeIssue): boolean {
+  return i.severity === 'warning' && /^Invalid reference: got "urn:/.test(i.details?.text ?? '');
+}
+
+/** Which of meta.profile we hold; the rest (the AI Transparency IG's, a hospital's) are noted, not checked. */
+function claimedProfiles(resource: MedplumResource, profiles: ProfileSet): { readonly ours: StructureDefinition[]; readonly others: string[] } {
+  const claimed = (resource.meta?.profile ?? []).filter((p): p is string => typeof p === 'string');
+  const ours: StructureDefinition[] = [];
+  const others: string[] = [];
+  for (const url of claimed) {
+    const sd = profiles.structureDefinitions.get(stripVersion(url));
+    if (sd) {
+      ours.push(sd);
+    } else {
+      others.push(url);
+    }
+  }
+  return { ours, others };
+}
+
+export function createResourceValidator(profiles: ProfileSet): ResourceValidator {
+  ensureFhirDefinitions();
+  const ownTerminology = {
+    valueSet: (url: string) => profiles.valueSets.get(url),
+    codeSystem: (url: string) => profiles.codeSystems.get(url),
+  };
+  const expander = createExpander(layerTerminology(ownTerminology, createCoreTerminology()));
+
+  function validateShallow(resource: unknown, options: ValidateOptions = {}): OperationOutcome {
+    if (!isResourceJson(resource)) {
+      return toOutcome([issue('fatal', 'structure', '(root)', 'not a FHIR resource: a JSON object with a resourceType is expected')]);
+    }
+    const type = resource.resourceType;
+    if (!(type in getAllDataTypes())) {
+      return toOutcome([issue('fatal', 'structure', `${type}.resourceType`, `unknown resource type ${type}`)]);
+    }
+    const { ours, others } = claimedProfiles(resource, profiles);
+    const issues: OperationOutcomeIssue[] = [];
+    const bound: BoundValue[] = [];
+    for (const url of others) {
+      issues.push(issue('information', 'not-supported', `${type}.meta.profile`, `profile ${url} is not loaded here; checked against R4${ours.length ? ' and the BCC-CDS profiles' : ''} only`));
+    }
+    if (!ours.length && options.requireProfile) {
+      issues.push(issue('error', 'required', `${type}.meta.profile`, `names no BCC-CDS profile (${[...profiles.structureDefinitions.values()].filter((s) => s.kind === 'resource').map((s) => s.url).join(', ')})`));
+    }
+    const mismatched = ours.filter((sd) => sd.type !== type);
+    for (const sd of mismatched) {
+      issues.push(issue('error', 'invalid', `${type}.meta.profile`, `profile ${sd.url} constrains ${sd.type ?? '?'}, not ${type}`));
+    }
+    const targets = ours.filter((sd) => sd.type === type);
+    if (!targets.length) {
+      issues.push(...runMedplum(resource, undefined, bound));
+    }
+    for (const sd of targets) {
+      issues.push(...runMedplum(resource, sd, bound));
+      issues.push(...checkChoiceTypes(resource, sd, fhirTypeOf));
+      const slices = checkExtensionSlices(resource, sd);
+      issues.push(...slices.issues);
+      bound.push(...slices.boundValues);
+    }
+    issues.push(...checkRequiredBindings(bound, expander));
+    return toOutcome(dedupeIssues(issues));
+  }
+
+  const validator: ResourceValidator = {
+    profiles,
+    expander,
+    validateShallow,
+    validateResource: (resource, options) =>
+      isResourceJson(resource) && resource.resourceType === 'Bundle' ? validateBundle(validator, resource, options) : validateShallow(resource, options),
+    validateBundle: (bundle, options) => validateBundle(validator, bundle, options),
+  };
+  return validator;
+}
+
+/** Loads our snapshots (default: fhir-profiles/fsh-generated/resources) and indexes R4. */
+export async function loadResourceValidator(profileDir?: string): Promise<ResourceValidator> {
+  return createResourceValidator(await loadProfileSet(profileDir));
+}
+
+let shared: Promise<ResourceValidator> | undefined;
+
+/** One validator on the shipped profiles per process, for tests that check what the service emits. */
+export function loadDefaultValidator(): Promise<ResourceValidator> {
+  shared ??= loadResourceValidator();
+  return shared;
+}

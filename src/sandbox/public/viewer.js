@@ -1,0 +1,265 @@
+// @ts-check
+/**
+ * /viewer/<report id>: one triage report, from the service's memory or read back from the FHIR
+ * server (GET /sandbox/api/reports/<id> does either). Per image: the original with a heatmap
+ * overlay per output (toggle and opacity each), the probabilities as bars, the rule trace in words.
+ */
+import { byId, h, safeLink, say } from './dom.js';
+import { fetchJson, fhir } from './fhir.js';
+
+/**
+ * @typedef {{ output: string, title: string, png: string, width: number, height: number }} Overlay
+ * @typedef {{ id: string, display: string, status: 'present' | 'absent' | 'not-assessed', probability?: number, threshold?: number }} Pattern
+ * @typedef {{
+ *   index: number, source: string, label: string, ok: boolean, reason?: string, deciding?: boolean,
+ *   categoryDisplay?: string, bccProbability?: number, networkVerdict?: 'bcc' | 'not-bcc', rule?: string,
+ *   trace: string[], patterns: Pattern[], overlays: Overlay[]
+ * }} ViewerImage
+ * @typedef {{
+ *   reportId: string, origin: 'memory' | 'fhir', status: string, category?: string, categoryDisplay: string,
+ *   bccProbability?: number, conclusion: string, issued?: string, referral?: string, patient?: string,
+ *   model: { name: string, version: string, modelCardPath: string }, rules?: { id: string, version: string },
+ *   disclaimer: string, images: ViewerImage[]
+ * }} ViewerModel
+ */
+
+const INDICATOR_BY_CATEGORY = /** @type {Readonly<Record<string, string>>} */ ({ high: 'critical', moderate: 'warning', low: 'info' });
+const DEFAULT_OPACITY = 70;
+
+const status = byId('viewer-status', HTMLElement);
+const root = byId('report', HTMLElement);
+
+/**
+ * The referral image as a blob: URL, from its FHIR Media (inline data or an attachment URL) or a
+ * DocumentReference's first attachment.
+ * @param {string} reference
+ * @returns {Promise<string | undefined>}
+ */
+async function sourceImageUrl(reference) {
+  if (!/^(Media|DocumentReference)\/[A-Za-z0-9\-.]{1,64}$/.test(reference)) {
+    return undefined;
+  }
+  const r = await fhir('GET', reference);
+  const attachment = /** @type {{ contentType?: string, data?: string, url?: string } | undefined} */ (
+    r.resourceType === 'Media' ? r['content'] : /** @type {{ attachment?: unknown }[] | undefined} */ (r['content'])?.[0]?.attachment
+  );
+  if (attachment?.data) {
+    const bytes = Uint8Array.from(atob(attachment.data), (c) => c.charCodeAt(0));
+    return URL.createObjectURL(new Blob([bytes], { type: attachment.contentType ?? 'image/jpeg' }));
+  }
+  if (attachment?.url && /^Binary\/[A-Za-z0-9\-.]{1,64}$/.test(attachment.url)) {
+    const res = await fetch(`/fhir/${attachment.url}`, { headers: { accept: 'image/*' } });
+    return res.ok ? URL.createObjectURL(await res.blob()) : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * @param {number | undefined} p
+ * @param {number} [digits]
+ */
+const fmt = (p, digits = 2) => (p === undefined ? '—' : p.toFixed(digits));
+
+/**
+ * @param {ViewerImage} img
+ * @param {number} n
+ * @returns {HTMLElement}
+ */
+function imageStage(img, n) {
+  const first = img.overlays[0];
+  const stage = h('div', { class: 'stage' });
+  if (first && first.width > 0 && first.height > 0) {
+    stage.style.aspectRatio = `${first.width} / ${first.height}`;
+  }
+  const base = h('img', { class: 'stage__base', alt: `Dermoscopic image: ${img.label}` });
+  stage.append(base);
+  sourceImageUrl(img.source).then(
+    (url) => {
+      if (url) {
+        base.src = url;
+      } else {
+        base.replaceWith(h('p', { class: 'stage__missing' }, `The original image (${img.source}) cannot be shown here.`));
+      }
+    },
+    () => base.replaceWith(h('p', { class: 'stage__missing' }, `The original image (${img.source}) could not be read from the FHIR server.`)),
+  );
+  /** @type {HTMLElement[]} */
+  const controls = img.overlays.map((o, k) => {
+    const overlay = h('img', { class: 'stage__overlay', src: o.png, alt: '', 'data-output': o.output });
+    overlay.style.opacity = String(DEFAULT_OPACITY / 100);
+    overlay.hidden = k !== 0;
+    stage.append(overlay);
+    const toggleId = `overlay-${n}-${k}`;
+    const toggle = h('input', { type: 'checkbox', id: toggleId, 'data-output': o.output, checked: k === 0 });
+    const slider = h('input', {
+      type: 'range',
+      id: `${toggleId}-opacity`,
+      min: 0,
+      max: 100,
+      step: 5,
+      value: DEFAULT_OPACITY,
+      'aria-valuetext': `${DEFAULT_OPACITY}%`,
+      'data-output': o.output,
+    });
+    const shown = h('output', { for: slider.id }, `${DEFAULT_OPACITY}%`);
+    toggle.addEventListener('change', () => {
+      overlay.hidden = !toggle.checked;
+    });
+    slider.addEventListener('input', () => {
+      overlay.style.opacity = String(Number(slider.value) / 100);
+      slider.setAttribute('aria-valuetext', `${slider.value}%`);
+      shown.textContent = `${slider.value}%`;
+    });
+    return h(
+      'div',
+      { class: 'overlay-control' },
+      h('div', { class: 'overlay-control__toggle' }, toggle, h('label', { for: toggleId }, o.title)),
+      h('div', { class: 'overlay-control__opacity' }, h('label', { for: slider.id }, h('span', { class: 'visually-hidden' }, `${o.title} `), 'opacity'), slider, shown),
+    );
+  });
+  return h(
+    'div',
+    { class: 'image-grid' },
+    h('figure', { class: 'figure' }, stage, h('figcaption', {}, 'Heatmaps are coarse (about 32 px cells): where the model found evidence, not a lesion outline.')),
+    img.overlays.length
+      ? h(
+          'fieldset',
+          { class: 'overlay-controls' },
+          h('legend', {}, 'Heatmap overlays'),
+          controls,
+          h('div', { class: 'legend-scale', 'aria-hidden': 'true' }, h('span', {}, 'weak'), h('span', { class: 'legend-scale__bar' }), h('span', {}, 'strong evidence')),
+        )
+      : h('p', { class: 'hint' }, 'No heatmaps for this image.'),
+  );
+}
+
+/**
+ * One probability as a row: name, number, bar, what it means. A not-assessed pattern has no
+ * number and no bar: the installed model has no trained output for it.
+ * @param {string} name
+ * @param {Pattern['status'] | 'bcc'} kind
+ * @param {number | undefined} p
+ * @param {number | undefined} threshold
+ * @param {string} meaning
+ */
+function barRow(name, kind, p, threshold, meaning) {
+  const notAssessed = kind === 'not-assessed';
+  const bar = h('div', { class: `bar${notAssessed ? ' bar--none' : ''}`, 'aria-hidden': 'true' });
+  if (!notAssessed && p !== undefined) {
+    const fill = h('span', { class: `bar__fill bar__fill--${kind}` });
+    fill.style.width = `${Math.max(0, Math.min(1, p)) * 100}%`;
+    bar.append(fill);
+    if (threshold !== undefined) {
+      const tick = h('span', { class: 'bar__threshold', title: `threshold ${threshold.toFixed(3)}` });
+      tick.style.left = `${Math.max(0, Math.min(1, threshold)) * 100}%`;
+      bar.append(tick);
+    }
+  }
+  return h(
+    'tr',
+    { class: notAssessed ? 'row--not-assessed' : '' },
+    h('th', { scope: 'row' }, name),
+    h('td', { class: 'num' }, notAssessed ? '—' : fmt(p, 3)),
+    h('td', { class: 'bar-cell' }, bar),
+    h('td', {}, meaning),
+  );
+}
+
+/**
+ * @param {ViewerImage} img
+ * @returns {HTMLElement}
+ */
+function probabilityTable(img) {
+  const rows = [
+    barRow('Basal cell carcinoma', 'bcc', img.bccProbability, undefined, img.networkVerdict === 'bcc' ? 'network: BCC' : img.networkVerdict === 'not-bcc' ? 'network: not BCC' : ''),
+    ...img.patterns.map((p) =>
+      barRow(
+        p.display,
+        p.status,
+        p.probability,
+        p.threshold,
+        p.status === 'not-assessed' ? 'not assessed by this model' : `${p.status}${p.threshold !== undefined ? ` (threshold ${p.threshold.toFixed(3)})` : ''}`,
+      ),
+    ),
+  ];
+  return h(
+    'div',
+    { class: 'table-scroll' },
+    h(
+      'table',
+      { class: 'probabilities' },
+      h('caption', {}, `Model outputs for image ${img.index + 1}`),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Output'), h('th', { scope: 'col', class: 'num' }, 'Probability'), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Bar')), h('th', { scope: 'col' }, 'Reading'))),
+      h('tbody', {}, rows),
+    ),
+  );
+}
+
+/**
+ * @param {ViewerImage} img
+ * @param {ViewerModel} model
+ * @returns {HTMLElement}
+ */
+function imageSection(img, model) {
+  const headingId = `image-${img.index}-heading`;
+  const title = `Image ${img.index + 1}: ${img.label}`;
+  if (!img.ok) {
+    return h('section', { class: 'panel image-result', 'aria-labelledby': headingId }, h('h2', { id: headingId }, `${title} (unreadable)`), h('p', {}, `The model could not read this image: ${img.reason ?? 'no reason given'}`));
+  }
+  return h(
+    'section',
+    { class: 'panel image-result', 'aria-labelledby': headingId },
+    h('h2', { id: headingId }, title, img.deciding ? h('span', { class: 'tag' }, 'sets the priority') : null),
+    h('p', { class: 'image-summary' }, img.categoryDisplay ? `${img.categoryDisplay} · ` : '', `BCC probability ${fmt(img.bccProbability, 3)}`, img.rule ? ` · rule ${img.rule}` : ''),
+    imageStage(img, img.index),
+    h('h3', {}, 'Probabilities'),
+    probabilityTable(img),
+    h('h3', {}, 'Why: the rule trace'),
+    img.trace.length ? h('ol', { class: 'trace' }, img.trace.map((t) => h('li', {}, t))) : h('p', {}, 'No trace recorded.'),
+    model.rules ? h('p', { class: 'hint' }, `Rules ${model.rules.id} ${model.rules.version}${img.rule ? `, row ${img.rule}` : ''}.`) : null,
+  );
+}
+
+/**
+ * @param {ViewerModel} model
+ * @returns {HTMLElement[]}
+ */
+function renderReport(model) {
+  const indicator = INDICATOR_BY_CATEGORY[model.category ?? ''] ?? 'info';
+  const facts = /** @type {[string, Node | string][]} */ ([
+    ['Status', `${model.status}${model.status === 'preliminary' ? ' (not yet reviewed by a clinician)' : ''}`],
+    ['Saved', model.origin === 'fhir' ? 'read from the FHIR server' : 'as the service answered (save it from the card to file it)'],
+    ...(model.issued ? /** @type {[string, string][]} */ ([['Issued', new Date(model.issued).toLocaleString()]]) : []),
+    ...(model.referral ? /** @type {[string, string][]} */ ([['Referral', model.referral]]) : []),
+    ...(model.patient ? /** @type {[string, string][]} */ ([['Patient', model.patient]]) : []),
+    ['Model', h('span', {}, `${model.model.name} ${model.model.version} (`, safeLink('model card', model.model.modelCardPath), ')')],
+  ]);
+  return [
+    h(
+      'section',
+      { class: `panel summary summary--${indicator}`, 'aria-labelledby': 'summary-heading' },
+      h('h2', { id: 'summary-heading' }, h('span', { class: `indicator indicator--${indicator}` }, model.categoryDisplay)),
+      h('p', { class: 'summary__probability' }, `BCC probability ${fmt(model.bccProbability)}`, h('span', { class: 'summary__disclaimer' }, ` · ${model.disclaimer}`)),
+      model.conclusion ? h('p', { class: 'summary__conclusion' }, model.conclusion) : null,
+      h('dl', { class: 'facts' }, facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+    ),
+    ...model.images.map((img) => imageSection(img, model)),
+  ];
+}
+
+async function main() {
+  const id = decodeURIComponent(location.pathname.replace(/^\/viewer\//, '').replace(/\/+$/, ''));
+  try {
+    const model = /** @type {ViewerModel} */ (await fetchJson(`/sandbox/api/reports/${encodeURIComponent(id)}`));
+    root.replaceChildren(...renderReport(model));
+    document.title = `${model.categoryDisplay} · BCC triage result`;
+    byId('report-title', HTMLElement).textContent = 'BCC triage result';
+    say(status, '');
+    status.hidden = true;
+  } catch (err) {
+    say(status, `No triage report to show: ${err instanceof Error ? err.message : String(err)}`, 'error');
+    status.setAttribute('role', 'alert');
+  }
+}
+
+void main();

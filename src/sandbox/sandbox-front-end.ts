@@ -1,0 +1,48 @@
+import type { Express } from 'express';
+import type { ServiceOptions } from '../cds/create-service.ts';
+import { modelPaths } from '../config.ts';
+import { createFhirGateway } from '../fhir/fhir-gateway.ts';
+import { loadManifest } from '../model/manifest.ts';
+import type { TriageReport } from '../report/triage-report.ts';
+import { loadTerminology } from '../report/terminology.ts';
+import type { ReportStore } from './report-store.ts';
+import { createReportStore } from './report-store.ts';
+import { mountSandbox, ownFhirBase } from './sandbox-routes.ts';
+
+export interface SandboxFrontEndOptions {
+  /** Where clients reach this service; the cards' viewer links start with it. */
+  readonly publicBaseUrl: string;
+  readonly fhirTimeoutMs: number;
+  readonly store?: ReportStore;
+  /** Signs the page's CDS client JWT when the service authenticates clients (see SandboxDeps). */
+  readonly signHookToken?: (audience: string) => Promise<string>;
+}
+
+/** What createService needs to serve the sandbox pages: merge into its options. */
+export interface SandboxFrontEnd {
+  readonly store: ReportStore;
+  readonly onReport: (report: TriageReport) => void;
+  readonly viewerBaseUrl: string;
+  readonly mount: (app: Express) => void;
+}
+
+/**
+ * The sandbox page, the viewer and the queue, as createService options (`npm start` and the browser
+ * tests assemble it the same way). Reads the same manifest and terminology files createService does.
+ */
+export async function createSandboxFrontEnd(opts: SandboxFrontEndOptions): Promise<SandboxFrontEnd> {
+  const [manifest, terminology] = await Promise.all([loadManifest(modelPaths().manifest), loadTerminology()]);
+  const store = opts.store ?? createReportStore();
+  return {
+    store,
+    onReport: (report) => store.add(report),
+    viewerBaseUrl: `${opts.publicBaseUrl.replace(/\/+$/, '')}/viewer`,
+    mount: (app) =>
+      mountSandbox(app, {
+        store,
+        fhirFor: (req) => createFhirGateway({ baseUrl: ownFhirBase(req), timeoutMs: opts.fhirTimeoutMs }),
+        viewer: { terminology, manifest },
+        ...(opts.signHookToken ? { signHookToken: opts.signHookToken } : {}),
+      }),
+  } satisfies Pick<ServiceOptions, 'onReport' | 'viewerBaseUrl' | 'mount'> & { store: ReportStore };
+}

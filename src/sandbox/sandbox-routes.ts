@@ -1,0 +1,108 @@
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express from 'express';
+import type { Express, Request, RequestHandler, Response } from 'express';
+import type { FhirGateway } from '../fhir/fhir-gateway.ts';
+import { OperationOutcomeError, badRequest } from '../outcomes.ts';
+import { tryReadSavedReport } from './read-saved-report.ts';
+import type { ReportStore } from './report-store.ts';
+import type { FhirViewerContext } from './viewer-model-fhir.ts';
+import { viewerModelFromFhir } from './viewer-model-fhir.ts';
+import type { ViewerModel } from './viewer-model.ts';
+import { viewerModelFromReport } from './viewer-model.ts';
+
+export const SANDBOX_PUBLIC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'public');
+
+/**
+ * Scripts and styles only from this origin, so neither a card's markdown nor a FHIR resource can run
+ * code or load anything even if rendering let it through. Overlays and thumbnails are data:/blob:
+ * URLs made in the page.
+ */
+export const SANDBOX_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export interface SandboxDeps {
+  readonly store: Pick<ReportStore, 'tryGet' | 'queue'>;
+  /** The FHIR server holding saved reports, for this request (the embedded one, at /fhir). */
+  readonly fhirFor: (req: Request) => Pick<FhirGateway, 'read' | 'search'>;
+  readonly viewer: FhirViewerContext;
+  /**
+   * When the service checks CDS client JWTs: signs one for a hook call to `audience` (the service
+   * URL), as the sandbox's own CDS client. Absent: the page calls hooks without Authorization.
+   */
+  readonly signHookToken?: (audience: string) => Promise<string>;
+}
+
+const contentSecurityPolicy: RequestHandler = (_req, res, next) => {
+  res.setHeader('Content-Security-Policy', SANDBOX_CSP);
+  next();
+};
+
+/**
+ * The sandbox front end: the EHR-like page at `/`, the result viewer at `/viewer/<report id>` (the
+ * cards' link target), their scripts under `/sandbox/`, and two read-only JSON routes.
+ */
+export function mountSandbox(app: Express, deps: SandboxDeps): void {
+  const page = (file: string): RequestHandler => (_req, res) => {
+    res.type('html').sendFile(resolve(SANDBOX_PUBLIC_DIR, file));
+  };
+  app.get('/', contentSecurityPolicy, page('index.html'));
+  app.get('/viewer/:id', contentSecurityPolicy, page('viewer.html'));
+  app.use('/sandbox', contentSecurityPolicy, express.static(SANDBOX_PUBLIC_DIR, { index: false, redirect: false }));
+
+  // The page asks before each hook call; `{}` means "no client authentication configured".
+  app.post('/sandbox/api/hook-token', express.json({ limit: 4096 }), async (req: Request, res: Response) => {
+    const audience: unknown = isRecord(req.body) ? req.body['audience'] : undefined;
+    if (typeof audience !== 'string' || !audience) {
+      throw new OperationOutcomeError(badRequest('audience (the CDS service URL) is required', 'audience'));
+    }
+    res.json(deps.signHookToken ? { token: await deps.signHookToken(audience) } : {});
+  });
+
+  app.get('/sandbox/api/queue', (_req: Request, res: Response) => {
+    res.json({ entries: deps.store.queue() });
+  });
+
+  app.get('/sandbox/api/reports/:id', async (req: Request, res: Response) => {
+    const id = String(req.params['id']);
+    const model = await findViewerModel(deps, req, id);
+    if (!model) {
+      throw new OperationOutcomeError({
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'not-found', details: { text: `no triage report "${id}" in this sandbox or its FHIR server` } }],
+      });
+    }
+    res.json(model);
+  });
+}
+
+async function findViewerModel(deps: SandboxDeps, req: Request, id: string): Promise<ViewerModel | undefined> {
+  const report = deps.store.tryGet(id);
+  if (report) {
+    return viewerModelFromReport(report);
+  }
+  const saved = await tryReadSavedReport(deps.fhirFor(req), id);
+  return saved ? viewerModelFromFhir(saved, deps.viewer) : undefined;
+}
+
+/**
+ * This server's own /fhir, by the address the request came in on: never the Host header, which
+ * the client chooses.
+ */
+export function ownFhirBase(req: Request): string {
+  const address = req.socket.localAddress ?? '127.0.0.1';
+  const host = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${req.socket.localPort ?? 80}/fhir`;
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}

@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Bundle, DiagnosticReport, ServiceRequest } from 'fhir/r4';
+import type { Page } from 'playwright-core';
+import { SANDBOX_CSP } from '../../src/sandbox/sandbox-routes.ts';
+import { lesionJpeg } from '../helpers/images.ts';
+import { ARTIFACTS, startSandboxStand } from './harness.ts';
+import type { SandboxStand } from './harness.ts';
+import { chooseImage, createReferral, dropImage, signReferral } from './sandbox-flow.ts';
+
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url, { headers: { accept: 'application/fhir+json' } });
+  assert.equal(res.status, 200, `GET ${url}`);
+  return (await res.json()) as T;
+}
+
+/** Every form control has an accessible name (a label, aria-label or aria-labelledby). */
+async function unlabelledControls(page: Page): Promise<string[]> {
+  return page.evaluate(`[...document.querySelectorAll('input, select, textarea, button')]
+    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby') && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+    .map((el) => el.outerHTML.slice(0, 120))`);
+}
+
+async function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
+}
+
+describe('sandbox page in Chromium', { timeout: 240_000 }, () => {
+  let stand: SandboxStand;
+  before(async () => {
+    stand = await startSandboxStand();
+  });
+  after(async () => {
+    await stand?.stop();
+  });
+
+  it('serves the page with a Content-Security-Policy and labels every control', async () => {
+    const res = await fetch(`${stand.baseUrl}/`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-security-policy'), SANDBOX_CSP);
+    assert.match(SANDBOX_CSP, /script-src 'self'(;|$)/, 'no inline scripts allowed');
+    const { context, page, errors } = await stand.newPage();
+    await page.goto('/');
+    await page.getByRole('heading', { name: 'BCC-CDS sandbox' }).waitFor();
+    assert.deepEqual(await unlabelledControls(page), []);
+    await context.close();
+    assert.deepEqual(errors, []);
+  });
+
+  it('creates a referral, takes an image by file picker and by drag and drop, signs and shows the card as an EHR does', async () => {
+    const { context, page, errors } = await stand.newPage();
+    const { referralId, patientId } = await createReferral(page, { given: 'Robin', family: 'Picker' });
+    await chooseImage(page, 'left-cheek-1.jpg', await lesionJpeg(640, 480, 3));
+    await dropImage(page, 'left-cheek-2.jpg', await lesionJpeg(600, 450, 4));
+
+    const media = await getJson<Bundle>(`${stand.baseUrl}/fhir/Media?based-on=ServiceRequest/${referralId}`);
+    assert.equal(media.entry?.length, 2, 'both images stored as Media based on the referral');
+    assert.ok(media.entry?.every((e) => e.resource?.resourceType === 'Media' && e.resource.subject?.reference === `Patient/${patientId}`));
+
+    const cards = await signReferral(page);
+    assert.equal(await cards.count(), 1);
+    const card = cards.first();
+    const indicator = (await card.locator('.indicator').textContent()) ?? '';
+    assert.match(indicator, /^(Critical|Warning|Info)$/);
+    assert.match((await card.getAttribute('class')) ?? '', new RegExp(`card--${indicator.toLowerCase()}`));
+    assert.match((await card.locator('h3').textContent()) ?? '', /^BCC triage: .* — decision support$/);
+    // The markdown detail is rendered, not shown raw.
+    assert.ok((await card.locator('.card-detail h4').count()) >= 2, 'one heading per image');
+    assert.ok((await card.locator('.card-detail strong').count()) > 0);
+    assert.ok((await card.locator('.card-detail ol li').count()) > 0, 'the rule trace as a numbered list');
+    assert.doesNotMatch((await card.locator('.card-detail').textContent()) ?? '', /\*\*|####/);
+    assert.equal(await card.locator('.card-source a').getAttribute('href'), `${stand.baseUrl}/model-card`);
+    assert.ok(await card.getByRole('button', { name: /Save AI triage report to the chart/ }).isVisible());
+    const viewerHref = await card.locator('.card-links a').getAttribute('href');
+    assert.match(viewerHref ?? '', new RegExp(`^${stand.baseUrl}/viewer/[0-9a-f-]{36}$`));
+    await card.screenshot({ path: join(ARTIFACTS, 'sandbox-card.png') });
+    await page.screenshot({ path: join(ARTIFACTS, 'sandbox-page-laptop.png'), fullPage: true });
+
+    // The queue lists the referral with a link to its result.
+    const row = page.locator(`#queue-body tr[data-referral="ServiceRequest/${referralId}"]`);
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? '', /Robin Picker/);
+    assert.equal(await row.locator('a').getAttribute('href'), new URL(viewerHref ?? '').pathname);
+    await context.close();
+    assert.deepEqual(errors, []);
+  });
+
+  it('applies the save suggestion to the FHIR server and reports it accepted', async () => {
+    const { context, page, errors } = await stand.newPage();
+    const { referralId } = await createReferral(page);
+    await chooseImage(page, 'nose.jpg', await lesionJpeg(640, 480, 5));
+    const card = (await signReferral(page)).first();
+    const reportId = /\/viewer\/([0-9a-f-]+)$/.exec((await card.locator('.card-links a').getAttribute('href')) ?? '')?.[1];
+    assert.ok(reportId);
+
+    const save = card.getByRole('button', { name: /Save AI triage report to the chart/ });
+    const suggestionUuid = await save.getAttribute('data-suggestion');
+    await save.click();
+    await card.locator('.card-status[data-kind="ok"]').waitFor();
+    assert.match((await card.locator('.card-status').textContent()) ?? '', new RegExp(`Applied .* including DiagnosticReport/${reportId}`));
+
+    // Saved under the id the card's resources use, so their Type/id references hold.
+    const report = await getJson<DiagnosticReport>(`${stand.baseUrl}/fhir/DiagnosticReport/${reportId}`);
+    assert.equal(report.status, 'preliminary');
+    assert.equal(report.basedOn?.[0]?.reference, `ServiceRequest/${referralId}`);
+    const found = await getJson<Bundle>(`${stand.baseUrl}/fhir/DiagnosticReport?based-on=ServiceRequest/${referralId}`);
+    assert.equal(found.entry?.length, 1);
+    for (const ref of [...(report.result ?? []), ...(report.media ?? []).map((m) => m.link)]) {
+      await getJson(`${stand.baseUrl}/fhir/${ref.reference ?? ''}`);
+    }
+
+    const accepted = stand.service.feedback.listFeedback().find((f) => f.outcome === 'accepted' && f.acceptedSuggestions.includes(suggestionUuid ?? ''));
+    assert.ok(accepted, 'accepted feedback names the suggestion');
+    assert.equal(accepted.card, await card.getAttribute('data-card-uuid'));
+    await context.close();
+    assert.deepEqual(errors, []);
+  });
+
+  it('offers "Mark referral urgent" only as an update of the whole referral, and applies it as a PUT', async () => {
+    const { context, page, errors } = await stand.newPage();
+    const { referralId } = await createReferral(page);
+    await chooseImage(page, 'back.jpg', await lesionJpeg(640, 480, 6));
+    const card = (await signReferral(page)).first();
+    const urgent = card.getByRole('button', { name: /Mark referral urgent/ });
+    if ((await urgent.count()) === 0) {
+      // Only a high-priority card carries it; the synthetic image need not be one.
+      assert.notEqual(await card.locator('.indicator').textContent(), 'Critical');
+    } else {
+      await urgent.click();
+      await card.locator('.card-status[data-kind="ok"]').waitFor();
+      const sr = await getJson<ServiceRequest>(`${stand.baseUrl}/fhir/ServiceRequest/${referralId}`);
+      assert.equal(sr.priority, 'urgent');
+    }
+    await context.close();
+    assert.deepEqual(errors, []);
+  });
+
+  it('overrides a card with a reason and a comment, stored by the feedback endpoint', async () => {
+    const { context, page, errors } = await stand.newPage();
+    await createReferral(page);
+    await chooseImage(page, 'scalp.jpg', await lesionJpeg(640, 480, 7));
+    const card = (await signReferral(page)).first();
+    const cardUuid = await card.getAttribute('data-card-uuid');
+    const toggle = card.getByRole('button', { name: 'Override…' });
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+    await toggle.click();
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+    const reason = card.getByLabel('Reason');
+    const options = await reason.locator('option').allTextContents();
+    assert.ok(options.length >= 2, 'the card offers override reasons');
+    await reason.selectOption({ index: 1 });
+    await card.getByLabel('Comment (optional)').fill('Seen in clinic already; <b>not</b> new.');
+    await card.getByRole('button', { name: 'Send override' }).click();
+    await card.locator('.card-status[data-kind="ok"]').waitFor();
+    await card.screenshot({ path: join(ARTIFACTS, 'sandbox-card-overridden.png') });
+
+    const stored = stand.service.feedback.listFeedback().find((f) => f.card === cardUuid && f.outcome === 'overridden');
+    assert.ok(stored, 'override feedback stored');
+    assert.equal(stored.overrideComment, 'Seen in clinic already; <b>not</b> new.');
+    assert.ok(stored.overrideReasonCode);
+    assert.ok(stored.issued, 'joined to the card as issued');
+    await context.close();
+    assert.deepEqual(errors, []);
+  });
+
+  it('lists the queue most urgent first and fits a tablet without sideways scrolling', async () => {
+    const queue = await getJson<{ entries: { category: string; bccProbability: number }[] }>(`${stand.baseUrl}/sandbox/api/queue`);
+    assert.ok(queue.entries.length >= 3);
+    const rank = (c: string): number => ['high', 'moderate', 'low'].indexOf(c);
+    for (let i = 1; i < queue.entries.length; i++) {
+      const a = queue.entries[i - 1];
+      const b = queue.entries[i];
+      assert.ok(a && b && (rank(a.category) < rank(b.category) || (rank(a.category) === rank(b.category) && a.bccProbability >= b.bccProbability)), 'queue order');
+    }
+    const { context, page, errors } = await stand.newPage({ width: 820, height: 1180 });
+    await page.goto('/');
+    await page.locator('#queue-body tr[data-referral]').first().waitFor();
+    assert.ok((await horizontalOverflow(page)) <= 0, 'no horizontal scrolling on a tablet');
+    await page.screenshot({ path: join(ARTIFACTS, 'sandbox-page-tablet.png'), fullPage: true });
+    await context.close();
+    assert.deepEqual(errors, []);
+  });
+});

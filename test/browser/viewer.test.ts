@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { modelPaths } from '../../src/config.ts';
+import { loadManifest } from '../../src/model/manifest.ts';
+import { SANDBOX_CSP } from '../../src/sandbox/sandbox-routes.ts';
+import { lesionJpeg } from '../helpers/images.ts';
+import { ARTIFACTS, startSandboxStand } from './harness.ts';
+import type { SandboxStand } from './harness.ts';
+import { chooseImage, createReferral, signReferral } from './sandbox-flow.ts';
+
+/** Signs a one-image referral on the sandbox page; returns the card's viewer link and the page. */
+async function signOne(stand: SandboxStand, page: Page, seed: number): Promise<{ viewerUrl: string; reportId: string }> {
+  await createReferral(page);
+  await chooseImage(page, `lesion-${seed}.jpg`, await lesionJpeg(640, 480, seed));
+  const card = (await signReferral(page)).first();
+  const viewerUrl = (await card.locator('.card-links a').getAttribute('href')) ?? '';
+  const reportId = /\/viewer\/([0-9a-f-]{36})$/.exec(viewerUrl)?.[1];
+  assert.ok(reportId, `viewer link ${viewerUrl}`);
+  assert.ok(viewerUrl.startsWith(`${stand.baseUrl}/viewer/`));
+  return { viewerUrl, reportId };
+}
+
+async function overlayState(page: Page, output: string): Promise<{ hidden: boolean; opacity: string }> {
+  const overlay = page.locator(`.stage__overlay[data-output="${output}"]`).first();
+  const opacity = /opacity:\s*([0-9.]+)/.exec((await overlay.getAttribute('style')) ?? '')?.[1] ?? '';
+  return { hidden: await overlay.isHidden(), opacity };
+}
+
+describe('result viewer in Chromium', { timeout: 240_000 }, () => {
+  let stand: SandboxStand;
+  let notAssessed: readonly string[];
+  let patternCount: number;
+  before(async () => {
+    stand = await startSandboxStand();
+    const manifest = await loadManifest(modelPaths().manifest);
+    notAssessed = manifest.patterns.filter((p) => !p.trained).map((p) => p.display);
+    patternCount = manifest.patterns.length;
+  });
+  after(async () => {
+    await stand?.stop();
+  });
+
+  it('shows the image with a toggle and an opacity slider per heatmap, usable by keyboard', async () => {
+    const { context, page, errors } = await stand.newPage();
+    const { viewerUrl } = await signOne(stand, page, 11);
+    const res = await fetch(viewerUrl);
+    assert.equal(res.headers.get('content-security-policy'), SANDBOX_CSP);
+
+    await page.goto(viewerUrl);
+    await page.locator('.stage__overlay').first().waitFor();
+    assert.match((await page.locator('.site-header .disclaimer').textContent()) ?? '', /Decision support, not a diagnosis/);
+    assert.match((await page.locator('.summary').textContent()) ?? '', /Decision support, not a diagnosis/);
+    // The original image, read from the FHIR server, under the overlays.
+    await page.waitForFunction('document.querySelector(".stage__base")?.naturalWidth > 0');
+
+    const toggles = page.locator('.overlay-controls input[type="checkbox"]');
+    assert.ok((await toggles.count()) >= 1, 'one toggle per overlay');
+    assert.equal(await page.locator('.overlay-controls input[type="range"]').count(), await toggles.count(), 'one slider per overlay');
+    const bcc = page.getByLabel('BCC heatmap', { exact: true });
+    assert.equal(await bcc.isChecked(), true);
+    assert.deepEqual(await overlayState(page, 'bcc'), { hidden: false, opacity: '0.7' });
+
+    await bcc.click();
+    assert.equal((await overlayState(page, 'bcc')).hidden, true, 'unticking hides the overlay');
+    await bcc.focus();
+    await page.keyboard.press('Space');
+    assert.equal((await overlayState(page, 'bcc')).hidden, false, 'Space ticks it again');
+
+    const slider = page.getByLabel('BCC heatmap opacity');
+    await slider.focus();
+    for (let i = 0; i < 4; i++) {
+      await page.keyboard.press('ArrowLeft');
+    }
+    assert.equal((await overlayState(page, 'bcc')).opacity, '0.5');
+    assert.equal(await slider.getAttribute('aria-valuetext'), '50%');
+
+    // Probabilities: BCC and every pattern; an unassessed one says so and has no number.
+    assert.equal(await page.locator('table.probabilities tbody tr').count(), 1 + patternCount, 'BCC, then every pattern of the model');
+    for (const display of notAssessed) {
+      const row = page.locator('table.probabilities tbody tr', { has: page.locator('th', { hasText: display }) });
+      assert.match((await row.textContent()) ?? '', /not assessed by this model/);
+      assert.equal(await row.locator('.bar__fill').count(), 0, `${display}: no bar`);
+    }
+    assert.ok((await page.locator('ol.trace li').count()) >= 3, 'the rule trace in words');
+    assert.equal(await page.getByRole('link', { name: 'model card' }).getAttribute('href'), '/model-card');
+    await page.screenshot({ path: join(ARTIFACTS, 'viewer-laptop.png'), fullPage: true });
+    await context.close();
+    assert.deepEqual(errors, []);
+  });
+
+  it('fits a tablet: image above the controls, no sideways scrolling', async () => {
+    const { context, page, errors } = await stand.newPage({ width: 820, height: 1180 });
+    const { viewerUrl } = await signOne(stand, page, 12);
+    await page.goto(viewerUrl);
+    await page.locator('.stage__overlay').first().waitFor();
+    await page.waitForFunction('document.querySelector(".stage__base")?.naturalWidth > 0');
+    assert.ok((await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')) <= 0);
+    await page.screenshot({ path: join(ARTIFACTS, 'viewer-tablet.png'), fullPage: true });
+    await context.close();
+    assert.deepEqual(errors, []);
+  });
+
+  it('reads a saved report back from the FHIR server when the service no longer holds it', async () => {
+    const { context, page, errors } = await stand.newPage();
+    const { viewerUrl, reportId } = await signOne(stand, page, 13);
+    const card = page.locator('#cards article.card').first();
+    await card.getByRole('button', { name: /Save AI triage report to the chart/ }).click();
+    await card.locator('.card-status[data-kind="ok"]').waitFor();
+    const fromMemory = (await (await fetch(`${stand.baseUrl}/sandbox/api/reports/${reportId}`)).json()) as { origin: string; images: { overlays: unknown[]; trace: string[] }[] };
+    assert.equal(fromMemory.origin, 'memory');
+    stand.store.forget(reportId);
+
+    await page.goto(viewerUrl);
+    await page.locator('.stage__overlay').first().waitFor();
+    assert.match((await page.locator('.facts').textContent()) ?? '', /read from the FHIR server/);
+    assert.equal(await page.locator('.stage__overlay').count(), fromMemory.images[0]?.overlays.length);
+    assert.equal(await page.locator('ol.trace li').count(), fromMemory.images[0]?.trace.length);
+    for (const display of notAssessed) {
+      const row = page.locator('table.probabilities tbody tr', { has: page.locator('th', { hasText: display }) });
+      assert.match((await row.textContent()) ?? '', /not assessed by this model/);
+    }
+    await page.getByLabel('BCC heatmap', { exact: true }).uncheck();
+    assert.equal((await overlayState(page, 'bcc')).hidden, true);
+    await context.close();
+    assert.deepEqual(errors, []);
+  });
+
+  it('says so when there is no such report', async () => {
+    const { context, page } = await stand.newPage();
+    await page.goto('/viewer/00000000-0000-4000-8000-000000000000');
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    assert.match((await alert.textContent()) ?? '', /No triage report to show: .*HTTP 404/);
+    await context.close();
+  });
+});
