@@ -22,6 +22,9 @@ import { createLogger } from '../../src/logger.ts';
 import { DEFAULT_CONFIG } from '../../src/service-config.ts';
 import { startFhirServerProcess } from '../support/fhir-process.ts';
 import type { FhirServerProcess } from '../support/fhir-process.ts';
+import { loadDefaultValidator } from '../../src/profiles/validate-resource.ts';
+import type { ResourceValidator } from '../../src/profiles/validate-resource.ts';
+import { errorIssues, formatIssue } from '../../src/profiles/validation-issues.ts';
 
 export const ORDER_SIGN = 'bcc-triage-order-sign';
 export const ORDER_SELECT = 'bcc-triage-order-select';
@@ -35,6 +38,8 @@ export interface Harness {
   readonly logs: readonly string[];
   /** The bearer token hooks in this file send; it must never show up in a card or a log line. */
   readonly token: string;
+  /** The published profiles: every resource a card offers must conform (issue 4). */
+  readonly validator: ResourceValidator;
   stop(): Promise<void>;
 }
 
@@ -52,10 +57,12 @@ export async function startHarness(): Promise<Harness> {
     await fhir.stop();
     throw err;
   }
+  const validator = await loadDefaultValidator();
   return {
     fhirBaseUrl: fhir.baseUrl,
     service,
     logs,
+    validator,
     token: `int-test-token-${randomUUID()}`,
     async stop() {
       await service.close();
@@ -223,7 +230,23 @@ export function assertCard(h: Harness, card: unknown): Card {
   const m = h.service.model.manifest;
   assert.ok(detail.includes(`${m.name} ${m.version}`), `detail names the model version ${m.name} ${m.version}: ${detail}`);
   assert.ok(!JSON.stringify(card).includes(h.token), 'the access token is not in the card');
+  assertResourcesConform(h, card);
   return card;
+}
+
+/** Every resource the card offers (create/update actions) validates: ours against our profiles, the referral update against R4. */
+function assertResourcesConform(h: Harness, card: Card): void {
+  for (const s of card.suggestions ?? []) {
+    for (const a of s.actions ?? []) {
+      if (!a.resource) {
+        continue;
+      }
+      const ours = a.type === 'create';
+      const outcome = h.validator.validateResource(a.resource, { requireProfile: ours });
+      const errors = errorIssues(outcome).map(formatIssue);
+      assert.deepEqual(errors, [], `${s.label}: ${a.type} ${String((a.resource as { resourceType?: unknown }).resourceType)} conforms`);
+    }
+  }
 }
 
 function isCard(x: unknown): x is Card {
