@@ -9,11 +9,12 @@ import { lesionJpeg } from '../helpers/images.ts';
 import { ARTIFACTS, startSandboxStand } from './harness.ts';
 import type { SandboxStand } from './harness.ts';
 import { chooseImage, createReferral, signReferral } from './sandbox-flow.ts';
+import { telangiectaticLesionJpeg } from './synthetic-lesion.ts';
 
 /** Signs a one-image referral on the sandbox page; returns the card's viewer link and the page. */
-async function signOne(stand: SandboxStand, page: Page, seed: number): Promise<{ viewerUrl: string; reportId: string }> {
+async function signOne(stand: SandboxStand, page: Page, name: string, image: Buffer): Promise<{ viewerUrl: string; reportId: string }> {
   await createReferral(page);
-  await chooseImage(page, `lesion-${seed}.jpg`, await lesionJpeg(640, 480, seed));
+  await chooseImage(page, name, image);
   const card = (await signReferral(page)).first();
   const viewerUrl = (await card.locator('.card-links a').getAttribute('href')) ?? '';
   const reportId = /\/viewer\/([0-9a-f-]{36})$/.exec(viewerUrl)?.[1];
@@ -44,7 +45,7 @@ describe('result viewer in Chromium', { timeout: 240_000 }, () => {
 
   it('shows the image with a toggle and an opacity slider per heatmap, usable by keyboard', async () => {
     const { context, page, errors } = await stand.newPage();
-    const { viewerUrl } = await signOne(stand, page, 11);
+    const { viewerUrl } = await signOne(stand, page, 'left-nasal-ala.jpg', await telangiectaticLesionJpeg());
     const res = await fetch(viewerUrl);
     assert.equal(res.headers.get('content-security-policy'), SANDBOX_CSP);
 
@@ -68,6 +69,18 @@ describe('result viewer in Chromium', { timeout: 240_000 }, () => {
     await page.keyboard.press('Space');
     assert.equal((await overlayState(page, 'bcc')).hidden, false, 'Space ticks it again');
 
+    // Every other overlay (the patterns found present) starts hidden and shows when ticked.
+    for (const t of await toggles.all()) {
+      const output = (await t.getAttribute('data-output')) ?? '';
+      if (output === 'bcc') {
+        continue;
+      }
+      const toggle = page.locator(`.overlay-controls input[type="checkbox"][data-output="${output}"]`);
+      assert.equal((await overlayState(page, output)).hidden, true, `${output} starts hidden`);
+      await toggle.check();
+      assert.equal((await overlayState(page, output)).hidden, false, `${output} shows when ticked`);
+    }
+
     const slider = page.getByLabel('BCC heatmap opacity');
     await slider.focus();
     for (let i = 0; i < 4; i++) {
@@ -84,7 +97,7 @@ describe('result viewer in Chromium', { timeout: 240_000 }, () => {
       assert.equal(await row.locator('.bar__fill').count(), 0, `${display}: no bar`);
     }
     assert.ok((await page.locator('ol.trace li').count()) >= 3, 'the rule trace in words');
-    assert.equal(await page.getByRole('link', { name: 'model card' }).getAttribute('href'), '/model-card');
+    assert.equal(await page.locator('.summary').getByRole('link', { name: 'model card' }).getAttribute('href'), '/model-card');
     await page.screenshot({ path: join(ARTIFACTS, 'viewer-laptop.png'), fullPage: true });
     await context.close();
     assert.deepEqual(errors, []);
@@ -92,7 +105,7 @@ describe('result viewer in Chromium', { timeout: 240_000 }, () => {
 
   it('fits a tablet: image above the controls, no sideways scrolling', async () => {
     const { context, page, errors } = await stand.newPage({ width: 820, height: 1180 });
-    const { viewerUrl } = await signOne(stand, page, 12);
+    const { viewerUrl } = await signOne(stand, page, 'forearm.jpg', await lesionJpeg(640, 480, 12));
     await page.goto(viewerUrl);
     await page.locator('.stage__overlay').first().waitFor();
     await page.waitForFunction('document.querySelector(".stage__base")?.naturalWidth > 0');
@@ -104,7 +117,7 @@ describe('result viewer in Chromium', { timeout: 240_000 }, () => {
 
   it('reads a saved report back from the FHIR server when the service no longer holds it', async () => {
     const { context, page, errors } = await stand.newPage();
-    const { viewerUrl, reportId } = await signOne(stand, page, 13);
+    const { viewerUrl, reportId } = await signOne(stand, page, 'temple.jpg', await telangiectaticLesionJpeg(800, 600));
     const card = page.locator('#cards article.card').first();
     await card.getByRole('button', { name: /Save AI triage report to the chart/ }).click();
     await card.locator('.card-status[data-kind="ok"]').waitFor();
