@@ -112,8 +112,8 @@ def grouped_folds(rows, k, seed):
         groups.setdefault(r["group"], []).append(i)
     strata = {}
     for g, idx in groups.items():
-        key = (max(rows[i]["bcc"] == "1" for i in idx), rows[idx[0]]["source"],
-               max(rows[i].get("arborizing_telangiectasia") == "1" for i in idx))
+        key = (max(float(rows[i]["bcc"]) >= 0.5 for i in idx), rows[idx[0]]["source"],
+               max(float(rows[i].get("arborizing_telangiectasia") or 0) >= 0.5 for i in idx))
         strata.setdefault(key, []).append(g)
     rng = random.Random(seed)
     fold_of = np.zeros(len(rows), np.int64)
@@ -315,8 +315,9 @@ def train_one(idx, data, cfg, weights_npz, seed, dev, epochs):
 
     x_gpu = torch.from_numpy(np.array(x_tr)).to(dev)
     m_gpu = torch.from_numpy(np.array(m_tr)).to(dev)
-    bcc_gpu = torch.from_numpy(bcc).to(dev)
-    pat_gpu = torch.from_numpy(pat).to(dev)
+    # Soft consensus labels (npm run consensus --soft) train as BCE targets; metrics use hard labels.
+    bcc_gpu = torch.from_numpy(data["bcc_target"]).to(dev)
+    pat_gpu = torch.from_numpy(data["pat_target"]).to(dev)
     hm_gpu = torch.from_numpy(has_mask).to(dev)
     step = 0
     net.train()
@@ -342,7 +343,7 @@ def train_one(idx, data, cfg, weights_npz, seed, dev, epochs):
                                                     reduction="none")
             l_pat = (lp * known).sum() / known.sum().clamp(min=1)
             # Attention loss: share of positive BCC evidence that lies outside the lesion mask.
-            sel = (y == 1) & hm_gpu[bi]
+            sel = (y >= 0.5) & hm_gpu[bi]
             if sel.any():
                 a = F.relu(cam[sel, 0])
                 mm = F.adaptive_avg_pool2d(m[sel], a.shape[-2:])[:, 0]
@@ -582,8 +583,12 @@ def prepare(args, cfg):
     bcc = np.array([float(r["bcc"]) for r in rows], np.float32)
     pat = np.array([[float(r[p["id"]]) if r[p["id"]] != "" else np.nan for p in patterns] for r in rows], np.float32)
     has_mask = np.array([bool(r["mask"]) for r in rows])
-    trained = [bool((~np.isnan(pat[:, j])).any() and np.nansum(pat[:, j]) > 0) for j in range(len(patterns))]
+    bcc_target, pat_target = bcc, pat
+    bcc = (bcc >= 0.5).astype(np.float32)
+    pat = np.where(np.isnan(pat), np.nan, (pat >= 0.5)).astype(np.float32)
+    trained = [bool((pat[:, j] == 1).any()) for j in range(len(patterns))]
     data = dict(x_train=x_train, x_eval=x_eval, m_train=m_train, m_eval=m_eval, bcc=bcc, pat=pat, has_mask=has_mask,
+                bcc_target=bcc_target, pat_target=pat_target,
                 is_derm=np.array([r["source"] == "derm7pt" for r in rows]), trained=trained,
                 dx=diagnosis_index(rows, cfg["diagnosisGroups"]))
     fold_of = grouped_folds(rows, cfg["train"]["folds"], cfg["seed"])

@@ -30,7 +30,7 @@ export function requireClientJwt(opts: ClientAuthOptions): RequestHandler {
     const header = req.headers.authorization;
     const m = typeof header === 'string' ? BEARER.exec(header) : null;
     const token = m?.[1];
-    const result = token ? await opts.verifier.verify(token, `${base}${path}`) : ({ ok: false, reason: header ? 'Authorization is not a Bearer token' : 'no Authorization header' } as const);
+    const result = token ? await opts.verifier.verify(token, `${base}${path}`) : ({ ok: false, reason: header ? 'Authorization scheme is not Bearer' : 'no Authorization header' } as const);
     if (result.ok) {
       setVerifiedClient(res, result.client);
       next();

@@ -31,7 +31,10 @@ type LocalSet = ReturnType<typeof createLocalJWKSet>;
 
 interface Entry {
   readonly set: LocalSet;
-  readonly loadedAt: number;
+  /** Loaded again on the first use after this. */
+  readonly expiresAt: number;
+  /** Last load attempt, successful or not: reloads for unknown kids wait a cooldown after it. */
+  readonly triedAt: number;
 }
 
 /**
@@ -49,6 +52,10 @@ export function createKeyStore(opts: KeyStoreOptions = {}): KeyStore {
   // Inline sets are keyed by the set object itself; URLs and files by their address.
   const entries = new Map<CacheKey, Entry>();
   const loading = new Map<CacheKey, Promise<Entry>>();
+  // A location that never loaded: when it last failed, so a dead JWKS host is not asked on every
+  // request (the `iss` that points at it is the caller's, unverified, choice).
+  const failedAt = new Map<CacheKey, { readonly at: number; readonly error: unknown }>();
+  const failureBackoffMs = Math.min(cooldownMs, 5000);
 
   async function loadJwks(location: KeyLocation): Promise<unknown> {
     switch (location.kind) {
@@ -71,17 +78,21 @@ export function createKeyStore(opts: KeyStoreOptions = {}): KeyStore {
         const jwks = await loadJwks(location);
         refusePrivateKeys(jwks);
         // createLocalJWKSet checks the shape itself and throws JWKSInvalid.
-        const entry = { set: createLocalJWKSet(jwks as JSONWebKeySet), loadedAt: now() };
+        const t = now();
+        const entry = { set: createLocalJWKSet(jwks as JSONWebKeySet), expiresAt: t + cacheMs, triedAt: t };
         entries.set(key, entry);
+        failedAt.delete(key);
         return entry;
       } catch (err) {
         const stale = entries.get(key);
         if (stale) {
           // Keep serving the known keys; try again after a cooldown rather than on every request.
-          const retry = { set: stale.set, loadedAt: Math.min(stale.loadedAt, now() - cacheMs + cooldownMs) };
+          const t = now();
+          const retry = { set: stale.set, expiresAt: t + cooldownMs, triedAt: t };
           entries.set(key, retry);
           return retry;
         }
+        failedAt.set(key, { at: now(), error: err });
         throw err;
       } finally {
         loading.delete(key);
@@ -95,13 +106,17 @@ export function createKeyStore(opts: KeyStoreOptions = {}): KeyStore {
     async keyFor(location: KeyLocation, header: JWSHeaderParameters): Promise<CryptoKey> {
       const key = locationKey(location);
       let entry = entries.get(key);
-      if (!entry || now() - entry.loadedAt >= cacheMs) {
+      if (!entry || now() >= entry.expiresAt) {
+        const failed = failedAt.get(key);
+        if (!entry && failed && now() - failed.at < failureBackoffMs) {
+          throw failed.error;
+        }
         entry = await load(key, location);
       }
       try {
         return await entry.set(header);
       } catch (err) {
-        if (!(err instanceof errors.JWKSNoMatchingKey) || location.kind === 'inline' || now() - entry.loadedAt < cooldownMs) {
+        if (!(err instanceof errors.JWKSNoMatchingKey) || location.kind === 'inline' || now() - entry.triedAt < cooldownMs) {
           throw err;
         }
       }

@@ -94,6 +94,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
       { keys: createKeyStore(), replay: createReplayCache() },
     );
     authenticate = requireClientJwt({ verifier, publicBaseUrl, log });
+    log.info('client JWT authentication on', { issuers: issuers.map((i) => i.iss), audienceBase: publicBaseUrl });
   } else if (!sandbox) {
     // loadServiceConfig (npm start) refuses this; a caller that builds the config itself gets a warning.
     log.warn('production mode WITHOUT client authentication: no trusted issuers configured; any caller can reach the hooks');

@@ -90,6 +90,22 @@ function axisTable(inSize: number, outSize: number): AxisTable {
  * only rounding to float32 happens once, at the end.
  */
 export function upsampleBilinear(map: CamMap, outWidth: number, outHeight: number): Float32Array {
+  const out = new Float32Array(outWidth * outHeight);
+  forEachUpsampledRow(map, outWidth, outHeight, (y, row) => out.set(row, y * outWidth));
+  return out;
+}
+
+/**
+ * `upsampleBilinear` one output row at a time, top to bottom, without the
+ * full-size result: `row` (outWidth values, float32) is reused between calls,
+ * so a caller that turns values into pixels allocates nothing per pixel.
+ */
+export function forEachUpsampledRow(
+  map: CamMap,
+  outWidth: number,
+  outHeight: number,
+  onRow: (y: number, row: Float32Array) => void,
+): void {
   assertMapShape(map);
   assertPositiveInt('outWidth', outWidth);
   assertPositiveInt('outHeight', outHeight);
@@ -107,17 +123,16 @@ export function upsampleBilinear(map: CamMap, outWidth: number, outHeight: numbe
   }
 
   const ys = axisTable(inH, outHeight);
-  const out = new Float32Array(outWidth * outHeight);
+  const row = new Float32Array(outWidth);
   for (let y = 0; y < outHeight; y++) {
     const w = ys.wHi[y]!;
     const top = ys.lo[y]! * outWidth;
     const bottom = ys.hi[y]! * outWidth;
-    const rowOut = y * outWidth;
     for (let x = 0; x < outWidth; x++) {
-      out[rowOut + x] = rows[top + x]! * (1 - w) + rows[bottom + x]! * w;
+      row[x] = rows[top + x]! * (1 - w) + rows[bottom + x]! * w;
     }
+    onRow(y, row);
   }
-  return out;
 }
 
 /**

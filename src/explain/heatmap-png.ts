@@ -1,13 +1,16 @@
 /**
  * CAM -> transparent PNG overlay, and overlay -> composited preview.
- * The overlay PNG is what goes into FHIR Media (base64), so it is kept small:
- * palette-quantised, no dithering, and transparent pixels are all-zero bytes.
+ * The overlay PNG is what goes into FHIR Media (base64), so it is kept small
+ * and cheap to make: an exact indexed PNG (one palette entry per level, no
+ * quantiser, no dithering), and transparent pixels are all-zero bytes.
  */
 import sharp from 'sharp';
 
 import type { CamMap } from './cam-map.ts';
-import { normalisePositive, upsampleBilinear } from './cam-map.ts';
+import { forEachUpsampledRow, normalisePositive } from './cam-map.ts';
 import { turbo } from './colormap.ts';
+import type { IndexedImage, Palette } from './indexed-png.ts';
+import { encodeIndexedPng } from './indexed-png.ts';
 
 export interface HeatmapOptions {
   readonly width: number;
@@ -27,6 +30,8 @@ export interface HeatmapOptions {
 
 const DEFAULT_MAX_OPACITY = 0.6;
 const DEFAULT_THRESHOLD = 0.2;
+/** zlib level for overlays; see src/explain/README.md for time against size. */
+const PNG_DEFLATE_LEVEL = 2;
 
 interface PixelRect {
   readonly left: number;
@@ -81,6 +86,54 @@ function ramp(v: number, threshold: number): number {
  * evidence.
  */
 export async function renderHeatmapPng(map: CamMap, opts: HeatmapOptions): Promise<Buffer> {
+  return encodeOverlayPng(renderHeatmapPixels(map, opts));
+}
+
+/** An overlay before compression: one palette index per pixel, and the palette. */
+export interface OverlayPixels {
+  readonly image: IndexedImage;
+  readonly palette: Palette;
+  /** Palette index per level (round(v * 255)); 0 wherever the level is below the threshold. */
+  readonly indexOfLevel: Uint8Array;
+}
+
+interface OverlayPaletteEntry {
+  readonly palette: Palette;
+  readonly indexOfLevel: Uint8Array;
+}
+
+const palettes = new Map<string, OverlayPaletteEntry>();
+
+/**
+ * Colour and alpha are both functions of the level round(v * 255): colour is the turbo LUT entry,
+ * alpha is maxOpacity x smoothstep(threshold -> 1) at that level. Index 0 is the one fully
+ * transparent entry (all-zero bytes), shared by every level below the threshold.
+ */
+function overlayPalette(maxOpacity: number, threshold: number): OverlayPaletteEntry {
+  const key = `${maxOpacity}/${threshold}`;
+  const cached = palettes.get(key);
+  if (cached) return cached;
+  const rgb = new Uint8Array(256 * 3);
+  const alpha = new Uint8Array(256);
+  const indexOfLevel = new Uint8Array(256);
+  for (let level = 1; level < 256; level++) {
+    const v = level / 255;
+    const a = Math.round(255 * maxOpacity * ramp(v, threshold));
+    if (a === 0) continue;
+    const [r, g, b] = turbo(v);
+    rgb[level * 3] = r;
+    rgb[level * 3 + 1] = g;
+    rgb[level * 3 + 2] = b;
+    alpha[level] = a;
+    indexOfLevel[level] = level;
+  }
+  const entry = { palette: { rgb, alpha }, indexOfLevel };
+  palettes.set(key, entry);
+  return entry;
+}
+
+/** The overlay's pixels as palette indices (PNG scanlines), before compression. Pure. */
+export function renderHeatmapPixels(map: CamMap, opts: HeatmapOptions): OverlayPixels {
   assertPositiveInt('width', opts.width);
   assertPositiveInt('height', opts.height);
   const maxOpacity = opts.maxOpacity ?? DEFAULT_MAX_OPACITY;
@@ -88,37 +141,35 @@ export async function renderHeatmapPng(map: CamMap, opts: HeatmapOptions): Promi
   assertUnitRange('maxOpacity', maxOpacity, true);
   assertUnitRange('threshold', threshold, false);
   const region = resolveRegion(opts);
+  const { palette, indexOfLevel } = overlayPalette(maxOpacity, threshold);
 
   // Normalise the small map first: cheaper, and bilinear weights are convex,
   // so the upsampled values stay within [0, 1].
   const normalised: CamMap = { width: map.width, height: map.height, data: normalisePositive(map.data) };
-  const values = upsampleBilinear(normalised, region.width, region.height);
 
   const { width, height } = opts;
-  const rgba = Buffer.alloc(width * height * 4);
+  const out = new Uint8Array(width * height);
   const x0 = Math.max(0, region.left);
   const x1 = Math.min(width, region.left + region.width);
   const y0 = Math.max(0, region.top);
   const y1 = Math.min(height, region.top + region.height);
-  const alphaScale = 255 * maxOpacity;
-  for (let y = y0; y < y1; y++) {
-    const srcRow = (y - region.top) * region.width - region.left;
+  forEachUpsampledRow(normalised, region.width, region.height, (ry, row) => {
+    const y = ry + region.top;
+    if (y < y0 || y >= y1) return;
+    const outRow = y * width;
+    const shift = region.left;
     for (let x = x0; x < x1; x++) {
-      const v = values[srcRow + x]!;
-      const alpha = Math.round(alphaScale * ramp(v, threshold));
-      if (alpha === 0) continue;
-      const [r, g, b] = turbo(v);
-      const o = (y * width + x) * 4;
-      rgba[o] = r;
-      rgba[o + 1] = g;
-      rgba[o + 2] = b;
-      rgba[o + 3] = alpha;
+      // round(v * 255) for v in [0, 1]; NaN becomes 0 (no evidence, transparent).
+      const level = (row[x - shift]! * 255 + 0.5) | 0;
+      out[outRow + x] = indexOfLevel[level < 255 ? level : 255]!;
     }
-  }
+  });
+  return { image: { width, height, indices: out }, palette, indexOfLevel };
+}
 
-  return sharp(rgba, { raw: { width, height, channels: 4 } })
-    .png({ palette: true, dither: 0, compressionLevel: 9, effort: 7 })
-    .toBuffer();
+/** Overlay pixels -> the PNG that goes into FHIR Media. */
+export async function encodeOverlayPng(pixels: OverlayPixels): Promise<Buffer> {
+  return encodeIndexedPng(pixels.image, pixels.palette, PNG_DEFLATE_LEVEL);
 }
 
 /**

@@ -31,17 +31,30 @@ export function outputsToExplain(findings: ModelFindings): readonly { id: string
   ];
 }
 
+/** The overlay frame for an image: its size (longest side <= maxSide) and the model's input region in overlay pixels. */
+export function overlayFrame(
+  image: HeatmapSource['image'],
+  region: InputRegion,
+  maxSide = 512,
+): { readonly width: number; readonly height: number; readonly region: InputRegion } {
+  const { width, height } = overlaySize(image.width, image.height, maxSide);
+  const sx = width / image.width;
+  const sy = height / image.height;
+  return {
+    width,
+    height,
+    region: {
+      left: Math.round(region.left * sx),
+      top: Math.round(region.top * sy),
+      width: Math.max(1, Math.round(region.width * sx)),
+      height: Math.max(1, Math.round(region.height * sy)),
+    },
+  };
+}
+
 /** One overlay PNG per output that matters, at the image's aspect, longest side <= maxSide. */
 export async function renderOutputHeatmaps(src: HeatmapSource, maxSide = 512): Promise<OutputHeatmap[]> {
-  const { width, height } = overlaySize(src.image.width, src.image.height, maxSide);
-  const sx = width / src.image.width;
-  const sy = height / src.image.height;
-  const region = {
-    left: Math.round(src.region.left * sx),
-    top: Math.round(src.region.top * sy),
-    width: Math.max(1, Math.round(src.region.width * sx)),
-    height: Math.max(1, Math.round(src.region.height * sy)),
-  };
+  const { width, height, region } = overlayFrame(src.image, src.region, maxSide);
   return Promise.all(
     outputsToExplain(src.findings).map(async (o) => {
       const channel = src.channelIds.indexOf(o.id);

@@ -40,7 +40,17 @@ export interface FeedbackStore {
   recordFeedback(items: readonly FeedbackRecord[], receivedAt: string): number;
   listFeedback(limit?: number): StoredFeedback[];
   countByOutcome(): Record<FeedbackOutcome, number>;
+  /**
+   * Everything for a review export: every feedback row (oldest first) joined with its issued card,
+   * and the issued cards nobody has given feedback on yet.
+   */
+  listCardOutcomes(): CardOutcomes;
   close(): void;
+}
+
+export interface CardOutcomes {
+  readonly feedback: readonly StoredFeedback[];
+  readonly unanswered: readonly IssuedCard[];
 }
 
 /**
@@ -97,6 +107,14 @@ export function openFeedbackStore(path: string): FeedbackStore {
      FROM feedback f LEFT JOIN issued_card c ON c.uuid = f.card ORDER BY f.id DESC LIMIT ?`,
   );
   const counts = db.prepare(`SELECT outcome, COUNT(*) AS n FROM feedback GROUP BY outcome`);
+  const allFeedback = db.prepare(
+    `SELECT f.*, c.uuid AS c_uuid, c.service_id AS c_service, c.hook_instance, c.referral, c.category, c.bcc_probability, c.model_version, c.issued_at
+     FROM feedback f LEFT JOIN issued_card c ON c.uuid = f.card ORDER BY f.id ASC`,
+  );
+  const unanswered = db.prepare(
+    `SELECT c.uuid AS c_uuid, c.service_id AS c_service, c.hook_instance, c.referral, c.category, c.bcc_probability, c.model_version, c.issued_at
+     FROM issued_card c WHERE NOT EXISTS (SELECT 1 FROM feedback f WHERE f.card = c.uuid) ORDER BY c.issued_at, c.uuid`,
+  );
   return {
     recordCards: (cards) => recordCards(cards),
     recordFeedback: (items, receivedAt) => recordFeedback(items, receivedAt),
@@ -110,6 +128,12 @@ export function openFeedbackStore(path: string): FeedbackStore {
       }
       return out;
     },
+    listCardOutcomes() {
+      return {
+        feedback: (allFeedback.all() as Record<string, unknown>[]).map((r) => toStored(r)),
+        unanswered: (unanswered.all() as Record<string, unknown>[]).flatMap((r) => toIssued(r) ?? []),
+      };
+    },
     close: () => db.close(),
   };
 }
@@ -118,8 +142,9 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-function toStored(r: Record<string, unknown>): StoredFeedback {
-  const issued: IssuedCard | undefined = str(r['c_uuid'])
+/** The issued card of a joined row (columns c_uuid, c_service, ...), when there is one. */
+function toIssued(r: Record<string, unknown>): IssuedCard | undefined {
+  return str(r['c_uuid'])
     ? {
         uuid: String(r['c_uuid']),
         serviceId: String(r['c_service']),
@@ -131,6 +156,10 @@ function toStored(r: Record<string, unknown>): StoredFeedback {
         issuedAt: String(r['issued_at']),
       }
     : undefined;
+}
+
+function toStored(r: Record<string, unknown>): StoredFeedback {
+  const issued = toIssued(r);
   const acceptedSuggestions: unknown = JSON.parse(String(r['accepted_suggestions'] ?? '[]'));
   return {
     id: Number(r['id']),

@@ -18,13 +18,18 @@ export function isBinary(resource: Resource): resource is Binary {
  * FHIR read of a Binary returns the raw content unless the client asks for a FHIR format
  * (http://hl7.org/fhir/R4/binary.html#rest): `Accept: application/fhir+json`/`application/json`
  * or `_format=json` give the resource; `*\/*`, the content type itself, or no Accept give the bytes.
+ * Accept is negotiated with its q-values (RFC 9110 section 12.5.1): `image/*, application/fhir+json;q=0.9`
+ * (what the service's gateway sends) prefers the bytes.
  */
-export function wantsRawBinary(req: Request): boolean {
+export function wantsRawBinary(req: Request, contentType?: string): boolean {
   const format = req.query['_format'];
   if (typeof format === 'string') {
     return !FHIR_JSON_ACCEPT.test(format);
   }
-  return !FHIR_JSON_ACCEPT.test(req.get('accept') ?? '');
+  const own = contentType || 'application/octet-stream';
+  const best = req.accepts([own, 'application/fhir+json', 'application/json']);
+  // Nothing acceptable: the bytes, as before (the client named some other content type).
+  return best === false || best === own;
 }
 
 export function sendRawBinary(res: Response, binary: Binary, status: number): void {

@@ -86,7 +86,7 @@ async function handle(req: Request, res: Response, ctx: Context): Promise<void> 
     sendResource(res, status, result);
     return;
   }
-  if (method === 'GET' && isBinary(resource) && wantsRawBinary(req)) {
+  if (method === 'GET' && isBinary(resource) && wantsRawBinary(req, resource.contentType)) {
     sendRawBinary(res, resource, status);
     return;
   }

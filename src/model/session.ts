@@ -28,6 +28,12 @@ export interface OpenModelOptions {
   /** Intra-op threads; default 2 (the service's target is a 2-core machine). */
   readonly threads?: number;
   readonly maxBatch?: number;
+  /**
+   * Whether idle intra-op threads busy-wait for the next parallel section; default false. Spinning
+   * shaves a little latency on an idle machine, but while hooks decode images on the same cores it
+   * burns the CPU they need: about twice the CPU per image at 2 threads (bench/README.md).
+   */
+  readonly spinning?: boolean;
 }
 
 /** Loads manifest + ONNX, verifies the file's sha256 and the graph's I/O against the manifest. */
@@ -49,6 +55,7 @@ export async function openModel(manifestPath: string, opts: OpenModelOptions = {
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    extra: { session: { intra_op: { allow_spinning: opts.spinning ? '1' : '0' } } },
   });
   checkModelIo(manifest, session.inputMetadata, session.outputMetadata);
   return createModel(session, manifest, opts.maxBatch ?? 8);

@@ -1,16 +1,17 @@
 import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
 import { OperationOutcomeError as MedplumOutcomeError, getAllDataTypes, validateResource as validateWithMedplum } from '@medplum/core';
 import type { Resource as MedplumResource, StructureDefinition } from '@medplum/fhirtypes';
-import { ensureFhirDefinitions } from '../fhir-server/definitions.ts';
 import type { BoundValue } from './binding-check.ts';
 import { checkRequiredBindings } from './binding-check.ts';
 import { checkChoiceTypes } from './choice-types.ts';
+import type { TerminologySource } from './core-terminology.ts';
 import { createCoreTerminology, layerTerminology } from './core-terminology.ts';
 import type { ValueSetExpander } from './expand-value-set.ts';
 import { createExpander, stripVersion } from './expand-value-set.ts';
 import { checkExtensionSlices } from './extension-slices.ts';
 import type { ProfileSet } from './profile-set.ts';
 import { loadProfileSet } from './profile-set.ts';
+import { ensureR4Types, resourceTypesIn } from './r4-definitions.ts';
 import { validateBundle } from './validate-bundle.ts';
 import { dedupeIssues, fromMedplumIssue, toOutcome, withExpectedValue } from './validation-issues.ts';
 
@@ -97,10 +98,10 @@ function claimedProfiles(resource: MedplumResource, profiles: ProfileSet): { rea
 }
 
 export function createResourceValidator(profiles: ProfileSet): ResourceValidator {
-  ensureFhirDefinitions();
-  const ownTerminology = {
-    valueSet: (url: string) => profiles.valueSets.get(url),
-    codeSystem: (url: string) => profiles.codeSystems.get(url),
+  ensureR4Types([]);
+  const ownTerminology: TerminologySource = {
+    valueSet: (url) => profiles.valueSets.get(url),
+    codeSystem: (url) => profiles.codeSystems.get(url),
   };
   const expander = createExpander(layerTerminology(ownTerminology, createCoreTerminology()));
 
@@ -109,7 +110,8 @@ export function createResourceValidator(profiles: ProfileSet): ResourceValidator
       return toOutcome([issue('fatal', 'structure', '(root)', 'not a FHIR resource: a JSON object with a resourceType is expected')]);
     }
     const type = resource.resourceType;
-    if (!(type in getAllDataTypes())) {
+    ensureR4Types(resourceTypesIn(resource));
+    if (getAllDataTypes()[type]?.kind !== 'resource') {
       return toOutcome([issue('fatal', 'structure', `${type}.resourceType`, `unknown resource type ${type}`)]);
     }
     const { ours, others } = claimedProfiles(resource, profiles);

@@ -186,6 +186,21 @@ describe('FHIR server process (Medplum FhirRouter)', () => {
     }
   });
 
+  it('negotiates a Binary read with q-values: the bytes when preferred, JSON when preferred', async () => {
+    const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x01]);
+    const binary = await create<Binary>({ resourceType: 'Binary', contentType: 'image/png', data: bytes.toString('base64') });
+    const read = (accept: string): Promise<Response> => fetch(`${server.baseUrl}/Binary/${binary.id}`, { headers: { accept } });
+
+    // What the service's gateway sends (src/fhir/fhir-gateway.ts ATTACHMENT_ACCEPT).
+    const preferBytes = await read('image/*, application/fhir+json;q=0.9, */*;q=0.1');
+    assert.equal(preferBytes.headers.get('content-type'), 'image/png');
+    assert.deepEqual(Buffer.from(await preferBytes.arrayBuffer()), bytes);
+
+    const preferJson = await read('application/fhir+json, image/*;q=0.5');
+    assert.match(preferJson.headers.get('content-type') ?? '', /json/);
+    assert.equal(((await preferJson.json()) as Binary).data, bytes.toString('base64'));
+  });
+
   it('creates a Binary from raw bytes', async () => {
     const bytes = Buffer.from([0xff, 0xd8, 0xff, 0xdb, 0x00, 0x43]);
     const res = await fetch(`${server.baseUrl}/Binary`, { method: 'POST', headers: { 'content-type': 'image/jpeg', accept: FHIR_JSON }, body: bytes });

@@ -135,7 +135,7 @@ describe('rejected requests: 401 without detail', () => {
 
   it('a non-Bearer scheme', async () => {
     const res = await request(ts.service.app).get('/cds-services').set('Authorization', 'Basic dXNlcjpwYXNz');
-    assertRejected(res, undefined, /not a Bearer token/);
+    assertRejected(res, undefined, /scheme is not Bearer/);
   });
 
   it('a token that is not a JWT', async () => {

@@ -104,6 +104,13 @@ describe('JWKS key store', () => {
     t += 2000;
     await store.keyFor(url('/flaky'), header(oldKey));
     assert.equal(hits('/flaky'), 2);
+    // Neither expiry nor forged kids retry the dead host before the cooldown is over.
+    await store.keyFor(url('/flaky'), header(oldKey));
+    await assert.rejects(store.keyFor(url('/flaky'), { alg: 'ES384', kid: 'forged' }));
+    assert.equal(hits('/flaky'), 2);
+    t += 150;
+    await store.keyFor(url('/flaky'), header(oldKey));
+    assert.equal(hits('/flaky'), 3);
     flakyUp = true;
   });
 
@@ -127,9 +134,16 @@ describe('JWKS key store', () => {
     assert.ok(Date.now() - t0 < 2000);
   });
 
-  it('refuses error answers and sets with private or symmetric keys', async () => {
-    const store = createKeyStore();
+  it('refuses error answers and sets with private or symmetric keys; a dead host is not asked on every token', async () => {
+    let t = 0;
+    const store = createKeyStore({ now: () => t });
+    const n = hits('/500');
     await assert.rejects(store.keyFor(url('/500'), header(oldKey)), /HTTP 500/);
+    await assert.rejects(store.keyFor(url('/500'), header(oldKey)), /HTTP 500/);
+    assert.equal(hits('/500'), n + 1);
+    t += 6000;
+    await assert.rejects(store.keyFor(url('/500'), header(oldKey)), /HTTP 500/);
+    assert.equal(hits('/500'), n + 2);
     await assert.rejects(store.keyFor(url('/private'), header(oldKey)), /private or symmetric/);
   });
 

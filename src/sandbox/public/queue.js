@@ -1,6 +1,6 @@
 // @ts-check
 /** The dermatologist's queue: the latest triage of each referral, most urgent first (server order). */
-import { h, safeLink } from './dom.js';
+import { h } from './dom.js';
 import { fetchJson, fhir } from './fhir.js';
 
 /**
@@ -35,13 +35,17 @@ function patientName(reference) {
 }
 
 /**
- * `ServiceRequest/47026900…`: enough to tell referrals apart; the full id is in the title.
+ * `47026900…`: enough to tell referrals apart in the column; the full reference is in the title
+ * and, for screen readers, in the text.
  * @param {string} reference
  * @returns {HTMLElement}
  */
 function shortReference(reference) {
-  const [type, id = ''] = reference.split('/');
-  return h('span', { title: reference }, id.length > 12 ? `${type}/${id.slice(0, 8)}…` : reference);
+  const id = reference.split('/')[1] ?? reference;
+  if (id.length <= 12) {
+    return h('span', {}, reference);
+  }
+  return h('span', { title: reference }, h('span', { 'aria-hidden': 'true' }, `${id.slice(0, 8)}…`), h('span', { class: 'visually-hidden' }, reference));
 }
 
 /**
@@ -64,7 +68,7 @@ export async function refreshQueue(body) {
       h('td', {}, shortReference(e.referral)),
       h('td', { class: 'num' }, String(e.imageCount)),
       h('td', {}, h('time', { datetime: e.issued }, new Date(e.issued).toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' }))),
-      h('td', {}, safeLink('Open result', e.viewerPath)),
+      h('td', {}, e.viewerPath.startsWith('/viewer/') ? h('a', { href: e.viewerPath }, 'Open result', h('span', { class: 'visually-hidden' }, ` for ${names[i] ?? e.patient}, ${e.categoryDisplay}`)) : ''),
     ),
   );
   body.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 8, class: 'empty' }, 'No triaged referrals yet: sign one above.'))]));

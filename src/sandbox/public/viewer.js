@@ -55,6 +55,30 @@ async function sourceImageUrl(reference) {
 }
 
 /**
+ * True when an overlay PNG has no visible pixel: the map is all below the display threshold, and
+ * the page says so instead of letting a toggle show nothing. (A data: URL does not taint a canvas.)
+ * @param {HTMLImageElement} img
+ * @returns {boolean}
+ */
+function isBlank(img) {
+  const canvas = document.createElement('canvas');
+  canvas.width = img.naturalWidth;
+  canvas.height = img.naturalHeight;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  if (!ctx || canvas.width === 0) {
+    return false;
+  }
+  ctx.drawImage(img, 0, 0);
+  const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  for (let i = 3; i < data.length; i += 4) {
+    if ((data[i] ?? 0) > 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
  * @param {number | undefined} p
  * @param {number} [digits]
  */
@@ -102,6 +126,12 @@ function imageStage(img, n) {
       'data-output': o.output,
     });
     const shown = h('output', { for: slider.id }, `${DEFAULT_OPACITY}%`);
+    const label = h('label', { for: toggleId }, o.title);
+    overlay.addEventListener('load', () => {
+      if (isBlank(overlay)) {
+        label.append(h('span', { class: 'overlay-control__note' }, ' (no evidence above the display threshold: nothing to draw)'));
+      }
+    });
     toggle.addEventListener('change', () => {
       overlay.hidden = !toggle.checked;
     });
@@ -113,7 +143,7 @@ function imageStage(img, n) {
     return h(
       'div',
       { class: 'overlay-control' },
-      h('div', { class: 'overlay-control__toggle' }, toggle, h('label', { for: toggleId }, o.title)),
+      h('div', { class: 'overlay-control__toggle' }, toggle, label),
       h('div', { class: 'overlay-control__opacity' }, h('label', { for: slider.id }, h('span', { class: 'visually-hidden' }, `${o.title} `), 'opacity'), slider, shown),
     );
   });

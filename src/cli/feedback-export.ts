@@ -1,0 +1,98 @@
+/**
+ * npm run feedback-export -- [--db var/feedback.sqlite] --out <sheet.csv> [--include-unanswered]
+ *
+ * Writes clinicians' feedback on cards (CDS Hooks feedback endpoint: accepted / overridden, reason,
+ * comment) joined with what each card said (referral, category, BCC probability, model version,
+ * times), plus empty image,annotator,label,value columns a dermatologist fills in; the filled-in
+ * file is an annotation sheet for `npm run consensus` (src/consensus/feedback-sheet.ts).
+ * --db defaults to $FEEDBACK_DB, else var/feedback.sqlite (the service's default).
+ * --include-unanswered adds the issued cards nobody has given feedback on (outcome empty).
+ * Exit 0 when written; 2 on bad usage or a database that is missing or unreadable (the export never
+ * creates one).
+ */
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatFeedbackSheet } from '../consensus/feedback-sheet.ts';
+import type { CardOutcomes } from '../feedback/feedback-store.ts';
+import { openFeedbackStore } from '../feedback/feedback-store.ts';
+import { OperationOutcomeError, badRequest, describeOutcome } from '../outcomes.ts';
+import { DEFAULT_CONFIG } from '../service-config.ts';
+
+const USAGE = 'usage: npm run feedback-export -- [--db var/feedback.sqlite] --out <sheet.csv> [--include-unanswered]';
+
+class UsageError extends Error {}
+
+const FLAGS = {
+  db: { type: 'string' },
+  out: { type: 'string' },
+  'include-unanswered': { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
+interface Options {
+  readonly db: string;
+  readonly out: string;
+  readonly unanswered: boolean;
+}
+
+function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
+  let values: ReturnType<typeof parseArgs<{ options: typeof FLAGS }>>['values'];
+  try {
+    values = parseArgs({ args: [...argv], options: FLAGS }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) {
+    throw new UsageError('');
+  }
+  if (values.out === undefined) {
+    throw new UsageError('--out is required');
+  }
+  return {
+    db: resolve(values.db ?? env['FEEDBACK_DB'] ?? DEFAULT_CONFIG.feedbackDbPath),
+    out: resolve(values.out),
+    unanswered: values['include-unanswered'],
+  };
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const opts = readOptions(argv, process.env);
+  try {
+    await access(opts.db);
+  } catch (err) {
+    // Opening a missing path would create an empty store and export nothing, silently.
+    throw new OperationOutcomeError(badRequest(`no feedback database at ${opts.db}`, '--db'), err);
+  }
+  const store = openFeedbackStore(opts.db);
+  let outcomes: CardOutcomes;
+  try {
+    outcomes = store.listCardOutcomes();
+  } finally {
+    store.close();
+  }
+  await mkdir(dirname(opts.out), { recursive: true });
+  await writeFile(opts.out, formatFeedbackSheet(outcomes, { unanswered: opts.unanswered }));
+  const overridden = outcomes.feedback.filter((f) => f.outcome === 'overridden').length;
+  process.stdout.write(
+    `${outcomes.feedback.length} feedback row(s) (${overridden} overridden)` +
+      (opts.unanswered ? ` and ${outcomes.unanswered.length} unanswered card(s)` : '') +
+      ` -> ${opts.out}\n`,
+  );
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(err.message ? `feedback-export: ${err.message}\n${USAGE}\n` : `${USAGE}\n`);
+    } else {
+      const text = err instanceof OperationOutcomeError ? describeOutcome(err.outcome) : String(err);
+      process.stderr.write(`feedback-export: ${text}\n`);
+    }
+    process.exitCode = 2;
+  },
+);
