@@ -22,7 +22,7 @@ export interface InferenceResult {
 export const BATCHES = [1, 4, 8] as const;
 
 async function benchTensors(manifestPath: string, n: number): Promise<Float32Array[]> {
-  const model = await openModel(manifestPath, { threads: 1 });
+  const model = await openModel(manifestPath, { threads: 1, worker: false });
   try {
     return await Promise.all(
       Array.from({ length: n }, async (_, k) => (await toModelInput(await decodeDermoscopy(await syntheticDermoscopyJpeg(640, 480, 100 + k)), model.manifest.input)).tensor),
@@ -38,7 +38,8 @@ export async function benchInference(variants: readonly ModelVariant[], threadCo
   const tensors = await benchTensors(variants[0]?.manifest ?? '', Math.max(...BATCHES));
   for (const v of variants) {
     for (const threads of threadCounts) {
-      const model = await openModel(v.manifest, { threads, maxBatch: Math.max(...BATCHES) });
+      // On the calling thread: the floor, without the worker's message passing.
+      const model = await openModel(v.manifest, { threads, maxBatch: Math.max(...BATCHES), worker: false });
       try {
         for (const batch of BATCHES) {
           const inputs = tensors.slice(0, batch);

@@ -34,7 +34,7 @@ export const STAGE_LABELS: Readonly<Record<Stage, string>> = {
   fetch: 'attachment fetch (FHIR server)',
   decode: 'decode (header, limits)',
   preprocess: 'preprocess (decode pixels, resize, tensor)',
-  inference: 'inference (batch 1)',
+  inference: 'inference (batch 1, worker thread)',
   cam: 'CAM -> overlay pixels',
   png: 'PNG encode',
   fhirBuild: 'FHIR resources + card',

@@ -7,7 +7,7 @@
 import sharp from 'sharp';
 
 import type { CamMap } from './cam-map.ts';
-import { forEachUpsampledRow, normalisePositive } from './cam-map.ts';
+import { normalisePositive, upsampleBilinearLevels } from './cam-map.ts';
 import { turbo } from './colormap.ts';
 import type { IndexedImage, Palette } from './indexed-png.ts';
 import { encodeIndexedPng } from './indexed-png.ts';
@@ -91,31 +91,24 @@ export async function renderHeatmapPng(map: CamMap, opts: HeatmapOptions): Promi
 
 /** An overlay before compression: one palette index per pixel, and the palette. */
 export interface OverlayPixels {
+  /** Index = the level round(v * 255) of the upsampled, normalised map; 0 outside the region. */
   readonly image: IndexedImage;
   readonly palette: Palette;
-  /** Palette index per level (round(v * 255)); 0 wherever the level is below the threshold. */
-  readonly indexOfLevel: Uint8Array;
 }
 
-interface OverlayPaletteEntry {
-  readonly palette: Palette;
-  readonly indexOfLevel: Uint8Array;
-}
-
-const palettes = new Map<string, OverlayPaletteEntry>();
+const palettes = new Map<string, Palette>();
 
 /**
- * Colour and alpha are both functions of the level round(v * 255): colour is the turbo LUT entry,
- * alpha is maxOpacity x smoothstep(threshold -> 1) at that level. Index 0 is the one fully
- * transparent entry (all-zero bytes), shared by every level below the threshold.
+ * One entry per level round(v * 255): the turbo colour at that level, alpha = maxOpacity x
+ * smoothstep(threshold -> 1) there. Levels below the threshold are all-zero entries (fully
+ * transparent), so the pixels can be the levels themselves: no remapping pass.
  */
-function overlayPalette(maxOpacity: number, threshold: number): OverlayPaletteEntry {
+function overlayPalette(maxOpacity: number, threshold: number): Palette {
   const key = `${maxOpacity}/${threshold}`;
   const cached = palettes.get(key);
   if (cached) return cached;
   const rgb = new Uint8Array(256 * 3);
   const alpha = new Uint8Array(256);
-  const indexOfLevel = new Uint8Array(256);
   for (let level = 1; level < 256; level++) {
     const v = level / 255;
     const a = Math.round(255 * maxOpacity * ramp(v, threshold));
@@ -125,14 +118,13 @@ function overlayPalette(maxOpacity: number, threshold: number): OverlayPaletteEn
     rgb[level * 3 + 1] = g;
     rgb[level * 3 + 2] = b;
     alpha[level] = a;
-    indexOfLevel[level] = level;
   }
-  const entry = { palette: { rgb, alpha }, indexOfLevel };
-  palettes.set(key, entry);
-  return entry;
+  const palette = { rgb, alpha };
+  palettes.set(key, palette);
+  return palette;
 }
 
-/** The overlay's pixels as palette indices (PNG scanlines), before compression. Pure. */
+/** The overlay's pixels as palette indices, before compression. Pure. */
 export function renderHeatmapPixels(map: CamMap, opts: HeatmapOptions): OverlayPixels {
   assertPositiveInt('width', opts.width);
   assertPositiveInt('height', opts.height);
@@ -141,30 +133,28 @@ export function renderHeatmapPixels(map: CamMap, opts: HeatmapOptions): OverlayP
   assertUnitRange('maxOpacity', maxOpacity, true);
   assertUnitRange('threshold', threshold, false);
   const region = resolveRegion(opts);
-  const { palette, indexOfLevel } = overlayPalette(maxOpacity, threshold);
+  const palette = overlayPalette(maxOpacity, threshold);
 
   // Normalise the small map first: cheaper, and bilinear weights are convex,
   // so the upsampled values stay within [0, 1].
   const normalised: CamMap = { width: map.width, height: map.height, data: normalisePositive(map.data) };
+  const levels = upsampleBilinearLevels(normalised, region.width, region.height);
 
   const { width, height } = opts;
+  if (region.left === 0 && region.top === 0 && region.width === width && region.height === height) {
+    return { image: { width, height, indices: levels }, palette };
+  }
+  // A region inside (a crop) or beyond (letterbox) the frame: copy the overlapping rows.
   const out = new Uint8Array(width * height);
   const x0 = Math.max(0, region.left);
   const x1 = Math.min(width, region.left + region.width);
   const y0 = Math.max(0, region.top);
   const y1 = Math.min(height, region.top + region.height);
-  forEachUpsampledRow(normalised, region.width, region.height, (ry, row) => {
-    const y = ry + region.top;
-    if (y < y0 || y >= y1) return;
-    const outRow = y * width;
-    const shift = region.left;
-    for (let x = x0; x < x1; x++) {
-      // round(v * 255) for v in [0, 1]; NaN becomes 0 (no evidence, transparent).
-      const level = (row[x - shift]! * 255 + 0.5) | 0;
-      out[outRow + x] = indexOfLevel[level < 255 ? level : 255]!;
-    }
-  });
-  return { image: { width, height, indices: out }, palette, indexOfLevel };
+  for (let y = y0; y < y1; y++) {
+    const src = (y - region.top) * region.width - region.left;
+    out.set(levels.subarray(src + x0, src + x1), y * width + x0);
+  }
+  return { image: { width, height, indices: out }, palette };
 }
 
 /** Overlay pixels -> the PNG that goes into FHIR Media. */

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { OperationOutcomeError, badRequest } from '../outcomes.ts';
 import type { ModelManifest } from './manifest.ts';
 import { loadManifest } from './manifest.ts';
 import { checkModelIo } from './model-io.ts';
+import type { GraphRunner } from './graph-runner.ts';
+import { createInThreadRunner } from './graph-runner.ts';
+import { createWorkerRunner } from './worker-runner.ts';
 
 /** One image's raw outputs. */
 export interface ModelOutputs {
@@ -34,6 +36,11 @@ export interface OpenModelOptions {
    * burns the CPU they need: about twice the CPU per image at 2 threads (bench/README.md).
    */
   readonly spinning?: boolean;
+  /**
+   * Run the session in a worker thread; default true. onnxruntime-node runs inference synchronously
+   * on the calling thread, so in-thread inference stalls every other request for its duration.
+   */
+  readonly worker?: boolean;
 }
 
 /** Loads manifest + ONNX, verifies the file's sha256 and the graph's I/O against the manifest. */
@@ -50,23 +57,24 @@ export async function openModel(manifestPath: string, opts: OpenModelOptions = {
   if (sum !== manifest.sha256) {
     throw new OperationOutcomeError(badRequest(`sha256 of ${onnxPath} is ${sum}, manifest says ${manifest.sha256}`, 'manifest.sha256'));
   }
-  const session = await ort.InferenceSession.create(bytes, {
-    intraOpNumThreads: opts.threads ?? 2,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    extra: { session: { intra_op: { allow_spinning: opts.spinning ? '1' : '0' } } },
-  });
-  checkModelIo(manifest, session.inputMetadata, session.outputMetadata);
-  return createModel(session, manifest, opts.maxBatch ?? 8);
+  const tuning = { threads: opts.threads ?? 2, spinning: opts.spinning ?? false };
+  const runner = opts.worker === false ? await createInThreadRunner(bytes, tuning) : await createWorkerRunner(bytes, tuning);
+  try {
+    checkModelIo(manifest, runner.inputMetadata, runner.outputMetadata);
+  } catch (err) {
+    await runner.release();
+    throw err;
+  }
+  return createModel(runner, manifest, opts.maxBatch ?? 8);
 }
 
-function createModel(session: ort.InferenceSession, manifest: ModelManifest, maxBatch: number): BccModel {
+function createModel(runner: GraphRunner, manifest: ModelManifest, maxBatch: number): BccModel {
   const size = manifest.input.size;
   const per = 3 * size * size;
   const [, channels, height, width] = manifest.outputs.cam.shape;
   const camLen = channels * height * width;
   const nPat = manifest.patterns.length;
+  const names = [manifest.outputs.bcc.name, manifest.outputs.patterns.name, manifest.outputs.cam.name] as const;
 
   async function runChunk(chunk: readonly Float32Array[]): Promise<ModelOutputs[]> {
     const n = chunk.length;
@@ -77,15 +85,12 @@ function createModel(session: ort.InferenceSession, manifest: ModelManifest, max
       }
       data.set(img, k * per);
     });
-    const feeds = { [manifest.input.name]: new ort.Tensor('float32', data, [n, 3, size, size]) };
-    const r = await session.run(feeds);
-    const bcc = r[manifest.outputs.bcc.name]?.data as Float32Array;
-    const pat = r[manifest.outputs.patterns.name]?.data as Float32Array;
-    const cam = r[manifest.outputs.cam.name]?.data as Float32Array;
+    const r = await runner.run({ name: manifest.input.name, data, dims: [n, 3, size, size] }, names);
+    const [bcc, pat, cam] = names.map((name) => r[name] ?? new Float32Array(0));
     return Array.from({ length: n }, (_, k) => ({
-      bcc: bcc[k] ?? Number.NaN,
-      patterns: pat.slice(k * nPat, (k + 1) * nPat),
-      cam: cam.slice(k * camLen, (k + 1) * camLen),
+      bcc: bcc?.[k] ?? Number.NaN,
+      patterns: pat?.slice(k * nPat, (k + 1) * nPat) ?? new Float32Array(0),
+      cam: cam?.slice(k * camLen, (k + 1) * camLen) ?? new Float32Array(0),
     }));
   }
 
@@ -99,6 +104,6 @@ function createModel(session: ort.InferenceSession, manifest: ModelManifest, max
       }
       return out;
     },
-    close: () => session.release(),
+    close: () => runner.release(),
   };
 }

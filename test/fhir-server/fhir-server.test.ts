@@ -186,6 +186,24 @@ describe('FHIR server process (Medplum FhirRouter)', () => {
     }
   });
 
+  it('reads the current version of a Binary after an update, and nothing after a delete', async () => {
+    const first = Buffer.from([0xff, 0xd8, 0x01]);
+    const second = Buffer.from([0xff, 0xd8, 0x02, 0x03]);
+    const binary = await create<Binary>({ resourceType: 'Binary', contentType: 'image/jpeg', data: first.toString('base64') });
+    const updated = await fhir<Binary>('PUT', `Binary/${binary.id}`, { resourceType: 'Binary', id: binary.id, contentType: 'image/jpeg', data: second.toString('base64') });
+    assert.equal(updated.status, 200);
+
+    const asJson = await fhir<Binary>('GET', `Binary/${binary.id}`);
+    assert.equal(asJson.body.data, second.toString('base64'));
+    assert.equal(asJson.body.meta?.versionId, updated.body.meta?.versionId);
+    const raw = await fetch(`${server.baseUrl}/Binary/${binary.id}`, { headers: { accept: 'image/*' } });
+    assert.deepEqual(Buffer.from(await raw.arrayBuffer()), second);
+
+    assert.equal((await fhir<OperationOutcome>('DELETE', `Binary/${binary.id}`)).status, 200);
+    const gone = await fhir<OperationOutcome>('GET', `Binary/${binary.id}`);
+    assert.ok(gone.status === 404 || gone.status === 410, `read after delete: ${gone.status}`);
+  });
+
   it('negotiates a Binary read with q-values: the bytes when preferred, JSON when preferred', async () => {
     const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x01]);
     const binary = await create<Binary>({ resourceType: 'Binary', contentType: 'image/png', data: bytes.toString('base64') });
