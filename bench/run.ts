@@ -28,7 +28,7 @@ import { benchStages } from './stage-bench.ts';
 import { BENCH_SIZES } from './synthetic-images.ts';
 
 /** The service's session: openModel's default intra-op threads. */
-const SERVICE_THREADS = 2;
+const SERVICE_THREADS = 1;
 
 function log(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   let inference: InferenceResult[] = [];
   if (!values['only-e2e']) {
     log('raw inference ...');
-    inference = await benchInference(variants, [1, SERVICE_THREADS], budgetMs);
+    inference = await benchInference(variants, [1, 2], budgetMs);
   }
   const refRow = inference.find((r) => r.model === 'fp32' && r.threads === SERVICE_THREADS && r.batch === 1);
 

@@ -46,51 +46,46 @@ function toOutcome(err: unknown): OperationOutcome {
 }
 
 /**
- * Decode -> preprocess -> one batched inference -> findings -> criterion -> triage, per image.
- * A bad image becomes a failed result with an OperationOutcome; the others still run.
+ * Decode -> preprocess -> inference -> findings -> criterion -> triage, per image. Each image goes
+ * to the model as soon as it is decoded, so its inference overlaps the decoding of the others (a
+ * batch costs the same CPU per image as single images on the target; bench/README.md); the model
+ * queues concurrent calls. A bad image becomes a failed result with an OperationOutcome; the others
+ * still run. A failing model rejects the whole call: that is not the image's fault.
  */
 export async function analyzeImages(deps: AnalyzeDeps, inputs: readonly ImageInput[]): Promise<ImageResult[]> {
   const { model, rules } = deps;
   const limits = deps.limits ?? DEFAULT_DECODE_LIMITS;
-  const prepared = await Promise.all(
-    inputs.map(async (inp): Promise<{ image: DermoscopyImage; input: ModelInput } | { outcome: OperationOutcome }> => {
+  return Promise.all(
+    inputs.map(async (inp): Promise<ImageResult> => {
+      const where = inp.where ?? inp.id;
+      let image: DermoscopyImage;
+      let input: ModelInput;
       try {
-        const where = inp.where ?? inp.id;
-        const image = await decodeDermoscopy(inp.bytes, limits, where);
-        return { image, input: await toModelInput(image, model.manifest.input, where) };
+        image = await decodeDermoscopy(inp.bytes, limits, where);
+        input = await toModelInput(image, model.manifest.input, where);
       } catch (err) {
-        return { outcome: toOutcome(err) };
+        return { ok: false, id: inp.id, outcome: toOutcome(err) };
       }
+      const [out] = await model.infer([input.tensor]);
+      if (!out) {
+        return { ok: false, id: inp.id, outcome: serverError('not analysed') };
+      }
+      const findings = readFindings(out, model.manifest);
+      const criterion = applyBccCriterion(findings.patterns, rules);
+      const triage = assignTriage(findings.bccProbability, criterion, model.manifest.thresholds, rules);
+      return {
+        ok: true,
+        id: inp.id,
+        image,
+        analysis: {
+          image: { width: image.width, height: image.height, format: image.format },
+          region: input.region,
+          findings,
+          criterion,
+          triage,
+          cam: out.cam,
+        },
+      };
     }),
   );
-  const ready = prepared.flatMap((p, k) => ('input' in p ? [{ k, ...p }] : []));
-  const outputs = await model.infer(ready.map((r) => r.input.tensor));
-  const results: ImageResult[] = prepared.map((p, k) => ({
-    ok: false,
-    id: inputs[k]?.id ?? String(k),
-    outcome: 'outcome' in p ? p.outcome : serverError('not analysed'),
-  }));
-  ready.forEach((r, j) => {
-    const out = outputs[j];
-    if (!out) {
-      return;
-    }
-    const findings = readFindings(out, model.manifest);
-    const criterion = applyBccCriterion(findings.patterns, rules);
-    const triage = assignTriage(findings.bccProbability, criterion, model.manifest.thresholds, rules);
-    results[r.k] = {
-      ok: true,
-      id: inputs[r.k]?.id ?? String(r.k),
-      image: r.image,
-      analysis: {
-        image: { width: r.image.width, height: r.image.height, format: r.image.format },
-        region: r.input.region,
-        findings,
-        criterion,
-        triage,
-        cam: out.cam,
-      },
-    };
-  });
-  return results;
 }

@@ -90,58 +90,6 @@ function axisTable(inSize: number, outSize: number): AxisTable {
  * only rounding to float32 happens once, at the end.
  */
 export function upsampleBilinear(map: CamMap, outWidth: number, outHeight: number): Float32Array {
-  const out = new Float32Array(outWidth * outHeight);
-  forEachUpsampledRow(map, outWidth, outHeight, (y, row) => out.set(row, y * outWidth));
-  return out;
-}
-
-/**
- * `upsampleBilinear` quantised for display: round(v * 255) per output pixel,
- * for a map already normalised to [0, 1] (values outside are clamped, NaN is
- * 0). One tight loop per pass, no float32 image in between: this runs for
- * every overlay of every hook.
- */
-export function upsampleBilinearLevels(map: CamMap, outWidth: number, outHeight: number): Uint8Array {
-  assertMapShape(map);
-  assertPositiveInt('outWidth', outWidth);
-  assertPositiveInt('outHeight', outHeight);
-  const { width: inW, height: inH, data } = map;
-  const xs = axisTable(inW, outWidth);
-  const rows = new Float64Array(inH * outWidth);
-  for (let y = 0; y < inH; y++) {
-    const rowIn = y * inW;
-    const rowOut = y * outWidth;
-    for (let x = 0; x < outWidth; x++) {
-      const w = xs.wHi[x]!;
-      rows[rowOut + x] = (data[rowIn + xs.lo[x]!]! * (1 - w) + data[rowIn + xs.hi[x]!]! * w) * 255;
-    }
-  }
-  const ys = axisTable(inH, outHeight);
-  // Uint8ClampedArray rounds half to even and clamps, like round(clamp(v)) up to ties.
-  const out = new Uint8ClampedArray(outWidth * outHeight);
-  for (let y = 0; y < outHeight; y++) {
-    const w = ys.wHi[y]!;
-    const top = ys.lo[y]! * outWidth;
-    const bottom = ys.hi[y]! * outWidth;
-    const rowOut = y * outWidth;
-    for (let x = 0; x < outWidth; x++) {
-      out[rowOut + x] = rows[top + x]! * (1 - w) + rows[bottom + x]! * w;
-    }
-  }
-  return new Uint8Array(out.buffer);
-}
-
-/**
- * `upsampleBilinear` one output row at a time, top to bottom, without the
- * full-size result: `row` (outWidth values, float32) is reused between calls,
- * so a caller that turns values into pixels allocates nothing per pixel.
- */
-export function forEachUpsampledRow(
-  map: CamMap,
-  outWidth: number,
-  outHeight: number,
-  onRow: (y: number, row: Float32Array) => void,
-): void {
   assertMapShape(map);
   assertPositiveInt('outWidth', outWidth);
   assertPositiveInt('outHeight', outHeight);
@@ -159,16 +107,56 @@ export function forEachUpsampledRow(
   }
 
   const ys = axisTable(inH, outHeight);
-  const row = new Float32Array(outWidth);
+  const out = new Float32Array(outWidth * outHeight);
   for (let y = 0; y < outHeight; y++) {
     const w = ys.wHi[y]!;
     const top = ys.lo[y]! * outWidth;
     const bottom = ys.hi[y]! * outWidth;
+    const rowOut = y * outWidth;
     for (let x = 0; x < outWidth; x++) {
-      row[x] = rows[top + x]! * (1 - w) + rows[bottom + x]! * w;
+      out[rowOut + x] = rows[top + x]! * (1 - w) + rows[bottom + x]! * w;
     }
-    onRow(y, row);
   }
+  return out;
+}
+
+/**
+ * `upsampleBilinear` quantised for display: round(v * 255) per output pixel,
+ * for a map already normalised to [0, 1] (values outside are clamped, NaN is
+ * 0), and levels below `zeroBelow` set to 0 (the display's transparent
+ * range: one value compresses better than many). One tight loop per pass,
+ * no float32 image in between: this runs for every overlay of every hook.
+ */
+export function upsampleBilinearLevels(map: CamMap, outWidth: number, outHeight: number, zeroBelow = 0): Uint8Array {
+  assertMapShape(map);
+  assertPositiveInt('outWidth', outWidth);
+  assertPositiveInt('outHeight', outHeight);
+  const { width: inW, height: inH, data } = map;
+  const xs = axisTable(inW, outWidth);
+  const rows = new Float64Array(inH * outWidth);
+  for (let y = 0; y < inH; y++) {
+    const rowIn = y * inW;
+    const rowOut = y * outWidth;
+    for (let x = 0; x < outWidth; x++) {
+      const w = xs.wHi[x]!;
+      rows[rowOut + x] = (data[rowIn + xs.lo[x]!]! * (1 - w) + data[rowIn + xs.hi[x]!]! * w) * 255;
+    }
+  }
+  const ys = axisTable(inH, outHeight);
+  // Uint8ClampedArray rounds half to even and clamps, like round(clamp(v)) up to ties.
+  const out = new Uint8ClampedArray(outWidth * outHeight);
+  const cut = zeroBelow - 0.5;
+  for (let y = 0; y < outHeight; y++) {
+    const w = ys.wHi[y]!;
+    const top = ys.lo[y]! * outWidth;
+    const bottom = ys.hi[y]! * outWidth;
+    const rowOut = y * outWidth;
+    for (let x = 0; x < outWidth; x++) {
+      const v = rows[top + x]! * (1 - w) + rows[bottom + x]! * w;
+      out[rowOut + x] = v < cut ? 0 : v;
+    }
+  }
+  return new Uint8Array(out.buffer);
 }
 
 /**

@@ -96,30 +96,37 @@ export interface OverlayPixels {
   readonly palette: Palette;
 }
 
-const palettes = new Map<string, Palette>();
+interface OverlayPalette extends Palette {
+  /** The lowest level with any opacity; every level below is transparent. */
+  readonly firstVisible: number;
+}
+
+const palettes = new Map<string, OverlayPalette>();
 
 /**
  * One entry per level round(v * 255): the turbo colour at that level, alpha = maxOpacity x
  * smoothstep(threshold -> 1) there. Levels below the threshold are all-zero entries (fully
- * transparent), so the pixels can be the levels themselves: no remapping pass.
+ * transparent) and are rendered as 0, so the pixels are the levels themselves: no remapping pass.
  */
-function overlayPalette(maxOpacity: number, threshold: number): Palette {
+function overlayPalette(maxOpacity: number, threshold: number): OverlayPalette {
   const key = `${maxOpacity}/${threshold}`;
   const cached = palettes.get(key);
   if (cached) return cached;
   const rgb = new Uint8Array(256 * 3);
   const alpha = new Uint8Array(256);
+  let firstVisible = 256;
   for (let level = 1; level < 256; level++) {
     const v = level / 255;
     const a = Math.round(255 * maxOpacity * ramp(v, threshold));
     if (a === 0) continue;
+    firstVisible = Math.min(firstVisible, level);
     const [r, g, b] = turbo(v);
     rgb[level * 3] = r;
     rgb[level * 3 + 1] = g;
     rgb[level * 3 + 2] = b;
     alpha[level] = a;
   }
-  const palette = { rgb, alpha };
+  const palette = { rgb, alpha, firstVisible };
   palettes.set(key, palette);
   return palette;
 }
@@ -138,7 +145,7 @@ export function renderHeatmapPixels(map: CamMap, opts: HeatmapOptions): OverlayP
   // Normalise the small map first: cheaper, and bilinear weights are convex,
   // so the upsampled values stay within [0, 1].
   const normalised: CamMap = { width: map.width, height: map.height, data: normalisePositive(map.data) };
-  const levels = upsampleBilinearLevels(normalised, region.width, region.height);
+  const levels = upsampleBilinearLevels(normalised, region.width, region.height, palette.firstVisible);
 
   const { width, height } = opts;
   if (region.left === 0 && region.top === 0 && region.width === width && region.height === height) {

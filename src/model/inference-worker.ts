@@ -17,15 +17,18 @@ const init = workerData as WorkerInit;
 try {
   const session = await ort.InferenceSession.create(init.model, sessionOptions(init.tuning));
   port.on('message', (req: RunRequest) => {
-    const tensor = new ort.Tensor('float32', req.input.data, [...req.input.dims]);
-    runSession(session, tensor, req.input, req.outputs).then(
-      (outputs) => {
-        // ORT hands out views on its own buffers; copies are ours to transfer.
-        const owned = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.slice()]));
-        post({ type: 'result', id: req.id, outputs: owned }, Object.values(owned).map((v) => v.buffer as ArrayBuffer));
-      },
-      (err: unknown) => post({ type: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) }),
-    );
+    // Through a promise, so that a synchronous throw (a bad tensor) answers this request instead of
+    // killing the worker and every request behind it.
+    Promise.resolve()
+      .then(() => runSession(session, new ort.Tensor('float32', req.input.data, [...req.input.dims]), req.input, req.outputs))
+      .then(
+        (outputs) => {
+          // ORT hands out views on its own buffers; copies are ours to transfer.
+          const owned = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.slice()]));
+          post({ type: 'result', id: req.id, outputs: owned }, Object.values(owned).map((v) => v.buffer as ArrayBuffer));
+        },
+        (err: unknown) => post({ type: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) }),
+      );
   });
   post({ type: 'ready', inputs: session.inputMetadata, outputs: session.outputMetadata });
 } catch (err) {

@@ -64,6 +64,11 @@ const manifestSchema = z
         limits: z.array(z.string()),
       })
       .passthrough(),
+    /**
+     * Present in a quantized model's manifest (training/quantize.py): how it was made and how it
+     * compares with the fp32 model. Kept, not interpreted, so /model-card shows it.
+     */
+    quantization: z.record(z.string(), z.unknown()).optional(),
   })
   .superRefine((m, ctx) => {
     const ids = m.patterns.map((p) => p.id);

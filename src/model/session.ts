@@ -27,7 +27,11 @@ export interface BccModel {
 }
 
 export interface OpenModelOptions {
-  /** Intra-op threads; default 2 (the service's target is a 2-core machine). */
+  /**
+   * Intra-op threads; default 1. On the 2-core target, 2 threads are 0-10% faster at batch 1 for
+   * 50-80% more CPU per image, and concurrent hooks need that CPU for decoding: 1 thread answers
+   * more hooks per second at the same latency (bench/README.md).
+   */
   readonly threads?: number;
   readonly maxBatch?: number;
   /**
@@ -57,7 +61,7 @@ export async function openModel(manifestPath: string, opts: OpenModelOptions = {
   if (sum !== manifest.sha256) {
     throw new OperationOutcomeError(badRequest(`sha256 of ${onnxPath} is ${sum}, manifest says ${manifest.sha256}`, 'manifest.sha256'));
   }
-  const tuning = { threads: opts.threads ?? 2, spinning: opts.spinning ?? false };
+  const tuning = { threads: opts.threads ?? 1, spinning: opts.spinning ?? false };
   const runner = opts.worker === false ? await createInThreadRunner(bytes, tuning) : await createWorkerRunner(bytes, tuning);
   try {
     checkModelIo(manifest, runner.inputMetadata, runner.outputMetadata);

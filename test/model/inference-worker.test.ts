@@ -4,12 +4,15 @@
  * the others.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_MODEL_MANIFEST } from '../../src/config.ts';
+import { DEFAULT_MODEL_MANIFEST, PROJECT_ROOT } from '../../src/config.ts';
 import { decodeDermoscopy } from '../../src/imaging/decode.ts';
 import { toModelInput } from '../../src/imaging/preprocess.ts';
 import type { BccModel } from '../../src/model/session.ts';
 import { openModel } from '../../src/model/session.ts';
+import { createWorkerRunner } from '../../src/model/worker-runner.ts';
 import { lesionJpeg, solidJpeg } from '../helpers/images.ts';
 
 describe('model session in a worker thread', () => {
@@ -61,6 +64,20 @@ describe('model session in a worker thread', () => {
     assert.equal(bad.status, 'rejected');
     assert.match(String(bad.status === 'rejected' ? bad.reason : ''), /has 10 values/);
     assert.equal(good2.status, 'fulfilled');
+  });
+
+  it('answers a request the session cannot run with an error, and keeps serving', async () => {
+    const runner = await createWorkerRunner(await readFile(join(PROJECT_ROOT, 'models', inWorker.manifest.file)), { threads: 1, spinning: false });
+    try {
+      const outputs = ['bcc'] as const;
+      const size = inWorker.manifest.input.size;
+      // 10 values for a [1,3,size,size] tensor: ORT refuses it inside the worker.
+      await assert.rejects(runner.run({ name: 'image', data: new Float32Array(10), dims: [1, 3, size, size] }, outputs), /inference failed/);
+      const ok = await runner.run({ name: 'image', data: tensors[0]!.slice(), dims: [1, 3, size, size] }, outputs);
+      assert.equal(ok['bcc']?.length, 1);
+    } finally {
+      await runner.release();
+    }
   });
 
   it('refuses work once closed, including a call still in flight', async () => {
