@@ -3,8 +3,8 @@ import { createWorkQueue } from './overload.ts';
 
 /**
  * The model with at most `concurrency` inference runs at once, the rest queued in arrival order.
- * Each run already uses the session's intra-op threads (2 by default, the target machine's cores),
- * so parallel runs would only contend for them and hold more batches in memory. The queue itself
+ * Inference runs in one worker thread (src/model/worker-runner.ts), so parallel runs would only
+ * queue there and hold more batches in memory. The queue itself
  * is not bounded here: the hook queue in front of it bounds how many hooks can be waiting.
  */
 export function limitInference(model: BccModel, concurrency: number): BccModel {
