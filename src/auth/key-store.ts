@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createLocalJWKSet, errors } from 'jose';
 import type { CryptoKey, JSONWebKeySet, JWSHeaderParameters } from 'jose';
 import type { KeyLocation } from './trusted-issuers.ts';
+import { readCapped } from '../net/read-capped.ts';
 
 export interface KeyStoreOptions {
   /** For JWKS URLs; tests pass their own. */
@@ -155,34 +156,13 @@ async function fetchJwks(url: string, fetchImpl: typeof fetch, timeoutMs: number
       abort.abort();
       throw new Error(`JWKS ${url} is ${declared} bytes; the limit is ${maxBytes}`);
     }
-    const body = await readCapped(res.body, maxBytes, () => abort.abort());
+    const body = await readCapped(res.body, maxBytes, () => abort.abort(), () => new Error(`JWKS is more than ${maxBytes} bytes`));
     return JSON.parse(body.toString('utf8'));
   } finally {
     clearTimeout(timer);
   }
 }
 
-async function readCapped(body: ReadableStream<Uint8Array> | null, maxBytes: number, abort: () => void): Promise<Buffer> {
-  if (!body) {
-    return Buffer.alloc(0);
-  }
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) {
-      return Buffer.concat(chunks, total);
-    }
-    total += value.byteLength;
-    if (total > maxBytes) {
-      abort();
-      await reader.cancel().catch(() => undefined);
-      throw new Error(`JWKS is more than ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-}
 
 /** A published set with private or symmetric keys is a misconfiguration: trust none of it. */
 function refusePrivateKeys(jwks: unknown): void {

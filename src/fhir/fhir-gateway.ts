@@ -4,6 +4,7 @@ import type { Bundle, OperationOutcome, Resource } from 'fhir/r4';
 import { OperationOutcomeError, badRequest, preconditionFailed, serverError, tooCostly, unprocessable } from '../outcomes.ts';
 import { decodeBase64 } from './attachment-bytes.ts';
 import { resolveUnderBase } from './server-allow-list.ts';
+import { readCapped } from '../net/read-capped.ts';
 
 /**
  * The FHIR server a hook names (`fhirServer`), reached with its token (`fhirAuthorization`): the
@@ -117,7 +118,7 @@ export function createFhirGateway(opts: FhirGatewayOptions): FhirGateway {
           abort.abort();
           throw new OperationOutcomeError(tooCostly(`${what} is ${declaredLength} bytes; the limit is ${maxBytes}`));
         }
-        const body = await readCapped(res.body, limit, () => abort.abort(), what, maxBytes);
+        const body = await readCapped(res.body, limit, () => abort.abort(), () => new OperationOutcomeError(tooCostly(`${what} is more than ${maxBytes} bytes; download stopped`)));
         if (declaredJson || (contentType === '' && body[0] === 0x7b /* { */)) {
           return binaryData(body, what, maxBytes);
         }
@@ -168,28 +169,6 @@ async function callClient(call: () => Promise<unknown>, what: string): Promise<u
   }
 }
 
-/** Reads a body to at most `limit` bytes, aborting the download past it. */
-async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number, abort: () => void, what: string, maxBytes: number): Promise<Buffer> {
-  if (!body) {
-    return Buffer.alloc(0);
-  }
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) {
-      return Buffer.concat(chunks, total);
-    }
-    total += value.byteLength;
-    if (total > limit) {
-      abort();
-      await reader.cancel().catch(() => undefined);
-      throw new OperationOutcomeError(tooCostly(`${what} is more than ${maxBytes} bytes; download stopped`));
-    }
-    chunks.push(value);
-  }
-}
 
 /** A FHIR Binary resource as JSON (`{resourceType: 'Binary', data}`): its decoded data. */
 function binaryData(body: Buffer, what: string, maxBytes: number): Buffer {
