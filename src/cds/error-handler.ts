@@ -3,6 +3,7 @@ import type { OperationOutcome } from 'fhir/r4';
 import { OperationOutcomeError, getStatus, serverError } from '../outcomes.ts';
 
 export interface ErrorLogger {
+  warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -25,7 +26,10 @@ export function errorHandler(log: ErrorLogger): ErrorRequestHandler {
       outcome = serverError('internal error');
       log.error('unhandled error', { path: req.path, error: err instanceof Error ? err.message : String(err) });
     }
-    if (status >= 500 && err instanceof OperationOutcomeError) {
+    if (status === 503 && err instanceof OperationOutcomeError) {
+      // Overload and draining are expected states: at error level they would flood the log exactly then.
+      log.warn('request refused', { path: req.path, error: err.message });
+    } else if (status >= 500 && err instanceof OperationOutcomeError) {
       log.error('request failed', { path: req.path, error: err.message });
     }
     res.status(status).type('application/fhir+json').json(outcome);
