@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { PROJECT_ROOT } from '../src/config.ts';
+import { listeningBaseUrl, stopProcess } from '../test/support/child-process.ts';
 
 export interface ChildServer {
   readonly pid: number;
@@ -18,7 +19,6 @@ export interface ChildServer {
 }
 
 const START_TIMEOUT_MS = 90_000;
-const STOP_GRACE_MS = 5_000;
 
 /** `nodeArgs`: extra Node flags, e.g. `--cpu-prof` to profile the child. */
 export async function startChildServer(entry: string, env: NodeJS.ProcessEnv = {}, nodeArgs: readonly string[] = []): Promise<ChildServer> {
@@ -33,9 +33,9 @@ export async function startChildServer(entry: string, env: NodeJS.ProcessEnv = {
   });
   try {
     const baseUrl = await listening(child, () => err);
-    return { pid: child.pid ?? 0, baseUrl, stderr: () => err, stop: () => stopChild(child) };
+    return { pid: child.pid ?? 0, baseUrl, stderr: () => err, stop: () => stopProcess(child) };
   } catch (e) {
-    await stopChild(child);
+    await stopProcess(child);
     throw e;
   }
 }
@@ -56,7 +56,7 @@ function listening(child: ChildProcess, stderr: () => string): Promise<string> {
     }
     child.once('exit', onExit);
     lines.on('line', (line) => {
-      const url = baseUrlOf(line);
+      const url = listeningBaseUrl(line);
       if (url) {
         clearTimeout(timer);
         child.off('exit', onExit);
@@ -66,31 +66,7 @@ function listening(child: ChildProcess, stderr: () => string): Promise<string> {
   });
 }
 
-function baseUrlOf(line: string): string | undefined {
-  try {
-    const parsed: unknown = JSON.parse(line);
-    if (typeof parsed === 'object' && parsed !== null && 'event' in parsed && 'baseUrl' in parsed && parsed.event === 'listening' && typeof parsed.baseUrl === 'string') {
-      return parsed.baseUrl;
-    }
-  } catch {
-    // Not the status line.
-  }
-  return undefined;
-}
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve();
-  }
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 // ---------------------------------------------------------------- /proc (Linux; undefined elsewhere)
 

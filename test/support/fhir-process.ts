@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { PROJECT_ROOT } from '../../src/config.ts';
+import { listeningBaseUrl, stopProcess } from './child-process.ts';
 
 export interface FhirServerProcess {
   readonly baseUrl: string;
@@ -14,7 +15,6 @@ export interface FhirServerProcess {
 
 /** Loading the R4 definitions takes a few seconds; a cold tsx cache and a busy CI machine take more. */
 const START_TIMEOUT_MS = 60_000;
-const STOP_GRACE_MS = 5_000;
 const STDERR_KEEP = 8_000;
 
 export async function startFhirServerProcess(): Promise<FhirServerProcess> {
@@ -69,29 +69,4 @@ function waitForListening(child: ChildProcess, stderr: () => string): Promise<st
   });
 }
 
-function listeningBaseUrl(line: string): string | undefined {
-  try {
-    const parsed: unknown = JSON.parse(line);
-    if (typeof parsed === 'object' && parsed !== null && 'event' in parsed && 'baseUrl' in parsed) {
-      return parsed.event === 'listening' && typeof parsed.baseUrl === 'string' ? parsed.baseUrl : undefined;
-    }
-  } catch {
-    // Not the status line; the server writes nothing else to stdout, but stay lenient.
-  }
-  return undefined;
-}
 
-/** SIGTERM, then SIGKILL if the process has not exited after a grace period; resolves once it has exited. */
-function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve();
-  }
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
