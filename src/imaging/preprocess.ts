@@ -15,6 +15,18 @@ export interface ModelInput {
   /** NCHW planes for one image: R, then G, then B; (pixel/255 - mean) / std. */
   readonly tensor: Float32Array;
   readonly region: InputRegion;
+  /**
+   * The same pixels before normalising: RGB interleaved at the input size (greyscale replicated),
+   * so the image-quality gate measures exactly what the network sees without a second decode.
+   */
+  readonly raster: InputRaster;
+}
+
+/** 8-bit RGB, interleaved, row-major. */
+export interface InputRaster {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
 }
 
 /** The region of the image the resize mode looks at. */
@@ -60,5 +72,14 @@ export async function toModelInput(image: DermoscopyImage, spec: ModelManifest['
       tensor[base + i] = (raw[i * channels + src] ?? 0) * sc - sh;
     }
   }
-  return { tensor, region: inputRegion(image.width, image.height, spec.resize) };
+  let rgb: Uint8Array = raw;
+  if (channels !== 3) {
+    rgb = new Uint8Array(3 * hw);
+    for (let i = 0; i < hw; i++) {
+      for (let c = 0; c < 3; c++) {
+        rgb[i * 3 + c] = raw[i * channels + (channels >= 3 ? c : 0)] ?? 0;
+      }
+    }
+  }
+  return { tensor, region: inputRegion(image.width, image.height, spec.resize), raster: { data: rgb, width: size, height: size } };
 }
