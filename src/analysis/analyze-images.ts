@@ -7,6 +7,11 @@ import type { ModelFindings } from '../model/findings.ts';
 import { readFindings } from '../model/findings.ts';
 import type { BccModel } from '../model/session.ts';
 import { OperationOutcomeError, serverError } from '../outcomes.ts';
+import type { GateConfig } from '../gate/gate-config.ts';
+import type { GateReason } from '../gate/gate-reasons.ts';
+import { judgeModelGate } from '../gate/model-gate.ts';
+import { checkImageQuality } from '../gate/quality-gate.ts';
+import { operatingPoints } from '../model/calibration.ts';
 import type { CriterionResult } from '../rules/criterion.ts';
 import { applyBccCriterion } from '../rules/criterion.ts';
 import type { RuleSet } from '../rules/rule-set.ts';
@@ -17,6 +22,20 @@ export interface AnalyzeDeps {
   readonly model: BccModel;
   readonly rules: RuleSet;
   readonly limits?: DecodeLimits;
+  /**
+   * The image gate (models/image-gate.json). With it, images that fail a quality check are not
+   * scored and images the model's own gate outputs call not dermoscopic or out of distribution
+   * have their scores withheld. Without it nothing is gated (tools that study the raw model).
+   */
+  readonly gate?: GateConfig;
+}
+
+/** Why an image was not scored: the gate's reasons, in words and numbers. */
+export interface ImageRejection {
+  /** `quality`: refused before the model ran; `model`: the model's modality/OOD outputs refused it. */
+  readonly stage: 'quality' | 'model';
+  readonly reasons: readonly GateReason[];
+  readonly warnings: readonly GateReason[];
 }
 
 export interface ImageInput {
@@ -35,11 +54,28 @@ export interface ImageAnalysis {
   readonly triage: TriageResult;
   /** Raw activation maps (model.cam channels x height x width), for heatmaps. */
   readonly cam: Float32Array;
+  /** Gate checks that flagged but did not refuse the image (e.g. the lesion touches the edge). */
+  readonly warnings: readonly GateReason[];
 }
 
 export type ImageResult =
   | { readonly ok: true; readonly id: string; readonly image: DermoscopyImage; readonly analysis: ImageAnalysis }
-  | { readonly ok: false; readonly id: string; readonly outcome: OperationOutcome };
+  | {
+      readonly ok: false;
+      readonly id: string;
+      readonly outcome: OperationOutcome;
+      /** Set when the gate refused the image (it was readable); absent when it could not be read. */
+      readonly rejection?: ImageRejection;
+    };
+
+function rejected(id: string, where: string, rejection: ImageRejection): ImageResult {
+  const text = `image not assessed: ${rejection.reasons.map((r) => r.text).join(' ')}`;
+  const outcome: OperationOutcome = {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'error', code: 'business-rule', details: { text }, expression: [where] }],
+  };
+  return { ok: false, id, outcome, rejection };
+}
 
 function toOutcome(err: unknown): OperationOutcome {
   return err instanceof OperationOutcomeError ? err.outcome : serverError(`image analysis failed: ${(err as Error).message}`);
@@ -66,13 +102,23 @@ export async function analyzeImages(deps: AnalyzeDeps, inputs: readonly ImageInp
       } catch (err) {
         return { ok: false, id: inp.id, outcome: toOutcome(err) };
       }
+      const quality = deps.gate ? checkImageQuality(input.raster, image, deps.gate) : undefined;
+      const warnings = quality?.warnings ?? [];
+      if (quality && !quality.accepted) {
+        // Not scored at all: a blurred or burnt-out image gets no number to be misread.
+        return rejected(inp.id, where, { stage: 'quality', reasons: quality.rejections, warnings });
+      }
       const [out] = await model.infer([input.tensor]);
       if (!out) {
         return { ok: false, id: inp.id, outcome: serverError('not analysed') };
       }
+      const modelReasons = deps.gate ? judgeModelGate(out, model.manifest, deps.gate) : [];
+      if (modelReasons.length) {
+        return rejected(inp.id, where, { stage: 'model', reasons: modelReasons, warnings });
+      }
       const findings = readFindings(out, model.manifest);
       const criterion = applyBccCriterion(findings.patterns, rules);
-      const triage = assignTriage(findings.bccProbability, criterion, model.manifest.thresholds, rules);
+      const triage = assignTriage(findings.bccProbability, criterion, operatingPoints(model.manifest), rules);
       return {
         ok: true,
         id: inp.id,
@@ -84,6 +130,7 @@ export async function analyzeImages(deps: AnalyzeDeps, inputs: readonly ImageInp
           criterion,
           triage,
           cam: out.cam,
+          warnings,
         },
       };
     }),

@@ -39,12 +39,24 @@ function analysedImageSection(s: AnalysedImageSummary, deciding: boolean): strin
     `- **Not assessed by this model:** ${names(notAssessed)}`,
     `- **Criterion:** ${s.criterion.verdict}`,
     `- **Heatmaps:** ${heatmaps}`,
+    ...(s.warnings.length ? [`- **Image checks:** ${s.warnings.map(escapeMarkdown).join(' ')}`] : []),
     '- **Why:**',
     ...s.trace.map((line, k) => `  ${k + 1}. ${escapeMarkdown(line)}`),
   ];
 }
 
+/** Why the image gate refused an image, and what to send instead. */
+export const RESEND_ADVICE = 'Please attach a sharp, evenly lit dermoscopic photo of the lesion (taken through the dermatoscope, lesion centred).';
+
 function failedImageSection(s: FailedImageSummary): string[] {
+  if (s.kind === 'rejected') {
+    return [
+      `#### Image ${s.index + 1}: ${escapeMarkdown(s.label)} (not assessed)`,
+      '',
+      `The model did not score this image: ${s.gateReasons.map(escapeMarkdown).join(' ')}`,
+      RESEND_ADVICE,
+    ];
+  }
   return [`#### Image ${s.index + 1}: ${escapeMarkdown(s.label)} (unreadable)`, '', `The model could not read this image: ${escapeMarkdown(s.reason)}`];
 }
 

@@ -2,7 +2,7 @@ import type { ServiceRequest } from 'fhir/r4';
 import { describeOutcome } from '../outcomes.ts';
 import type { ReferralImageOutcome } from '../report/triage-report.ts';
 import type { Card } from './card.ts';
-import { CARD_NOTICE, escapeMarkdown } from './card-detail.ts';
+import { CARD_NOTICE, RESEND_ADVICE, escapeMarkdown } from './card-detail.ts';
 import type { CardOptions } from './to-card.ts';
 import { cardSource } from './to-card.ts';
 
@@ -36,14 +36,38 @@ export function noImagesCard(referral: ServiceRequest, opts: CardOptions): Card 
 }
 
 /**
- * Images were attached but none could be read (corrupt, unsupported format, too large). A warning:
- * the referrer may believe the lesion was assessed; it was not. Each image is named with the reason.
+ * Images were attached but none could be assessed. When the image gate refused at least one
+ * (not dermoscopic, blurred, over-exposed...), an info card that says which and why and asks for a
+ * dermoscopic photo, with no BCC probability anywhere. When none could even be read (corrupt,
+ * unsupported format, too large), a warning: the referrer may believe the lesion was assessed.
  */
-export function unreadableCard(referral: ServiceRequest, images: readonly ReferralImageOutcome[], opts: CardOptions): Card {
-  const lines = images.map((img, k) => {
-    const reason = img.result.ok ? 'analysed' : describeOutcome(img.result.outcome);
-    return `- Image ${k + 1}, ${escapeMarkdown(img.label)}: ${escapeMarkdown(reason)}`;
-  });
+export function notAssessedCard(referral: ServiceRequest, images: readonly ReferralImageOutcome[], opts: CardOptions): Card {
+  const reasonOf = (img: ReferralImageOutcome): string => {
+    const r = img.result;
+    if (r.ok) {
+      return 'analysed';
+    }
+    return r.rejection ? `not assessed: ${r.rejection.reasons.map((g) => g.text).join(' ')}` : `unreadable: ${describeOutcome(r.outcome)}`;
+  };
+  const lines = images.map((img, k) => `- Image ${k + 1}, ${escapeMarkdown(img.label)}: ${escapeMarkdown(reasonOf(img))}`);
+  if (images.some((img) => !img.result.ok && img.result.rejection)) {
+    return {
+      uuid: opts.newUuid(),
+      summary: `BCC triage: the ${images.length} referral image(s) cannot be judged — please send a dermoscopic photo`,
+      detail: [
+        `The BCC triage model cannot judge any image attached to ${escapeMarkdown(referralName(referral))}, so it gives no BCC assessment:`,
+        '',
+        ...lines,
+        '',
+        RESEND_ADVICE,
+        '',
+        `*${CARD_NOTICE}*`,
+        ...modelLines(opts),
+      ].join('\n'),
+      indicator: 'info',
+      source: cardSource(opts),
+    };
+  }
   return {
     uuid: opts.newUuid(),
     summary: `BCC triage: none of the ${images.length} referral image(s) could be read — not assessed`,

@@ -31,7 +31,12 @@ export interface ToCardOptions extends CardOptions {
 }
 
 /** Card urgency follows the queue priority; every category maps, the compiler checks. */
-export const INDICATOR_BY_CATEGORY: Readonly<Record<TriageCategory, Indicator>> = { high: 'critical', moderate: 'warning', low: 'info' };
+export const INDICATOR_BY_CATEGORY: Readonly<Record<TriageCategory, Indicator>> = {
+  high: 'critical',
+  moderate: 'warning',
+  indeterminate: 'warning',
+  low: 'info',
+};
 
 /** A terminology entry as a CDS Hooks Coding (display always set: override reasons require it). */
 function toCdsCoding(c: { readonly system: string; readonly code: string; readonly display: string }): CdsCoding {

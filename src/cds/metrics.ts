@@ -25,7 +25,7 @@ export function createMetrics(): ServiceMetrics {
       registers: [registry],
     }),
     cards: new Counter({ name: 'bcc_cds_cards_total', help: 'Cards returned by triage category', labelNames: ['category'], registers: [registry] }),
-    images: new Counter({ name: 'bcc_cds_images_total', help: 'Referral images by result (analysed, unreadable)', labelNames: ['status'], registers: [registry] }),
+    images: new Counter({ name: 'bcc_cds_images_total', help: 'Referral images by result (analysed, rejected by the image gate, unreadable)', labelNames: ['status'], registers: [registry] }),
     feedback: new Counter({ name: 'bcc_cds_feedback_total', help: 'Card feedback by outcome', labelNames: ['outcome'], registers: [registry] }),
     modelInfo: new Gauge({ name: 'bcc_cds_model_info', help: 'Installed model (value 1)', labelNames: ['name', 'version', 'sha256'], registers: [registry] }),
   };

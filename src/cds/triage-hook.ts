@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { GateConfig } from '../gate/gate-config.ts';
 import type { Reference, ServiceRequest } from 'fhir/r4';
 import type { ImageInput, ImageResult } from '../analysis/analyze-images.ts';
 import { analyzeImages } from '../analysis/analyze-images.ts';
 import type { Card, SystemAction } from '../cards/card.ts';
-import { noImagesCard, unreadableCard } from '../cards/status-cards.ts';
+import { noImagesCard, notAssessedCard } from '../cards/status-cards.ts';
 import { toSystemActions } from '../cards/suggestions.ts';
 import { toCard } from '../cards/to-card.ts';
 import type { OutputHeatmap } from '../explain/output-heatmaps.ts';
@@ -35,6 +36,8 @@ export interface TriageHookDeps {
   readonly rules: RuleSet;
   readonly valueSet: ReferralValueSet;
   readonly terminology: Terminology;
+  /** The image gate (models/image-gate.json): refused images are not scored. */
+  readonly gate?: GateConfig;
   readonly config: Pick<
     ServiceConfig,
     'allowedFhirServers' | 'fhirTimeoutMs' | 'hookDeadlineMs' | 'maxReferrals' | 'maxImagesPerReferral' | 'maxImageBytes' | 'maxImagePixels' | 'systemActions'
@@ -48,8 +51,11 @@ export interface TriageHookDeps {
   readonly clock?: () => Date;
   readonly newId?: () => string;
   readonly createGateway?: (opts: FhirGatewayOptions) => FhirGateway;
-  /** Called with each finished report (the sandbox keeps them for the viewer). */
-  readonly onReport?: (report: TriageReport) => void;
+  /**
+   * Called with each finished report (the sandbox keeps them for the viewer); awaited before the
+   * card goes out, so its viewer link works on any replica at once.
+   */
+  readonly onReport?: (report: TriageReport) => void | Promise<void>;
   /**
    * Admission for one hook's work (the hook queue, src/cds/overload.ts). The wait counts against the
    * deadline, and work whose deadline passed while it waited is dropped instead of run.
@@ -109,7 +115,7 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
     // Past the deadline the caller has its answer already: spare the model the work.
     signal?.throwIfAborted();
     const analysed = await analyzeImages(
-      { model: deps.model, rules: deps.rules, limits: { maxBytes: deps.config.maxImageBytes, maxPixels: deps.config.maxImagePixels, formats: ['jpeg', 'png', 'webp', 'tiff'] } },
+      { model: deps.model, rules: deps.rules, gate: deps.gate, limits: { maxBytes: deps.config.maxImageBytes, maxPixels: deps.config.maxImagePixels, formats: ['jpeg', 'png', 'webp', 'tiff'] } },
       inputs,
     );
     const byId = new Map<string, ImageResult>(analysed.map((r) => [r.id, r]));
@@ -118,7 +124,7 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
         const f = fetched[i];
         const result: ImageResult =
           f && !f.ok ? { ok: false, id: p.id, outcome: f.outcome } : (byId.get(p.id) ?? { ok: false, id: p.id, outcome: serverError('not analysed') });
-        deps.metrics.images.inc({ status: result.ok ? 'analysed' : 'unreadable' });
+        deps.metrics.images.inc({ status: result.ok ? 'analysed' : result.rejection ? 'rejected' : 'unreadable' });
         return {
           source: p.image.source,
           label: p.image.label,
@@ -133,7 +139,7 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
     const cards: Card[] = [];
     const systemActions: SystemAction[] = [];
     const issued: IssuedCard[] = [];
-    found.forEach((f, r) => {
+    for (const [r, f] of found.entries()) {
       const images = outcomes.filter((_, i) => planned[i]?.referral === r);
       const referralRef = f.reference ?? f.where;
       let card: Card;
@@ -141,7 +147,7 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
       if (images.length === 0) {
         card = noImagesCard(f.referral, cardOptions);
       } else if (!images.some((i) => i.result.ok)) {
-        card = unreadableCard(f.referral, images, cardOptions);
+        card = notAssessedCard(f.referral, images, cardOptions);
       } else {
         report = buildTriageReport({
           referral: withId(f.referral, newId),
@@ -158,7 +164,7 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
         if (deps.config.systemActions) {
           systemActions.push(...toSystemActions(report));
         }
-        deps.onReport?.(report);
+        await deps.onReport?.(report);
       }
       cards.push(card);
       deps.metrics.cards.inc({ category: report?.category ?? 'none' });
@@ -167,19 +173,20 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
         serviceId: service.id,
         hookInstance: request.hookInstance,
         referral: referralRef,
-        category: report?.category ?? (images.length === 0 ? 'no-images' : 'unreadable'),
+        category: report?.category ?? (images.length === 0 ? 'no-images' : images.some((i) => !i.result.ok && i.result.rejection) ? 'not-assessable' : 'unreadable'),
         bccProbability: report?.bccProbability ?? null,
         modelVersion: deps.model.manifest.version,
         issuedAt: now.toISOString(),
       });
-    });
-    deps.feedback.recordCards(issued);
+    }
+    await deps.feedback.recordCards(issued);
     deps.log.info('hook answered', {
       service: service.id,
       hookInstance: request.hookInstance,
       referrals: found.length,
       images: planned.length,
-      unreadable: outcomes.filter((o) => !o.result.ok).length,
+      unreadable: outcomes.filter((o) => !o.result.ok && !o.result.rejection).length,
+      rejected: outcomes.filter((o) => !o.result.ok && o.result.rejection).length,
       categories: issued.map((i) => i.category),
     });
     return systemActions.length ? { cards, systemActions } : { cards };

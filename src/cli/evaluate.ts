@@ -219,12 +219,14 @@ async function writePlots(dir: string, metrics: EvaluationMetrics, modelName: st
     .map(([label, b]) => ({ label, points: b.roc, auc: b.auc.value }));
   const roc = join(dir, 'roc.png');
   const reliability = join(dir, 'reliability.png');
+  const reliabilityRaw = join(dir, 'reliability-raw.png');
   await writeFile(roc, await rasterisePng(drawRocSvg(series, { title: `BCC ROC, ${modelName}` })));
   const all = metrics.bcc['all'];
   if (all) {
-    await writeFile(reliability, await rasterisePng(drawReliabilitySvg(all.calibration, { title: `BCC reliability, ${modelName}` })));
+    await writeFile(reliability, await rasterisePng(drawReliabilitySvg(all.calibration, { title: `BCC reliability (reported probability), ${modelName}` })));
+    await writeFile(reliabilityRaw, await rasterisePng(drawReliabilitySvg(all.calibrationRaw, { title: `BCC reliability (raw network output), ${modelName}` })));
   }
-  return all ? [roc, reliability] : [roc];
+  return all ? [roc, reliability, reliabilityRaw] : [roc];
 }
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -11,6 +11,7 @@ import type { AucEstimate } from './confidence.ts';
 import { bootstrapAuc } from './confidence.ts';
 import type { ConsistencyRates } from './consistency.ts';
 import { measureConsistency } from './consistency.ts';
+import { operatingPoints } from '../model/calibration.ts';
 import type { BinaryLabel } from './labels.ts';
 import type { ImageLocalisation, LocalisationSummary } from './localisation.ts';
 import { summariseLocalisation } from './localisation.ts';
@@ -33,7 +34,10 @@ export interface BccMetrics {
   readonly auc: AucEstimate;
   /** One operating point per manifest threshold (triage, balanced, specific, ...). */
   readonly thresholds: Readonly<Record<string, OperatingPoint>>;
+  /** Of the probability the service reports (calibrated when the manifest has a calibration). */
   readonly calibration: Calibration;
+  /** Of the network's raw output, for the before/after comparison. */
+  readonly calibrationRaw: Calibration;
   readonly roc: readonly RocPoint[];
 }
 
@@ -90,13 +94,16 @@ function collect(images: readonly EvaluatedImage[], pick: (m: EvaluatedImage) =>
 function measureBcc(images: readonly EvaluatedImage[], manifest: ModelManifest, bootstrap: MetricsInput['bootstrap']): BccMetrics {
   const d = collect(images, (m) => ({ label: m.bcc, score: m.findings.bccProbability }));
   const thresholds: Record<string, OperatingPoint> = {};
-  for (const [name, t] of Object.entries(manifest.thresholds)) {
+  // The scores are calibrated probabilities, so the operating points must be on the same scale.
+  for (const [name, t] of Object.entries(operatingPoints(manifest))) {
     thresholds[name] = atThreshold(d.labels, d.scores, t);
   }
+  const raw = collect(images, (m) => ({ label: m.bcc, score: m.findings.bccScore }));
   return {
     auc: bootstrapAuc(d.labels, d.scores, d.groups, bootstrap),
     thresholds,
     calibration: measureCalibration(d.labels, d.scores),
+    calibrationRaw: measureCalibration(raw.labels, raw.scores),
     roc: rocCurve(d.labels, d.scores),
   };
 }
@@ -133,7 +140,7 @@ export function measureEvaluation(input: MetricsInput): EvaluationMetrics {
       operatingPoint: 'balanced',
       ...measureConsistency(
         images.map((m) => m.findings),
-        manifest.thresholds.balanced,
+        operatingPoints(manifest).balanced ?? manifest.thresholds.balanced,
       ),
     },
     heatmap: { bccWithMask: { ...summariseLocalisation(input.localisation), skipped: input.localisationSkipped } },

@@ -50,8 +50,16 @@ export function formatEvaluationTable(input: TableInput): string {
     '',
     'BCC',
     ...columns([
-      ['subset', 'n', 'BCC', 'AUC (95% CI, lesion bootstrap)', 'ECE', 'Brier'],
-      ...Object.entries(m.bcc).map(([name, b]) => [name, String(b.auc.n), String(b.auc.positives), auc(b.auc), num(b.calibration.ece), num(b.calibration.brier)]),
+      ['subset', 'n', 'BCC', 'AUC (95% CI, lesion bootstrap)', 'ECE', 'ECE raw', 'Brier'],
+      ...Object.entries(m.bcc).map(([name, b]) => [
+        name,
+        String(b.auc.n),
+        String(b.auc.positives),
+        auc(b.auc),
+        num(b.calibration.ece),
+        num(b.calibrationRaw.ece),
+        num(b.calibration.brier),
+      ]),
     ]),
     '',
     'BCC operating points (positive when probability >= t; 95% Wilson CI; k/n)',

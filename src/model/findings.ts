@@ -1,5 +1,6 @@
 import type { ModelManifest, PatternRole } from './manifest.ts';
 import type { ModelOutputs } from './session.ts';
+import { calibrate } from './calibration.ts';
 
 export const PATTERN_STATUSES = ['present', 'absent', 'not-assessed'] as const;
 export type PatternStatus = (typeof PATTERN_STATUSES)[number];
@@ -16,7 +17,10 @@ export interface PatternFinding {
 }
 
 export interface ModelFindings {
+  /** Calibrated (manifest `calibration`); the raw output when the model ships no calibration. */
   readonly bccProbability: number;
+  /** The network's raw `bcc` output, before calibration. */
+  readonly bccScore: number;
   readonly patterns: readonly PatternFinding[];
 }
 
@@ -30,5 +34,5 @@ export function readFindings(out: Pick<ModelOutputs, 'bcc' | 'patterns'>, manife
     const probability = out.patterns[j] ?? Number.NaN;
     return { ...base, status: probability >= p.threshold ? 'present' : 'absent', probability, threshold: p.threshold };
   });
-  return { bccProbability: out.bcc, patterns };
+  return { bccProbability: calibrate(out.bcc, manifest.calibration), bccScore: out.bcc, patterns };
 }

@@ -27,6 +27,39 @@ const patternSchema = z
     path: ['threshold'],
   });
 
+const gateMetrics = z.record(z.string(), z.unknown()).optional();
+
+/** Thresholds on the model's own gate outputs, chosen on out-of-fold predictions (training/README.md). */
+const gateSchema = z
+  .object({
+    modality: z
+      .object({ output: z.literal('dermoscopy'), threshold: probability, method: z.string().optional(), metrics: gateMetrics })
+      .passthrough()
+      .optional(),
+    ood: z
+      .object({ output: z.literal('ood'), threshold: z.number().positive(), method: z.string().optional(), metrics: gateMetrics })
+      .passthrough()
+      .optional(),
+  })
+  .passthrough();
+
+/**
+ * Maps the raw `bcc` output to a calibrated probability. Both forms are monotone, so an operating
+ * point keeps its meaning when mapped through the same function.
+ */
+const calibrationSchema = z.discriminatedUnion('method', [
+  z.object({ method: z.literal('platt'), slope: z.number().positive(), intercept: z.number() }).passthrough(),
+  z
+    .object({
+      method: z.literal('isotonic'),
+      points: z
+        .array(z.tuple([probability, probability]))
+        .min(2)
+        .refine((pts) => pts.every((p, i) => i === 0 || (p[0] > (pts[i - 1]?.[0] ?? 0) && p[1] >= (pts[i - 1]?.[1] ?? 0))), 'points must increase in x and not decrease in y'),
+    })
+    .passthrough(),
+]);
+
 const manifestSchema = z
   .object({
     name: z.string().min(1),
@@ -52,6 +85,10 @@ const manifestSchema = z
         shape: z.tuple([z.literal('N'), z.number().int(), z.number().int().min(1), z.number().int().min(1)]),
         channels: z.array(z.string()),
       }),
+      /** Probability that the input is a dermoscopic image (the modality gate's head). */
+      dermoscopy: z.object({ name: z.string().min(1) }).optional(),
+      /** Distance of the image's features from the training images' (the out-of-distribution gate). */
+      ood: z.object({ name: z.string().min(1) }).optional(),
     }),
     patterns: z.array(patternSchema).min(1),
     thresholds: z
@@ -69,6 +106,10 @@ const manifestSchema = z
      * compares with the fp32 model. Kept, not interpreted, so /model-card shows it.
      */
     quantization: z.record(z.string(), z.unknown()).optional(),
+    gate: gateSchema.optional(),
+    calibration: calibrationSchema.optional(),
+    /** Test-time flips the graph averages over (documentation; the graph does it). */
+    tta: z.record(z.string(), z.unknown()).optional(),
   })
   .superRefine((m, ctx) => {
     const ids = m.patterns.map((p) => p.id);
@@ -79,6 +120,12 @@ const manifestSchema = z
     if (m.outputs.cam.channels.join(',') !== expected.join(',')) {
       ctx.addIssue({ code: 'custom', path: ['outputs', 'cam', 'channels'], message: `must be [${expected.join(', ')}] (BCC, then patterns in manifest order)` });
     }
+    for (const key of ['modality', 'ood'] as const) {
+      const g = m.gate?.[key];
+      if (g && m.outputs[g.output] === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['gate', key, 'output'], message: `the gate reads output "${g.output}", which outputs does not declare` });
+      }
+    }
     if (new Set(ids).size !== ids.length) {
       ctx.addIssue({ code: 'custom', path: ['patterns'], message: 'pattern ids must be unique' });
     }
@@ -87,6 +134,8 @@ const manifestSchema = z
 /** The model manifest: how to feed the ONNX graph and read it. See src/model/README.md. */
 export type ModelManifest = Readonly<z.infer<typeof manifestSchema>>;
 export type PatternSpec = ModelManifest['patterns'][number];
+export type Calibration = NonNullable<ModelManifest['calibration']>;
+export type ModelGate = NonNullable<ModelManifest['gate']>;
 
 /** Validates a parsed manifest; throws an OperationOutcomeError naming the element at fault. */
 export function parseManifest(json: unknown, source = 'manifest'): ModelManifest {

@@ -22,8 +22,12 @@ export function checkModelIo(m: ModelManifest, inputs: readonly Meta[], outputs:
       problems.push({ expr: 'input.size', text: `graph input shape [${input.shape.join(',')}] is not [N,3,${m.input.size},${m.input.size}]` });
     }
   }
-  const out = (key: 'bcc' | 'patterns' | 'cam', shape: readonly (number | null)[]): void => {
-    const name = m.outputs[key].name;
+  const out = (key: 'bcc' | 'patterns' | 'cam' | 'dermoscopy' | 'ood', shape: readonly (number | null)[]): void => {
+    const spec = m.outputs[key];
+    if (!spec) {
+      return;
+    }
+    const name = spec.name;
     const o = outputs.find((x) => x.name === name);
     if (!o) {
       problems.push({ expr: `outputs.${key}.name`, text: `graph has no output "${name}" (outputs: ${outputs.map((x) => x.name).join(', ')})` });
@@ -37,6 +41,8 @@ export function checkModelIo(m: ModelManifest, inputs: readonly Meta[], outputs:
   out('bcc', [null]);
   out('patterns', [null, m.patterns.length]);
   out('cam', [null, c, h, w]);
+  out('dermoscopy', [null]);
+  out('ood', [null]);
   if (problems.length) {
     throw new OperationOutcomeError({
       resourceType: 'OperationOutcome',

@@ -16,6 +16,10 @@ export interface ModelOutputs {
   readonly patterns: Float32Array;
   /** Raw activation maps, channels x height x width (channel 0 = BCC). */
   readonly cam: Float32Array;
+  /** Modality gate: probability that the input is dermoscopic (models with a `dermoscopy` output). */
+  readonly dermoscopy?: number;
+  /** Out-of-distribution gate: feature distance from the training images (models with an `ood` output). */
+  readonly ood?: number;
 }
 
 export interface BccModel {
@@ -78,7 +82,9 @@ function createModel(runner: GraphRunner, manifest: ModelManifest, maxBatch: num
   const [, channels, height, width] = manifest.outputs.cam.shape;
   const camLen = channels * height * width;
   const nPat = manifest.patterns.length;
-  const names = [manifest.outputs.bcc.name, manifest.outputs.patterns.name, manifest.outputs.cam.name] as const;
+  const names = [manifest.outputs.bcc.name, manifest.outputs.patterns.name, manifest.outputs.cam.name];
+  const gateNames = [manifest.outputs.dermoscopy?.name, manifest.outputs.ood?.name];
+  const fetch = [...names, ...gateNames.filter((n): n is string => n !== undefined)];
 
   async function runChunk(chunk: readonly Float32Array[]): Promise<ModelOutputs[]> {
     const n = chunk.length;
@@ -89,12 +95,15 @@ function createModel(runner: GraphRunner, manifest: ModelManifest, maxBatch: num
       }
       data.set(img, k * per);
     });
-    const r = await runner.run({ name: manifest.input.name, data, dims: [n, 3, size, size] }, names);
+    const r = await runner.run({ name: manifest.input.name, data, dims: [n, 3, size, size] }, fetch);
     const [bcc, pat, cam] = names.map((name) => r[name] ?? new Float32Array(0));
+    const [derm, ood] = gateNames.map((name) => (name === undefined ? undefined : r[name]));
     return Array.from({ length: n }, (_, k) => ({
       bcc: bcc?.[k] ?? Number.NaN,
       patterns: pat?.slice(k * nPat, (k + 1) * nPat) ?? new Float32Array(0),
       cam: cam?.slice(k * camLen, (k + 1) * camLen) ?? new Float32Array(0),
+      ...(derm ? { dermoscopy: derm[k] ?? Number.NaN } : {}),
+      ...(ood ? { ood: ood[k] ?? Number.NaN } : {}),
     }));
   }
 

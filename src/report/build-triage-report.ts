@@ -50,6 +50,7 @@ function buildImageResources(ctx: BuildContext, img: AnalysedImage, newId: () =>
     patterns: a.findings.patterns,
     heatmaps,
     observations: observations.map((o) => `urn:uuid:${o.id ?? ''}`),
+    warnings: a.warnings.map((w) => w.text),
   };
   return { summary, observations, media, reportMedia };
 }
@@ -63,7 +64,7 @@ function checkInput(input: TriageReportInput): string {
     throw new OperationOutcomeError(badRequest('the referral has no images to assess', 'images'));
   }
   if (!input.images.some((i) => i.result.ok)) {
-    throw new OperationOutcomeError(unprocessable(`none of the referral's ${input.images.length} image(s) could be analysed`, 'images'));
+    throw new OperationOutcomeError(unprocessable(`none of the referral's ${input.images.length} image(s) could be assessed`, 'images'));
   }
   return id;
 }
@@ -77,7 +78,7 @@ function analysedImage(outcome: ReferralImageOutcome, index: number): AnalysedIm
  * come from `newId`, the clock from `now`. Every resource has `id` = a UUID and is referenced by
  * `urn:uuid:<id>`, so the set applies as one transaction (`toTransactionBundle`).
  * Throws an OperationOutcomeError when there is nothing to report: no referral id, no image, or
- * no readable image (the edge answers with `noImagesCard` / `unreadableCard` instead).
+ * no assessable image (the edge answers with `noImagesCard` / `notAssessedCard` instead).
  */
 export function buildTriageReport(input: TriageReportInput): TriageReport {
   const referralId = checkInput(input);
@@ -100,8 +101,18 @@ export function buildTriageReport(input: TriageReportInput): TriageReport {
   const imageSummaries: ImageSummary[] = input.images.map((outcome, index): ImageSummary => {
     const img = analysedImage(outcome, index);
     if (!img) {
-      const reason = outcome.result.ok ? 'not analysed' : describeOutcome(outcome.result.outcome);
-      return { ok: false, index, source: outcome.source, label: outcome.label, reason };
+      const r = outcome.result;
+      const reason = r.ok ? 'not analysed' : describeOutcome(r.outcome);
+      const rejection = r.ok ? undefined : r.rejection;
+      return {
+        ok: false,
+        index,
+        source: outcome.source,
+        label: outcome.label,
+        kind: rejection ? 'rejected' : 'unreadable',
+        reason,
+        gateReasons: rejection ? rejection.reasons.map((g) => g.text) : [],
+      };
     }
     const built = buildImageResources(ctx, img, input.newId);
     observations.push(...built.observations);

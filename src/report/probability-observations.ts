@@ -7,6 +7,7 @@ import type { AllocatedId } from './ids.ts';
 import { roundProbability } from './ids.ts';
 import type { Terminology } from './terminology.ts';
 import { toCoding } from './terminology.ts';
+import { operatingPoints } from '../model/calibration.ts';
 
 /** A probability as a UCUM dimensionless quantity (`1`): comparable, unlike a bare string. */
 function probabilityQuantity(t: Terminology, p: number, where: string): Quantity {
@@ -39,7 +40,7 @@ export function buildBccProbabilityObservation(ctx: BuildContext, img: AnalysedI
   const t = ctx.terminology;
   const a = img.analysis;
   const thresholdName = ctx.rules.network.threshold;
-  const threshold = ctx.manifest.thresholds[thresholdName];
+  const threshold = operatingPoints(ctx.manifest)[thresholdName]?.toFixed(3);
   const interpretation = a.triage.networkVerdict === 'bcc' ? t.observation.interpretation.positive : t.observation.interpretation.negative;
   return {
     resourceType: 'Observation',
@@ -49,7 +50,7 @@ export function buildBccProbabilityObservation(ctx: BuildContext, img: AnalysedI
     code: { coding: [toCoding(t.observation.bccProbability)], text: t.observation.bccProbability.display },
     valueQuantity: probabilityQuantity(t, a.findings.bccProbability, `images[${img.index}].findings.bccProbability`),
     interpretation: [{ coding: [toCoding(interpretation)], text: a.triage.trace[0] ?? interpretation.display }],
-    method: { text: `AI model ${modelTitle(ctx.manifest)}; ${thresholdName} operating point ${threshold ?? 'unknown'}` },
+    method: { text: `AI model ${modelTitle(ctx.manifest)}; ${thresholdName} operating point ${threshold ?? 'unknown'}${ctx.manifest.calibration ? ` (calibrated probability, ${ctx.manifest.calibration.method})` : ''}` },
     note: [
       { text: `Image: ${img.outcome.label}. Triage: ${a.triage.categoryDisplay} (rule ${a.triage.rule}, ${ctx.rules.id} ${ctx.rules.version}).` },
       // The rule trace, so the chart carries the reasoning and not just the number.

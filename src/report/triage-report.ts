@@ -52,6 +52,8 @@ export interface AnalysedImageSummary {
   readonly heatmaps: readonly { readonly output: string; readonly display: string; readonly fullUrl: string }[];
   /** fullUrls of this image's Observations (BCC probability first). */
   readonly observations: readonly string[];
+  /** Image-gate warnings: scored, but a check flagged something (e.g. the lesion touches the edge). */
+  readonly warnings: readonly string[];
 }
 
 export interface FailedImageSummary {
@@ -59,8 +61,12 @@ export interface FailedImageSummary {
   readonly index: number;
   readonly source: Reference;
   readonly label: string;
+  /** `rejected`: readable, but the image gate refused it (not dermoscopic, blurred...); `unreadable`: could not be read. */
+  readonly kind: 'unreadable' | 'rejected';
   /** The OperationOutcome, in words. */
   readonly reason: string;
+  /** The gate's reasons, each in words, when `kind` is `rejected`. */
+  readonly gateReasons: readonly string[];
 }
 
 export type ImageSummary = AnalysedImageSummary | FailedImageSummary;

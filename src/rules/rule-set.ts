@@ -8,7 +8,8 @@ import { PATTERN_ROLES } from '../model/manifest.ts';
 export const CRITERION_VERDICTS = ['bcc', 'not-bcc', 'indeterminate'] as const;
 export type CriterionVerdict = (typeof CRITERION_VERDICTS)[number];
 
-export const TRIAGE_CATEGORIES = ['high', 'moderate', 'low'] as const;
+/** In queue order: most urgent first (the rule file's ranks must agree). */
+export const TRIAGE_CATEGORIES = ['high', 'moderate', 'indeterminate', 'low'] as const;
 export type TriageCategory = (typeof TRIAGE_CATEGORIES)[number];
 
 const clause = z.object({
@@ -42,6 +43,10 @@ const ruleSetSchema = z
     const last = r.triage[r.triage.length - 1];
     if (last && (last.if.probabilityAtLeast !== undefined || last.if.criterion !== undefined)) {
       ctx.addIssue({ code: 'custom', path: ['triage', r.triage.length - 1, 'if'], message: 'the last triage row must match everything ({})' });
+    }
+    const byRank = [...r.categories].sort((a, b) => a.rank - b.rank).map((k) => k.code);
+    if (byRank.join(',') !== TRIAGE_CATEGORIES.join(',')) {
+      ctx.addIssue({ code: 'custom', path: ['categories'], message: `ranks must order the categories ${TRIAGE_CATEGORIES.join(', ')}` });
     }
     for (const c of TRIAGE_CATEGORIES) {
       if (!r.categories.some((k) => k.code === c)) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkCard } from '../../src/cards/check-card.ts';
-import { noImagesCard, unreadableCard } from '../../src/cards/status-cards.ts';
+import { noImagesCard, notAssessedCard } from '../../src/cards/status-cards.ts';
 import { counterIds, failedResult, image, referral, terminology } from '../report/fixtures.ts';
 
 const opts = { serviceLabel: 'BCC-CDS', modelCardUrl: 'https://bcc-cds.org/model-card', newUuid: counterIds(), terminology };
@@ -17,7 +17,7 @@ describe('status cards', () => {
 
   it('warns when every image failed, naming each with its reason', () => {
     const images = [image(1, failedResult('Media/img-1', 'image is empty'), 'Nose'), image(2, failedResult('Media/img-2', 'image format gif is not accepted'), 'Ear')];
-    const c = unreadableCard(referral, images, opts);
+    const c = notAssessedCard(referral, images, opts);
     assert.equal(c.indicator, 'warning');
     assert.match(c.summary, /none of the 2 referral image\(s\) could be read/);
     assert.match(c.detail ?? '', /Image 1, Nose: .*image is empty/);

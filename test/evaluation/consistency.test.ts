@@ -12,6 +12,7 @@ function finding(id: string, role: PatternFinding['role'], status: PatternStatus
 function image(bccProbability: number, arborizing: PatternStatus, pigment: PatternStatus, ulceration: PatternStatus = 'not-assessed'): ModelFindings {
   return {
     bccProbability,
+    bccScore: bccProbability,
     patterns: [
       finding('pigment_network', 'negative', pigment),
       finding('ulceration', 'positive', ulceration),
@@ -42,6 +43,7 @@ describe('measureConsistency', () => {
   it('never counts a not-assessed pattern as evidence, whatever its head outputs', () => {
     const untrainedHigh: ModelFindings = {
       bccProbability: 0.9,
+      bccScore: 0.9,
       patterns: [
         { id: 'ulceration', display: 'Ulceration', role: 'positive', status: 'not-assessed', probability: 0.99, threshold: 0.5 },
         { id: 'pigment_network', display: 'Pigment network', role: 'negative', status: 'absent', probability: 0.1, threshold: 0.5 },

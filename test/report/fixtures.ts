@@ -54,6 +54,7 @@ export function analysedResult(id: string, bcc: number, patterns: Readonly<Recor
       criterion,
       triage,
       cam: new Float32Array(8 * 7 * 7),
+      warnings: [],
     },
   };
 }

@@ -6,7 +6,7 @@ import { checkRulesAgainstThresholds, loadRuleSet } from '../../src/rules/rule-s
 import { assignTriage } from '../../src/rules/triage.ts';
 
 const rules = await loadRuleSet(DEFAULT_RULES);
-const thresholds = { triage: 0.2, balanced: 0.5, specific: 0.8 };
+const thresholds = { review: 0.1, triage: 0.2, balanced: 0.5, specific: 0.8 };
 
 function criterion(verdict: CriterionResult['verdict']): CriterionResult {
   return { verdict, clause: 'test', evidence: [], text: `criterion says ${verdict}`, notAssessed: ['Ulceration'] };
@@ -17,10 +17,13 @@ describe('triage', () => {
     [0.9, 'not-bcc', 'high', 'very-likely'],
     [0.3, 'bcc', 'high', 'likely-with-pattern'],
     [0.3, 'indeterminate', 'moderate', 'possible'],
-    [0.3, 'not-bcc', 'moderate', 'possible'],
-    [0.1, 'bcc', 'moderate', 'pattern-only'],
-    [0.1, 'not-bcc', 'low', 'unlikely'],
-    [0.1, 'indeterminate', 'low', 'unlikely'],
+    [0.3, 'not-bcc', 'indeterminate', 'network-criterion-conflict'],
+    [0.05, 'bcc', 'indeterminate', 'pattern-criterion-conflict'],
+    [0.15, 'not-bcc', 'indeterminate', 'borderline'],
+    [0.15, 'indeterminate', 'indeterminate', 'borderline'],
+    [0.1, 'not-bcc', 'indeterminate', 'borderline'], // at the review point counts as borderline
+    [0.05, 'not-bcc', 'low', 'unlikely'],
+    [0.05, 'indeterminate', 'low', 'unlikely'],
     [0.2, 'indeterminate', 'moderate', 'possible'], // at the threshold counts as above
   ];
   for (const [p, v, category, rule] of table) {
@@ -44,11 +47,19 @@ describe('triage', () => {
     assert.equal(t.trace[1], 'criterion says not-bcc');
     assert.match(t.trace[2]!, /Not assessed by this model: Ulceration/);
     assert.match(t.trace[3]!, /disagree/);
-    assert.match(t.trace[4]!, /^Moderate priority/);
+    assert.match(t.trace[4]!, /^Indeterminate: dermatologist review/);
+  });
+
+  it('keeps the queue order of the categories declared in code', async () => {
+    const { parseRuleSet } = await import('../../src/rules/rule-set.ts');
+    const json = JSON.parse(JSON.stringify(rules)) as { categories: { code: string; rank: number }[] };
+    const swapped = json.categories.map((c) => (c.code === 'low' ? { ...c, rank: 3 } : c.code === 'indeterminate' ? { ...c, rank: 4 } : c));
+    assert.throws(() => parseRuleSet({ ...json, categories: swapped }, 'test'), /ranks must order/);
   });
 
   it('refuses rules that name an operating point the manifest lacks', () => {
-    assert.throws(() => checkRulesAgainstThresholds(rules, { triage: 0.2, balanced: 0.5 }), /specific/);
+    assert.throws(() => checkRulesAgainstThresholds(rules, { triage: 0.2, balanced: 0.5, review: 0.1 }), /specific/);
+    assert.throws(() => checkRulesAgainstThresholds(rules, { triage: 0.2, balanced: 0.5, specific: 0.8 }), /review/);
     checkRulesAgainstThresholds(rules, thresholds);
   });
 });

@@ -1,0 +1,37 @@
+import type { ModelManifest } from '../model/manifest.ts';
+import type { ModelOutputs } from '../model/session.ts';
+import type { GateConfig } from './gate-config.ts';
+import { reasonText } from './gate-config.ts';
+import type { GateReason } from './gate-reasons.ts';
+
+/**
+ * The model-based half of the gate: the network's own modality head (`dermoscopy`: is this a
+ * dermoscopic image?) and its out-of-distribution distance (`ood`), against thresholds chosen on
+ * out-of-fold predictions (manifest `gate`). A model without these outputs gates nothing here;
+ * `describeModelGate` says so in every output.
+ */
+export function judgeModelGate(out: Pick<ModelOutputs, 'dermoscopy' | 'ood'>, manifest: Pick<ModelManifest, 'gate'>, config: GateConfig): GateReason[] {
+  const reasons: GateReason[] = [];
+  const modality = manifest.gate?.modality;
+  // NaN (a broken output) must reject, so the comparisons are written to fail closed.
+  if (modality && out.dermoscopy !== undefined && !(out.dermoscopy >= modality.threshold)) {
+    reasons.push({ code: 'not-dermoscopic', text: reasonText(config, 'not-dermoscopic', out.dermoscopy, modality.threshold), measured: out.dermoscopy, limit: modality.threshold });
+  }
+  const ood = manifest.gate?.ood;
+  if (ood && out.ood !== undefined && !(out.ood <= ood.threshold)) {
+    reasons.push({ code: 'out-of-distribution', text: reasonText(config, 'out-of-distribution', out.ood, ood.threshold), measured: out.ood, limit: ood.threshold });
+  }
+  return reasons;
+}
+
+/** Which gate checks the installed model can make, in words (cards, reports, model card). */
+export function describeModelGate(manifest: Pick<ModelManifest, 'gate' | 'outputs'>): string {
+  const parts: string[] = [];
+  if (manifest.gate?.modality && manifest.outputs.dermoscopy) {
+    parts.push('whether the image is dermoscopic');
+  }
+  if (manifest.gate?.ood && manifest.outputs.ood) {
+    parts.push('whether it resembles the training images');
+  }
+  return parts.length ? `The model also checks ${parts.join(' and ')}.` : 'This model cannot check whether an image is dermoscopic.';
+}
