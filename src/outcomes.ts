@@ -20,6 +20,7 @@ export const ISSUE_CODES = [
   'forbidden',
   'incomplete',
   'transient',
+  'throttled',
 ] as const;
 export type IssueCode = (typeof ISSUE_CODES)[number];
 
@@ -86,6 +87,8 @@ export function getStatus(o: OperationOutcome): number {
       return 412;
     case 'transient':
       return 503;
+    case 'throttled':
+      return 429;
     default:
       return 500;
   }

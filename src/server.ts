@@ -10,7 +10,9 @@ import { shutdownGracefully } from './cds/graceful-shutdown.ts';
 import { createLogger } from './logger.ts';
 import { describeOutcome, OperationOutcomeError } from './outcomes.ts';
 import { createSandboxFrontEnd } from './sandbox/sandbox-front-end.ts';
+import { createReportStore } from './sandbox/report-store.ts';
 import { loadServiceConfig } from './service-config.ts';
+import { openSharedStore } from './storage/shared-store.ts';
 
 async function main(): Promise<void> {
   const config = loadServiceConfig();
@@ -18,9 +20,13 @@ async function main(): Promise<void> {
   const port = config.port;
   const publicBaseUrl = (config.publicBaseUrl ?? `http://localhost:${port}`).replace(/\/+$/, '');
   // Sandbox: the EHR-like page at /, the result viewer the cards link to, the triage queue.
-  const frontEnd = config.mode === 'sandbox' ? await createSandboxFrontEnd({ publicBaseUrl, fhirTimeoutMs: config.fhirTimeoutMs }) : undefined;
+  // One store for the hook's feedback, replay cache and rate counters and the viewer's results.
+  const store = await openSharedStore(config, { onIdleError: (err) => log.warn('store connection lost; reconnecting on next use', { error: err.message }) });
+  const frontEnd =
+    config.mode === 'sandbox' ? await createSandboxFrontEnd({ publicBaseUrl, fhirTimeoutMs: config.fhirTimeoutMs, store: createReportStore(store) }) : undefined;
   const service = await createService(config, {
     log,
+    store,
     ...(frontEnd ? { mount: frontEnd.mount, onReport: frontEnd.onReport, viewerBaseUrl: frontEnd.viewerBaseUrl } : {}),
   });
   const m = service.model.manifest;
@@ -31,13 +37,14 @@ async function main(): Promise<void> {
     server.once('error', fail);
   });
   const actual = (server.address() as AddressInfo).port;
-  log.info('BCC-CDS listening', { port: actual, mode: config.mode, model: `${m.name} ${m.version}`, discovery: `${publicBaseUrl}/cds-services` });
+  log.info('BCC-CDS listening', { port: actual, mode: config.mode, model: `${m.name} ${m.version}`, store: store.kind, discovery: `${publicBaseUrl}/cds-services` });
   if (config.mode === 'sandbox') {
     log.warn('SANDBOX MODE: unauthenticated, embedded in-memory FHIR server at /fhir, demo data only. Set BCC_CDS_MODE=production for real use.');
   }
   // In-flight hooks finish (up to shutdownGraceMs); new ones get 503 + Retry-After meanwhile.
   const stop = (): void => {
-    void shutdownGracefully(server, service, { graceMs: config.shutdownGraceMs, log }).finally(() => process.exit(0));
+    const closeAll = { drain: service.drain, close: () => service.close().finally(() => store.close()) };
+    void shutdownGracefully(server, closeAll, { graceMs: config.shutdownGraceMs, log }).finally(() => process.exit(0));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { PROJECT_ROOT } from './config.ts';
+import { CONFIG_FILE_ENV, IMAGE_GATE_ENV, MODEL_MANIFEST_ENV, PROJECT_ROOT, RULES_ENV } from './config.ts';
 import { parseOrThrow } from './validation-outcome.ts';
 
 /** sandbox: embedded FHIR server, demo page, no client auth. production: nothing trusted by default. */
@@ -17,6 +17,8 @@ const configSchema = z.object({
   /** FHIR base URLs the service may call with a hook's token (scheme, host, port, path prefix). */
   allowedFhirServers: z.array(z.string().url()),
   feedbackDbPath: z.string().min(1),
+  /** PostgreSQL URL of the store shared by replicas (feedback, jti replay, viewer results, rate counters); absent: SQLite at feedbackDbPath. */
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL').optional(),
   fhirTimeoutMs: z.number().int().positive(),
   hookDeadlineMs: z.number().int().positive(),
   maxBodyBytes: z.number().int().positive(),
@@ -45,6 +47,11 @@ const configSchema = z.object({
   retryAfterSeconds: z.number().int().positive(),
   /** On SIGTERM, how long in-flight hooks get to finish. */
   shutdownGraceMs: z.number().int().min(0),
+  /** ONNX Runtime intra-op threads per replica (keep at or below the CPU limit; src/model/session.ts). */
+  inferenceThreads: z.number().int().positive(),
+  /** Requests (hooks + feedback) per client `iss`, else per peer address, per window; 0 = no limit. */
+  rateLimitRequests: z.number().int().min(0),
+  rateLimitWindowSeconds: z.number().int().positive(),
 });
 
 export type ServiceConfig = Readonly<z.infer<typeof configSchema>>;
@@ -73,59 +80,75 @@ export const DEFAULT_CONFIG: ServiceConfig = {
   inferenceConcurrency: 1,
   retryAfterSeconds: 2,
   shutdownGraceMs: 10_000,
+  inferenceThreads: 1,
+  rateLimitRequests: 0,
+  rateLimitWindowSeconds: 60,
 };
+
+type ConfigKey = keyof ServiceConfig;
+type EnvKind = 'string' | 'number' | 'list' | 'boolean';
+
+/**
+ * Every environment variable that sets a config key, declared once: loadServiceConfig reads these,
+ * and the deployment manifests are checked against them (test/deploy).
+ */
+export const CONFIG_ENV: readonly { readonly name: string; readonly key: ConfigKey; readonly kind: EnvKind }[] = [
+  { name: 'BCC_CDS_MODE', key: 'mode', kind: 'string' },
+  { name: 'PORT', key: 'port', kind: 'number' },
+  { name: 'HOST', key: 'host', kind: 'string' },
+  { name: 'PUBLIC_BASE_URL', key: 'publicBaseUrl', kind: 'string' },
+  { name: 'FHIR_ALLOWED_SERVERS', key: 'allowedFhirServers', kind: 'list' },
+  { name: 'FEEDBACK_DB', key: 'feedbackDbPath', kind: 'string' },
+  { name: 'DATABASE_URL', key: 'databaseUrl', kind: 'string' },
+  { name: 'HOOK_DEADLINE_MS', key: 'hookDeadlineMs', kind: 'number' },
+  { name: 'FHIR_TIMEOUT_MS', key: 'fhirTimeoutMs', kind: 'number' },
+  { name: 'SYSTEM_ACTIONS', key: 'systemActions', kind: 'boolean' },
+  { name: 'LOG_LEVEL', key: 'logLevel', kind: 'string' },
+  { name: 'TRUSTED_ISSUERS_FILE', key: 'trustedIssuersFile', kind: 'string' },
+  { name: 'CORS_ORIGINS', key: 'corsOrigins', kind: 'list' },
+  { name: 'MAX_CONCURRENT_HOOKS', key: 'maxConcurrentHooks', kind: 'number' },
+  { name: 'MAX_QUEUED_HOOKS', key: 'maxQueuedHooks', kind: 'number' },
+  { name: 'MAX_QUEUE_WAIT_MS', key: 'maxQueueWaitMs', kind: 'number' },
+  { name: 'INFERENCE_CONCURRENCY', key: 'inferenceConcurrency', kind: 'number' },
+  { name: 'INFERENCE_THREADS', key: 'inferenceThreads', kind: 'number' },
+  { name: 'RETRY_AFTER_SECONDS', key: 'retryAfterSeconds', kind: 'number' },
+  { name: 'SHUTDOWN_GRACE_MS', key: 'shutdownGraceMs', kind: 'number' },
+  { name: 'RATE_LIMIT_REQUESTS', key: 'rateLimitRequests', kind: 'number' },
+  { name: 'RATE_LIMIT_WINDOW_SECONDS', key: 'rateLimitWindowSeconds', kind: 'number' },
+];
+
+/** Environment variables read outside the config object (src/config.ts, below). */
+export const OTHER_ENV = [CONFIG_FILE_ENV, MODEL_MANIFEST_ENV, RULES_ENV, IMAGE_GATE_ENV] as const;
+
+/** Every environment variable the service reads. */
+export const SERVICE_ENV_NAMES: readonly string[] = [...CONFIG_ENV.map((e) => e.name), ...OTHER_ENV];
+
+function fromEnvValue(kind: EnvKind, raw: string): unknown {
+  switch (kind) {
+    case 'number':
+      return Number(raw);
+    case 'boolean':
+      return raw === 'true';
+    case 'list':
+      return raw.split(',').map((s) => s.trim()).filter(Boolean);
+    case 'string':
+      return raw;
+  }
+}
 
 /**
  * Configuration: defaults < JSON file named by BCC_CDS_CONFIG < environment variables.
  * Production refuses to start without trusted FHIR servers, trusted client issuers and its public URL.
  */
 export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
-  const file: Record<string, unknown> = env['BCC_CDS_CONFIG'] ? (JSON.parse(readFileSync(env['BCC_CDS_CONFIG'], 'utf8')) as Record<string, unknown>) : {};
+  const configFile = env[CONFIG_FILE_ENV];
+  const file: Record<string, unknown> = configFile ? (JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>) : {};
   const fromEnv: Record<string, unknown> = {};
-  const num = (k: string): number | undefined => (env[k] !== undefined && env[k] !== '' ? Number(env[k]) : undefined);
-  if (env['BCC_CDS_MODE']) {
-    fromEnv['mode'] = env['BCC_CDS_MODE'];
-  }
-  if (num('PORT') !== undefined) {
-    fromEnv['port'] = num('PORT');
-  }
-  if (env['HOST']) {
-    fromEnv['host'] = env['HOST'];
-  }
-  if (env['PUBLIC_BASE_URL']) {
-    fromEnv['publicBaseUrl'] = env['PUBLIC_BASE_URL'];
-  }
-  if (env['FHIR_ALLOWED_SERVERS']) {
-    fromEnv['allowedFhirServers'] = env['FHIR_ALLOWED_SERVERS'].split(',').map((s) => s.trim()).filter(Boolean);
-  }
-  if (env['FEEDBACK_DB']) {
-    fromEnv['feedbackDbPath'] = env['FEEDBACK_DB'];
-  }
-  if (num('HOOK_DEADLINE_MS') !== undefined) {
-    fromEnv['hookDeadlineMs'] = num('HOOK_DEADLINE_MS');
-  }
-  if (num('FHIR_TIMEOUT_MS') !== undefined) {
-    fromEnv['fhirTimeoutMs'] = num('FHIR_TIMEOUT_MS');
-  }
-  if (env['SYSTEM_ACTIONS']) {
-    fromEnv['systemActions'] = env['SYSTEM_ACTIONS'] === 'true';
-  }
-  if (env['LOG_LEVEL']) {
-    fromEnv['logLevel'] = env['LOG_LEVEL'];
-  }
-  if (env['TRUSTED_ISSUERS_FILE']) {
-    fromEnv['trustedIssuersFile'] = env['TRUSTED_ISSUERS_FILE'];
-  }
-  if (env['CORS_ORIGINS']) {
-    fromEnv['corsOrigins'] = env['CORS_ORIGINS'].split(',').map((s) => s.trim()).filter(Boolean);
-  }
-  for (const [key, name] of [
-    ['maxConcurrentHooks', 'MAX_CONCURRENT_HOOKS'],
-    ['maxQueuedHooks', 'MAX_QUEUED_HOOKS'],
-    ['shutdownGraceMs', 'SHUTDOWN_GRACE_MS'],
-  ] as const) {
-    if (num(name) !== undefined) {
-      fromEnv[key] = num(name);
+  for (const { name, key, kind } of CONFIG_ENV) {
+    // Unset and empty are the same: a blank variable in a manifest never overrides the default.
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') {
+      fromEnv[key] = fromEnvValue(kind, raw);
     }
   }
   const config = parseOrThrow(configSchema, { ...DEFAULT_CONFIG, ...file, ...fromEnv }, 'config');

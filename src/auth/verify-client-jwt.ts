@@ -95,7 +95,7 @@ export function createClientJwtVerifier(policy: ClientJwtPolicy, deps: ClientJwt
         const iat = payload.iat ?? 0;
         const exp = payload.exp ?? 0;
         const until = (Math.min(exp, iat + policy.maxAgeSeconds) + policy.clockSkewSeconds) * 1000;
-        if (!deps.replay.remember(client.iss, client.jti, Math.max(until, at + 1000))) {
+        if (!(await deps.replay.remember(client.iss, client.jti, Math.max(until, at + 1000)))) {
           throw new Rejected('jti was already used (replay)');
         }
         return { ok: true, client };

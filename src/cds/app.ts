@@ -26,6 +26,10 @@ export interface AppDeps {
   readonly maxBodyBytes: number;
   /** Client authentication (src/auth) on discovery, hooks and feedback; absent: unauthenticated. */
   readonly authenticate?: RequestHandler;
+  /** Per-client rate limit on hooks and feedback (src/cds/rate-limit.ts), after authentication. */
+  readonly rateLimit?: RequestHandler;
+  /** Readiness also needs the shared store; rejects when it cannot be reached. */
+  readonly storeReady?: () => Promise<void>;
   /** CORS on /cds-services and below, preflight included; runs before authentication. */
   readonly cors?: RequestHandler;
   /** Retry-After on a 503 hook answer (overload, draining, model loading). Default 1. */
@@ -35,6 +39,9 @@ export interface AppDeps {
   readonly mount?: (app: Express) => void;
 }
 
+/** Probe paths, declared once: the routes below, the Dockerfile and deploy/k8s use them (test/deploy). */
+export const HEALTH_PATHS = { liveness: '/healthz', readiness: '/readyz' } as const;
+
 /** The HTTP edge: discovery, hooks, feedback, health, metrics, OpenAPI. No clinical logic here. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -42,7 +49,9 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('json spaces', 0);
   app.use(securityHeaders);
-  const authenticate: RequestHandler = deps.authenticate ?? ((_req, _res, next) => next());
+  const pass: RequestHandler = (_req, _res, next) => next();
+  const authenticate: RequestHandler = deps.authenticate ?? pass;
+  const limit: RequestHandler = deps.rateLimit ?? pass;
   if (deps.cors) {
     app.use('/cds-services', deps.cors);
   }
@@ -60,7 +69,7 @@ export function createApp(deps: AppDeps): Express {
     return service;
   };
 
-  app.post('/cds-services/:id', authenticate, json, async (req: Request, res: Response) => {
+  app.post('/cds-services/:id', authenticate, limit, json, async (req: Request, res: Response) => {
     const service = findService(req);
     const stop = deps.metrics.hookSeconds.startTimer({ service: service.id });
     try {
@@ -86,22 +95,28 @@ export function createApp(deps: AppDeps): Express {
     }
   });
 
-  app.post('/cds-services/:id/feedback', authenticate, json, (req: Request, res: Response) => {
+  app.post('/cds-services/:id/feedback', authenticate, limit, json, async (req: Request, res: Response) => {
     const service = findService(req);
     const items = parseFeedback(service.id, req.body);
-    deps.feedback.recordFeedback(items, clock().toISOString());
+    await deps.feedback.recordFeedback(items, clock().toISOString());
     for (const f of items) {
       deps.metrics.feedback.inc({ outcome: f.outcome });
     }
     res.status(200).json({ stored: items.length });
   });
 
-  app.get('/healthz', (_req, res) => {
+  // Liveness never touches the store: a database outage must not restart every replica.
+  app.get(HEALTH_PATHS.liveness, (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', (_req, res) => {
+  app.get(HEALTH_PATHS.readiness, async (_req, res) => {
     const m = deps.model();
-    res.status(m ? 200 : 503).json(m ? { status: 'ready', model: { name: m.name, version: m.version } } : { status: 'loading' });
+    if (!m) {
+      res.status(503).json({ status: 'loading' });
+      return;
+    }
+    const storeOk = deps.storeReady ? await deps.storeReady().then(() => true, () => false) : true;
+    res.status(storeOk ? 200 : 503).json(storeOk ? { status: 'ready', model: { name: m.name, version: m.version } } : { status: 'store unavailable' });
   });
   app.get('/metrics', (async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

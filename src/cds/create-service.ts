@@ -8,7 +8,6 @@ import { loadTrustedIssuers } from '../auth/trusted-issuers.ts';
 import type { TrustedIssuer } from '../auth/trusted-issuers.ts';
 import { createClientJwtVerifier } from '../auth/verify-client-jwt.ts';
 import { PROJECT_ROOT, modelPaths } from '../config.ts';
-import { openFeedbackStore } from '../feedback/feedback-store.ts';
 import type { FeedbackStore } from '../feedback/feedback-store.ts';
 import type { Logger } from '../logger.ts';
 import { createLogger } from '../logger.ts';
@@ -19,12 +18,15 @@ import type { TriageReport } from '../report/triage-report.ts';
 import { loadTerminology } from '../report/terminology.ts';
 import { checkRulesAgainstThresholds, loadRuleSet } from '../rules/rule-set.ts';
 import type { ServiceConfig } from '../service-config.ts';
+import { openSharedStore } from '../storage/shared-store.ts';
+import type { SharedStore } from '../storage/shared-store.ts';
 import { createApp } from './app.ts';
 import { corsForOrigins } from './cors.ts';
 import { limitInference } from './limited-model.ts';
 import { createMetrics } from './metrics.ts';
 import type { ServiceMetrics } from './metrics.ts';
 import { createWorkQueue } from './overload.ts';
+import { rateLimit } from './rate-limit.ts';
 import type { WorkQueueStats } from './overload.ts';
 import { loadServiceDefinitions } from './service-definitions.ts';
 import { createTriageHook } from './triage-hook.ts';
@@ -33,6 +35,8 @@ export interface Service {
   readonly app: Express;
   readonly model: BccModel;
   readonly feedback: FeedbackStore;
+  /** Everything another replica may need (src/storage): SQLite, or PostgreSQL with DATABASE_URL. */
+  readonly store: SharedStore;
   readonly metrics: ServiceMetrics;
   /** FHIR servers the hook may call with a token (config plus, in sandbox, the embedded one). */
   readonly allowedFhirServers: readonly string[];
@@ -49,7 +53,9 @@ export interface ServiceOptions {
   readonly log?: Logger;
   /** Routes mounted before the 404/error handlers (sandbox FHIR server, pages). */
   readonly mount?: (app: Express) => void;
-  readonly onReport?: (report: TriageReport) => void;
+  readonly onReport?: (report: TriageReport) => void | Promise<void>;
+  /** A store the caller opened (and closes); otherwise createService opens the configured one and close() closes it. */
+  readonly store?: SharedStore;
   /** Result viewer: cards link to `<viewerBaseUrl>/<report id>` (the sandbox serves one at `/viewer`). */
   readonly viewerBaseUrl?: string;
   readonly clock?: () => Date;
@@ -67,7 +73,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
   const log = opts.log ?? createLogger(undefined, config.logLevel);
   const paths = modelPaths();
   const [model, rules, valueSet, terminology, services, openapiText] = await Promise.all([
-    openModel(paths.manifest),
+    openModel(paths.manifest, { threads: config.inferenceThreads }),
     loadRuleSet(paths.rules),
     loadReferralValueSet(),
     loadTerminology(),
@@ -78,7 +84,15 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
   const metrics = createMetrics();
   const m = model.manifest;
   metrics.modelInfo.set({ name: m.name, version: m.version, sha256: m.sha256 }, 1);
-  const feedback = openFeedbackStore(config.feedbackDbPath);
+  let store: SharedStore;
+  try {
+    store = opts.store ?? (await openSharedStore(config, { onIdleError: (err) => log.warn('store connection lost; reconnecting on next use', { error: err.message }) }));
+  } catch (err) {
+    await model.close();
+    throw err;
+  }
+  const ownsStore = opts.store === undefined;
+  const feedback: FeedbackStore = store;
   const publicBaseUrl = (config.publicBaseUrl ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
   const sandbox = config.mode === 'sandbox';
   // The sandbox trusts only its own embedded server, under each name a local client may use.
@@ -91,7 +105,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
   if (issuers && issuers.length > 0) {
     const verifier = createClientJwtVerifier(
       { issuers, clockSkewSeconds: config.jwtClockSkewSeconds, maxAgeSeconds: config.jwtMaxAgeSeconds },
-      { keys: createKeyStore(), replay: createReplayCache() },
+      { keys: createKeyStore(), replay: createReplayCache(store) },
     );
     authenticate = requireClientJwt({ verifier, publicBaseUrl, log });
     log.info('client JWT authentication on', { issuers: issuers.map((i) => i.iss), audienceBase: publicBaseUrl });
@@ -132,6 +146,8 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
     metrics,
     log,
     model: () => m,
+    storeReady: () => store.ping(),
+    ...(config.rateLimitRequests > 0 ? { rateLimit: rateLimit({ requests: config.rateLimitRequests, windowSeconds: config.rateLimitWindowSeconds, counters: store }) } : {}),
     openapi: JSON.parse(openapiText),
     maxBodyBytes: config.maxBodyBytes,
     retryAfterSeconds: config.retryAfterSeconds,
@@ -152,13 +168,16 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
     app,
     model,
     feedback,
+    store,
     metrics,
     allowedFhirServers,
     clientAuth: authenticate !== undefined,
     hookQueue: () => hookQueue.stats(),
     drain: (timeoutMs) => hookQueue.drain(timeoutMs),
     async close() {
-      feedback.close();
+      if (ownsStore) {
+        await store.close();
+      }
       await model.close();
     },
   };

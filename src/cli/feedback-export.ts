@@ -1,11 +1,12 @@
 /**
- * npm run feedback-export -- [--db var/feedback.sqlite] --out <sheet.csv> [--include-unanswered]
+ * npm run feedback-export -- [--db var/feedback.sqlite | --database-url postgres://...] --out <sheet.csv> [--include-unanswered]
  *
  * Writes clinicians' feedback on cards (CDS Hooks feedback endpoint: accepted / overridden, reason,
  * comment) joined with what each card said (referral, category, BCC probability, model version,
  * times), plus empty image,annotator,label,value columns a dermatologist fills in; the filled-in
  * file is an annotation sheet for `npm run consensus` (src/consensus/feedback-sheet.ts).
- * --db defaults to $FEEDBACK_DB, else var/feedback.sqlite (the service's default).
+ * --db defaults to $FEEDBACK_DB, else var/feedback.sqlite (the service's default); --database-url (or
+ * $DATABASE_URL when --db is not given) reads the PostgreSQL store shared by replicas instead.
  * --include-unanswered adds the issued cards nobody has given feedback on (outcome empty).
  * Exit 0 when written; 2 on bad usage or a database that is missing or unreadable (the export never
  * creates one).
@@ -15,16 +16,17 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatFeedbackSheet } from '../consensus/feedback-sheet.ts';
 import type { CardOutcomes } from '../feedback/feedback-store.ts';
-import { openFeedbackStore } from '../feedback/feedback-store.ts';
 import { OperationOutcomeError, badRequest, describeOutcome } from '../outcomes.ts';
 import { DEFAULT_CONFIG } from '../service-config.ts';
+import { openSharedStore } from '../storage/shared-store.ts';
 
-const USAGE = 'usage: npm run feedback-export -- [--db var/feedback.sqlite] --out <sheet.csv> [--include-unanswered]';
+const USAGE = 'usage: npm run feedback-export -- [--db var/feedback.sqlite | --database-url postgres://...] --out <sheet.csv> [--include-unanswered]';
 
 class UsageError extends Error {}
 
 const FLAGS = {
   db: { type: 'string' },
+  'database-url': { type: 'string' },
   out: { type: 'string' },
   'include-unanswered': { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
@@ -32,6 +34,7 @@ const FLAGS = {
 
 interface Options {
   readonly db: string;
+  readonly databaseUrl: string | undefined;
   readonly out: string;
   readonly unanswered: boolean;
 }
@@ -51,6 +54,7 @@ function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
   }
   return {
     db: resolve(values.db ?? env['FEEDBACK_DB'] ?? DEFAULT_CONFIG.feedbackDbPath),
+    databaseUrl: values['database-url'] ?? (values.db === undefined ? env['DATABASE_URL'] || undefined : undefined),
     out: resolve(values.out),
     unanswered: values['include-unanswered'],
   };
@@ -58,18 +62,20 @@ function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
 
 async function main(argv: readonly string[]): Promise<number> {
   const opts = readOptions(argv, process.env);
-  try {
-    await access(opts.db);
-  } catch (err) {
-    // Opening a missing path would create an empty store and export nothing, silently.
-    throw new OperationOutcomeError(badRequest(`no feedback database at ${opts.db}`, '--db'), err);
+  if (!opts.databaseUrl) {
+    try {
+      await access(opts.db);
+    } catch (err) {
+      // Opening a missing path would create an empty store and export nothing, silently.
+      throw new OperationOutcomeError(badRequest(`no feedback database at ${opts.db}`, '--db'), err);
+    }
   }
-  const store = openFeedbackStore(opts.db);
+  const store = await openSharedStore({ databaseUrl: opts.databaseUrl, feedbackDbPath: opts.db });
   let outcomes: CardOutcomes;
   try {
-    outcomes = store.listCardOutcomes();
+    outcomes = await store.listCardOutcomes();
   } finally {
-    store.close();
+    await store.close();
   }
   await mkdir(dirname(opts.out), { recursive: true });
   await writeFile(opts.out, formatFeedbackSheet(outcomes, { unanswered: opts.unanswered }));

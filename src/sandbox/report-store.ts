@@ -1,6 +1,9 @@
 import type { TriageReport } from '../report/triage-report.ts';
 import { TRIAGE_CATEGORIES } from '../rules/rule-set.ts';
 import type { TriageCategory } from '../rules/rule-set.ts';
+import type { SharedStore } from '../storage/shared-store.ts';
+import type { ViewerModel } from './viewer-model.ts';
+import { viewerModelFromReport } from './viewer-model.ts';
 
 /** One referral in the dermatologist's queue: its latest triage. */
 export interface QueueEntry {
@@ -21,15 +24,15 @@ export interface QueueEntry {
 
 export interface ReportStore {
   /** Keeps the report; it replaces the referral's earlier report in the queue. */
-  add(report: TriageReport): void;
-  /** `try*`: undefined when unknown or evicted. */
-  tryGet(reportId: string): TriageReport | undefined;
+  add(report: TriageReport): Promise<void>;
+  /** `try*`: the report as the viewer shows it; undefined when unknown or evicted. */
+  tryGet(reportId: string): Promise<ViewerModel | undefined>;
   /** The latest report per referral, most urgent first. */
-  queue(): QueueEntry[];
+  queue(): Promise<QueueEntry[]>;
 }
 
 export interface ReportStoreOptions {
-  /** Reports kept by id; the oldest go first (the sandbox lives in memory). Default 200. */
+  /** Reports kept by id; the oldest go first. Default 200. */
   readonly capacity?: number;
 }
 
@@ -62,34 +65,23 @@ export function toQueueEntry(report: TriageReport): QueueEntry {
   };
 }
 
-/** The sandbox's memory of what the hook answered: fed by createService's onReport, read by the queue and the viewer. */
-export function createReportStore(opts: ReportStoreOptions = {}): ReportStore {
+/**
+ * What the hook answered, behind the cards' viewer links and the queue: fed by createService's
+ * onReport. Kept in the shared store (as the viewer model, plain JSON), so a viewer link works on
+ * whichever replica the browser reaches.
+ */
+export function createReportStore(records: Pick<SharedStore, 'putReport' | 'tryGetReport' | 'latestReportPerReferral'>, opts: ReportStoreOptions = {}): ReportStore {
   const capacity = opts.capacity ?? 200;
-  const reports = new Map<string, TriageReport>();
-  const latestByReferral = new Map<string, QueueEntry>();
-
   return {
-    add(report: TriageReport): void {
+    async add(report: TriageReport): Promise<void> {
       const entry = toQueueEntry(report);
-      reports.set(entry.reportId, report);
-      latestByReferral.set(entry.referral, entry);
-      for (const [id] of reports) {
-        if (reports.size <= capacity) {
-          break;
-        }
-        reports.delete(id);
-      }
-      for (const [referral, e] of latestByReferral) {
-        if (!reports.has(e.reportId)) {
-          latestByReferral.delete(referral);
-        }
-      }
+      await records.putReport({ reportId: entry.reportId, referral: entry.referral, entry, viewer: viewerModelFromReport(report) }, capacity);
     },
-    tryGet(reportId: string): TriageReport | undefined {
-      return reports.get(reportId);
+    async tryGet(reportId: string): Promise<ViewerModel | undefined> {
+      return (await records.tryGetReport(reportId))?.viewer;
     },
-    queue(): QueueEntry[] {
-      return [...latestByReferral.values()].sort(compareQueueEntries);
+    async queue(): Promise<QueueEntry[]> {
+      return (await records.latestReportPerReferral()).sort(compareQueueEntries);
     },
   };
 }

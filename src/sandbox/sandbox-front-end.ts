@@ -6,14 +6,14 @@ import { loadManifest } from '../model/manifest.ts';
 import type { TriageReport } from '../report/triage-report.ts';
 import { loadTerminology } from '../report/terminology.ts';
 import type { ReportStore } from './report-store.ts';
-import { createReportStore } from './report-store.ts';
 import { mountSandbox, ownFhirBase } from './sandbox-routes.ts';
 
 export interface SandboxFrontEndOptions {
   /** Where clients reach this service; the cards' viewer links start with it. */
   readonly publicBaseUrl: string;
   readonly fhirTimeoutMs: number;
-  readonly store?: ReportStore;
+  /** Where the hook's results live for the viewer and the queue (the shared store). */
+  readonly store: ReportStore;
   /** Signs the page's CDS client JWT when the service authenticates clients (see SandboxDeps). */
   readonly signHookToken?: (audience: string) => Promise<string>;
 }
@@ -21,7 +21,7 @@ export interface SandboxFrontEndOptions {
 /** What createService needs to serve the sandbox pages: merge into its options. */
 export interface SandboxFrontEnd {
   readonly store: ReportStore;
-  readonly onReport: (report: TriageReport) => void;
+  readonly onReport: (report: TriageReport) => Promise<void>;
   readonly viewerBaseUrl: string;
   readonly mount: (app: Express) => void;
 }
@@ -32,7 +32,7 @@ export interface SandboxFrontEnd {
  */
 export async function createSandboxFrontEnd(opts: SandboxFrontEndOptions): Promise<SandboxFrontEnd> {
   const [manifest, terminology] = await Promise.all([loadManifest(modelPaths().manifest), loadTerminology()]);
-  const store = opts.store ?? createReportStore();
+  const store = opts.store;
   return {
     store,
     onReport: (report) => store.add(report),

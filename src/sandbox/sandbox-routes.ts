@@ -9,7 +9,6 @@ import type { ReportStore } from './report-store.ts';
 import type { FhirViewerContext } from './viewer-model-fhir.ts';
 import { viewerModelFromFhir } from './viewer-model-fhir.ts';
 import type { ViewerModel } from './viewer-model.ts';
-import { viewerModelFromReport } from './viewer-model.ts';
 
 export const SANDBOX_PUBLIC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'public');
 
@@ -67,8 +66,8 @@ export function mountSandbox(app: Express, deps: SandboxDeps): void {
     res.json(deps.signHookToken ? { token: await deps.signHookToken(audience) } : {});
   });
 
-  app.get('/sandbox/api/queue', (_req: Request, res: Response) => {
-    res.json({ entries: deps.store.queue() });
+  app.get('/sandbox/api/queue', async (_req: Request, res: Response) => {
+    res.json({ entries: await deps.store.queue() });
   });
 
   app.get('/sandbox/api/reports/:id', async (req: Request, res: Response) => {
@@ -85,9 +84,9 @@ export function mountSandbox(app: Express, deps: SandboxDeps): void {
 }
 
 async function findViewerModel(deps: SandboxDeps, req: Request, id: string): Promise<ViewerModel | undefined> {
-  const report = deps.store.tryGet(id);
-  if (report) {
-    return viewerModelFromReport(report);
+  const stored = await deps.store.tryGet(id);
+  if (stored) {
+    return stored;
   }
   const saved = await tryReadSavedReport(deps.fhirFor(req), id);
   return saved ? viewerModelFromFhir(saved, deps.viewer) : undefined;

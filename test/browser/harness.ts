@@ -20,6 +20,8 @@ import type { ReportStore } from '../../src/sandbox/report-store.ts';
 import { createReportStore } from '../../src/sandbox/report-store.ts';
 import { createSandboxFrontEnd } from '../../src/sandbox/sandbox-front-end.ts';
 import { DEFAULT_CONFIG } from '../../src/service-config.ts';
+import type { SharedStore } from '../../src/storage/shared-store.ts';
+import { openSqliteStore } from '../../src/storage/sqlite-store.ts';
 
 /** Debian's package (`apt-get install -y chromium`); CHROMIUM_PATH points elsewhere. */
 export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -42,12 +44,12 @@ export interface ForgetfulStore extends ReportStore {
   forget(reportId: string): void;
 }
 
-function createForgetfulStore(): ForgetfulStore {
-  const store = createReportStore();
+function createForgetfulStore(shared: SharedStore): ForgetfulStore {
+  const store = createReportStore(shared);
   const forgotten = new Set<string>();
   return {
     add: (r) => store.add(r),
-    tryGet: (id) => (forgotten.has(id) ? undefined : store.tryGet(id)),
+    tryGet: async (id) => (forgotten.has(id) ? undefined : store.tryGet(id)),
     queue: () => store.queue(),
     forget: (id) => void forgotten.add(id),
   };
@@ -94,13 +96,16 @@ export async function startSandboxStand(): Promise<SandboxStand> {
   const baseUrl = `http://127.0.0.1:${port}`;
   const config = { ...DEFAULT_CONFIG, mode: 'sandbox' as const, port, host: '127.0.0.1', publicBaseUrl: baseUrl, feedbackDbPath: join(dir, 'feedback.sqlite') };
   const logs: string[] = [];
-  const store = createForgetfulStore();
+  // The service's own store (as npm start shares it between the hook and the viewer).
+  const shared = await openSqliteStore(config.feedbackDbPath);
+  const store = createForgetfulStore(shared);
   let service: Service | undefined;
   let server: Server | undefined;
   try {
     const frontEnd = await createSandboxFrontEnd({ publicBaseUrl: baseUrl, fhirTimeoutMs: config.fhirTimeoutMs, store });
     service = await createService(config, {
       log: createLogger((line) => logs.push(line), 'info'),
+      store: shared,
       mount: frontEnd.mount,
       onReport: frontEnd.onReport,
       viewerBaseUrl: frontEnd.viewerBaseUrl,
@@ -114,6 +119,7 @@ export async function startSandboxStand(): Promise<SandboxStand> {
   } catch (err) {
     await browser.close();
     await service?.close();
+    await shared.close();
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
@@ -147,6 +153,7 @@ export async function startSandboxStand(): Promise<SandboxStand> {
       httpServer.closeAllConnections();
       await new Promise<void>((ok) => httpServer.close(() => ok()));
       await started.close();
+      await shared.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

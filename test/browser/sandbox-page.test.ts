@@ -115,7 +115,7 @@ describe('sandbox page in Chromium', { timeout: 240_000 }, () => {
       await getJson(`${stand.baseUrl}/fhir/${ref.reference ?? ''}`);
     }
 
-    const accepted = stand.service.feedback.listFeedback().find((f) => f.outcome === 'accepted' && f.acceptedSuggestions.includes(suggestionUuid ?? ''));
+    const accepted = (await stand.service.feedback.listFeedback()).find((f) => f.outcome === 'accepted' && f.acceptedSuggestions.includes(suggestionUuid ?? ''));
     assert.ok(accepted, 'accepted feedback names the suggestion');
     assert.equal(accepted.card, await card.getAttribute('data-card-uuid'));
     await context.close();
@@ -160,7 +160,7 @@ describe('sandbox page in Chromium', { timeout: 240_000 }, () => {
     await card.locator('.card-status[data-kind="ok"]').waitFor();
     await card.screenshot({ path: join(ARTIFACTS, 'sandbox-card-overridden.png') });
 
-    const stored = stand.service.feedback.listFeedback().find((f) => f.card === cardUuid && f.outcome === 'overridden');
+    const stored = (await stand.service.feedback.listFeedback()).find((f) => f.card === cardUuid && f.outcome === 'overridden');
     assert.ok(stored, 'override feedback stored');
     assert.equal(stored.overrideComment, 'Seen in clinic already; <b>not</b> new.');
     assert.ok(stored.overrideReasonCode);

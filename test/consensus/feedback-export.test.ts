@@ -7,7 +7,7 @@ import { formatCsv } from '../../src/consensus/csv-write.ts';
 import { FEEDBACK_SHEET_COLUMNS } from '../../src/consensus/feedback-sheet.ts';
 import { runConsensus } from '../../src/consensus/run-consensus.ts';
 import { parseCsv } from '../../src/evaluation/labels.ts';
-import { openFeedbackStore } from '../../src/feedback/feedback-store.ts';
+import { openSqliteStore } from '../../src/storage/sqlite-store.ts';
 import { runCli } from './run-cli.ts';
 
 describe('npm run feedback-export', () => {
@@ -17,13 +17,13 @@ describe('npm run feedback-export', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bcc-feedback-export-'));
     db = join(dir, 'feedback.sqlite');
-    const store = openFeedbackStore(db);
-    store.recordCards([
+    const store = await openSqliteStore(db);
+    await store.recordCards([
       { uuid: 'card-1', serviceId: 'bcc-triage', hookInstance: 'h1', referral: 'ServiceRequest/r1', category: 'urgent', bccProbability: 0.91, modelVersion: '1.1.0', issuedAt: '2026-11-26T10:00:00Z' },
       { uuid: 'card-2', serviceId: 'bcc-triage', hookInstance: 'h2', referral: 'ServiceRequest/r2', category: 'routine', bccProbability: 0.02, modelVersion: '1.1.0', issuedAt: '2026-11-26T11:00:00Z' },
       { uuid: 'card-3', serviceId: 'bcc-triage', hookInstance: 'h3', referral: 'ServiceRequest/r3', category: 'no-images', bccProbability: null, modelVersion: '1.1.0', issuedAt: '2026-11-26T12:00:00Z' },
     ]);
-    store.recordFeedback(
+    await store.recordFeedback(
       [
         { serviceId: 'bcc-triage', card: 'card-1', outcome: 'accepted', acceptedSuggestions: ['s-1'], outcomeTimestamp: '2026-11-26T10:05:00Z' },
         {
@@ -40,7 +40,7 @@ describe('npm run feedback-export', () => {
       ],
       '2026-11-26T13:00:00Z',
     );
-    store.close();
+    await store.close();
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });

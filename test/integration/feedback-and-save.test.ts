@@ -138,7 +138,7 @@ describe('after the card', () => {
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.body, { stored: 2 });
 
-    const stored = h.service.feedback.listFeedback().filter((f) => f.card === card.uuid);
+    const stored = (await h.service.feedback.listFeedback()).filter((f) => f.card === card.uuid);
     assert.equal(stored.length, 2);
     const m = h.service.model.manifest;
     for (const f of stored) {

@@ -4,6 +4,7 @@ import type { ServiceRequest } from 'fhir/r4';
 import { buildTriageReport } from '../../src/report/build-triage-report.ts';
 import type { TriageReport } from '../../src/report/triage-report.ts';
 import { createReportStore } from '../../src/sandbox/report-store.ts';
+import { openSqliteStore } from '../../src/storage/sqlite-store.ts';
 import { counterIds, highImage, lowImage, moderateImage, referral, reportInput } from '../report/fixtures.ts';
 import type { ReferralImageOutcome } from '../../src/report/triage-report.ts';
 
@@ -16,14 +17,14 @@ function reportFor(referralId: string, img: ReferralImageOutcome, issued = '2026
 }
 
 describe('report store (the sandbox queue)', () => {
-  it('orders the latest report per referral by category, then probability, then time', () => {
-    const store = createReportStore();
-    store.add(reportFor('low', lowImage()));
-    store.add(reportFor('moderate', moderateImage()));
-    store.add(reportFor('high-late', highImage(), '2026-11-27T10:00:00Z'));
-    store.add(reportFor('high-early', highImage(), '2026-11-27T09:00:00Z'));
+  it('orders the latest report per referral by category, then probability, then time', async () => {
+    const store = createReportStore(await openSqliteStore(':memory:'));
+    await store.add(reportFor('low', lowImage()));
+    await store.add(reportFor('moderate', moderateImage()));
+    await store.add(reportFor('high-late', highImage(), '2026-11-27T10:00:00Z'));
+    await store.add(reportFor('high-early', highImage(), '2026-11-27T09:00:00Z'));
     assert.deepEqual(
-      store.queue().map((e) => [e.referral, e.category]),
+      (await store.queue()).map((e) => [e.referral, e.category]),
       [
         ['ServiceRequest/high-early', 'high'],
         ['ServiceRequest/high-late', 'high'],
@@ -33,26 +34,26 @@ describe('report store (the sandbox queue)', () => {
     );
   });
 
-  it('keeps only the last report of a referral in the queue, and every report for the viewer', () => {
-    const store = createReportStore();
+  it('keeps only the last report of a referral in the queue, and every report for the viewer', async () => {
+    const store = createReportStore(await openSqliteStore(':memory:'));
     const first = reportFor('r1', highImage());
     const second = reportFor('r1', lowImage());
-    store.add(first);
-    store.add(second);
-    const queue = store.queue();
+    await store.add(first);
+    await store.add(second);
+    const queue = (await store.queue());
     assert.equal(queue.length, 1);
     assert.equal(queue[0]?.reportId, second.resources.report.id);
     assert.equal(queue[0]?.viewerPath, `/viewer/${second.resources.report.id ?? ''}`);
-    assert.ok(store.tryGet(first.resources.report.id ?? ''));
+    assert.equal((await store.tryGet(first.resources.report.id ?? ''))?.reportId, first.resources.report.id);
   });
 
-  it('forgets the oldest reports past its capacity, and their queue rows with them', () => {
-    const store = createReportStore({ capacity: 2 });
+  it('forgets the oldest reports past its capacity, and their queue rows with them', async () => {
+    const store = createReportStore(await openSqliteStore(':memory:'), { capacity: 2 });
     const a = reportFor('a', lowImage());
-    store.add(a);
-    store.add(reportFor('b', lowImage()));
-    store.add(reportFor('c', lowImage()));
-    assert.equal(store.tryGet(a.resources.report.id ?? ''), undefined);
-    assert.deepEqual(store.queue().map((e) => e.referral).sort(), ['ServiceRequest/b', 'ServiceRequest/c']);
+    await store.add(a);
+    await store.add(reportFor('b', lowImage()));
+    await store.add(reportFor('c', lowImage()));
+    assert.equal(await store.tryGet(a.resources.report.id ?? ''), undefined);
+    assert.deepEqual((await store.queue()).map((e) => e.referral).sort(), ['ServiceRequest/b', 'ServiceRequest/c']);
   });
 });
