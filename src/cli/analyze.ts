@@ -1,8 +1,11 @@
 /**
- * npm run analyze -- <images...> [--out-dir <dir>] [--no-heatmaps]
- * Prints one JSON document (per image: BCC probability, triage, patterns, criterion, trace) and writes
- * heatmap PNGs next to each image (or into --out-dir). Exit 0 when every image was analysed, 1 when
- * some were unreadable (still reported), 2 on bad usage or a broken model.
+ * npm run analyze -- <images...> [--out-dir <dir>] [--no-heatmaps] [--no-gate]
+ * Prints one JSON document (per image: calibrated BCC probability and raw score, triage, patterns,
+ * criterion, trace, image-gate warnings) and writes heatmap PNGs next to each image (or into
+ * --out-dir). Images the image gate refuses (models/image-gate.json and the model's gate outputs)
+ * are reported with the reasons and no score; --no-gate scores everything (for studying the raw
+ * model). Exit 0 when every image was analysed, 1 when some were refused or unreadable (still
+ * reported), 2 on bad usage or a broken model.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
@@ -17,6 +20,9 @@ import type { BccModel } from '../model/session.ts';
 import { openModel } from '../model/session.ts';
 import { OperationOutcomeError, describeOutcome, unprocessable } from '../outcomes.ts';
 import { loadRuleSet } from '../rules/rule-set.ts';
+import { loadGateConfig } from '../gate/gate-config.ts';
+import { describeModelGate } from '../gate/model-gate.ts';
+import { operatingPoints } from '../model/calibration.ts';
 
 export const DECISION_SUPPORT_NOTICE =
   'Decision support for triage only, not a diagnosis: a dermatologist reviews every referral. Research model, not for clinical decisions.';
@@ -53,18 +59,24 @@ async function writeHeatmaps(r: Extract<ImageResult, { ok: true }>, model: BccMo
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { 'out-dir': { type: 'string' }, 'no-heatmaps': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+    options: {
+      'out-dir': { type: 'string' },
+      'no-heatmaps': { type: 'boolean', default: false },
+      'no-gate': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
   });
   if (values.help || positionals.length === 0) {
-    process.stderr.write('usage: npm run analyze -- <image...> [--out-dir <dir>] [--no-heatmaps]\n');
+    process.stderr.write('usage: npm run analyze -- <image...> [--out-dir <dir>] [--no-heatmaps] [--no-gate]\n');
     return 2;
   }
   const paths = modelPaths();
   const model = await openModel(paths.manifest);
   const rules = await loadRuleSet(paths.rules);
+  const gate = values['no-gate'] ? undefined : await loadGateConfig(paths.gate);
   const files = await Promise.all(positionals.map(async (p) => ({ id: p, read: await readInput(p) })));
   const inputs = files.flatMap((f) => (typeof f.read === 'string' ? [] : [{ id: f.id, where: f.id, bytes: f.read }]));
-  const analysed = await analyzeImages({ model, rules }, inputs);
+  const analysed = await analyzeImages({ model, rules, ...(gate ? { gate } : {}) }, inputs);
   // Results in argument order; a file that cannot be read is reported like an unreadable image.
   const results: ImageResult[] = files.map((f) =>
     typeof f.read === 'string'
@@ -75,7 +87,8 @@ async function main(): Promise<number> {
   const images = [];
   for (const r of results) {
     if (!r.ok) {
-      images.push({ image: r.id, ok: false, error: describeOutcome(r.outcome), outcome: r.outcome });
+      const rejection = r.rejection ? { rejected: { stage: r.rejection.stage, reasons: r.rejection.reasons, warnings: r.rejection.warnings } } : {};
+      images.push({ image: r.id, ok: false, error: describeOutcome(r.outcome), outcome: r.outcome, ...rejection });
       continue;
     }
     const a = r.analysis;
@@ -83,7 +96,12 @@ async function main(): Promise<number> {
       image: r.id,
       ok: true,
       size: { width: a.image.width, height: a.image.height, format: a.image.format },
-      bcc: { probability: Number(a.findings.bccProbability.toFixed(4)), networkVerdict: a.triage.networkVerdict },
+      bcc: {
+        probability: Number(a.findings.bccProbability.toFixed(4)),
+        rawScore: Number(a.findings.bccScore.toFixed(4)),
+        calibrated: m.calibration !== undefined,
+        networkVerdict: a.triage.networkVerdict,
+      },
       triage: { category: a.triage.category, display: a.triage.categoryDisplay, rule: a.triage.rule },
       patterns: a.findings.patterns.map((p) => ({
         id: p.id,
@@ -95,6 +113,7 @@ async function main(): Promise<number> {
       criterion: { verdict: a.criterion.verdict, clause: a.criterion.clause, evidence: a.criterion.evidence },
       concordance: a.triage.concordance,
       trace: a.triage.trace,
+      gateWarnings: a.warnings,
       heatmaps: values['no-heatmaps'] ? {} : await writeHeatmaps(r, model, values['out-dir']),
     });
   }
@@ -104,7 +123,8 @@ async function main(): Promise<number> {
     rules: { id: rules.id, version: rules.version },
     assessablePatterns: assessablePatterns(m).map((p) => p.id),
     notAssessedPatterns: m.patterns.filter((p) => !p.trained).map((p) => p.id),
-    thresholds: m.thresholds,
+    operatingPoints: operatingPoints(m),
+    imageGate: gate ? `quality checks ${gate.name} ${gate.version}; ${describeModelGate(m)}` : 'off (--no-gate)',
     images,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

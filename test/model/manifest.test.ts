@@ -37,6 +37,37 @@ describe('model manifest', () => {
     }
   });
 
+  it('refuses a gate that reads an output the manifest does not declare', () => {
+    expectInvalid(
+      mutate((m) => {
+        delete m.outputs.dermoscopy;
+        m.gate = { modality: { output: 'dermoscopy', threshold: 0.5 } };
+      }),
+      'manifest.gate.modality.output',
+      /does not declare/,
+    );
+  });
+
+  it('refuses an isotonic calibration that is not monotone', () => {
+    expectInvalid(
+      mutate((m) => {
+        m.calibration = { method: 'isotonic', points: [[0.1, 0.2], [0.5, 0.1]] };
+      }),
+      'manifest.calibration.points',
+      /not decrease/,
+    );
+  });
+
+  it('refuses a Platt calibration that would reverse the ranking', () => {
+    expectInvalid(
+      mutate((m) => {
+        m.calibration = { method: 'platt', slope: -1, intercept: 0 };
+      }),
+      'manifest.calibration.slope',
+      /greater than 0|>0|too small/i,
+    );
+  });
+
   it('names a missing input tensor name', () => {
     expectInvalid(mutate((m) => delete m.input.name), 'manifest.input.name', /expected string/i);
   });
