@@ -33,6 +33,8 @@ export interface ViewerImage {
   readonly ok: boolean;
   /** Why the image could not be read (ok false). */
   readonly reason?: string;
+  /** True when the image gate refused a readable image (not dermoscopic, blurred...): `reason` says why. */
+  readonly notAssessed?: boolean;
   /** This image set the referral's priority. */
   readonly deciding?: boolean;
   readonly categoryDisplay?: string;
@@ -76,7 +78,8 @@ export function viewerModelFromReport(report: TriageReport): ViewerModel {
   const images = report.imageSummaries.map((s): ViewerImage => {
     const source = s.source.reference ?? s.source.display ?? '';
     if (!s.ok) {
-      return { index: s.index, source, label: s.label, ok: false, reason: s.reason, trace: [], patterns: [], overlays: [] };
+      const gate = s.kind === 'rejected' ? { reason: s.gateReasons.join(' '), notAssessed: true } : { reason: s.reason };
+      return { index: s.index, source, label: s.label, ok: false, ...gate, trace: [], patterns: [], overlays: [] };
     }
     const overlays = s.heatmaps.flatMap((h): ViewerOverlay[] => {
       const media = mediaByFullUrl.get(h.fullUrl);

@@ -10,7 +10,7 @@ import { fetchJson, fhir } from './fhir.js';
  * }} QueueEntry
  */
 
-const INDICATOR_BY_CATEGORY = /** @type {Readonly<Record<string, string>>} */ ({ high: 'critical', moderate: 'warning', low: 'info' });
+const INDICATOR_BY_CATEGORY = /** @type {Readonly<Record<string, string>>} */ ({ high: 'critical', moderate: 'warning', indeterminate: 'warning', low: 'info' });
 
 /** @type {Map<string, Promise<string>>} */
 const patientNames = new Map();

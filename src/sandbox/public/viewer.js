@@ -11,7 +11,7 @@ import { fetchJson, fhir } from './fhir.js';
  * @typedef {{ output: string, title: string, png: string, width: number, height: number }} Overlay
  * @typedef {{ id: string, display: string, status: 'present' | 'absent' | 'not-assessed', probability?: number, threshold?: number }} Pattern
  * @typedef {{
- *   index: number, source: string, label: string, ok: boolean, reason?: string, deciding?: boolean,
+ *   index: number, source: string, label: string, ok: boolean, reason?: string, notAssessed?: boolean, deciding?: boolean,
  *   categoryDisplay?: string, bccProbability?: number, networkVerdict?: 'bcc' | 'not-bcc', rule?: string,
  *   trace: string[], patterns: Pattern[], overlays: Overlay[]
  * }} ViewerImage
@@ -23,7 +23,7 @@ import { fetchJson, fhir } from './fhir.js';
  * }} ViewerModel
  */
 
-const INDICATOR_BY_CATEGORY = /** @type {Readonly<Record<string, string>>} */ ({ high: 'critical', moderate: 'warning', low: 'info' });
+const INDICATOR_BY_CATEGORY = /** @type {Readonly<Record<string, string>>} */ ({ high: 'critical', moderate: 'warning', indeterminate: 'warning', low: 'info' });
 const DEFAULT_OPACITY = 70;
 
 const status = byId('viewer-status', HTMLElement);
@@ -234,7 +234,9 @@ function imageSection(img, model) {
   const headingId = `image-${img.index}-heading`;
   const title = `Image ${img.index + 1}: ${img.label}`;
   if (!img.ok) {
-    return h('section', { class: 'panel image-result', 'aria-labelledby': headingId }, h('h2', { id: headingId }, `${title} (unreadable)`), h('p', {}, `The model could not read this image: ${img.reason ?? 'no reason given'}`));
+    const status = img.notAssessed ? 'not assessed' : 'unreadable';
+    const why = img.notAssessed ? `The image gate did not let the model score this image: ${img.reason ?? 'no reason given'}` : `The model could not read this image: ${img.reason ?? 'no reason given'}`;
+    return h('section', { class: 'panel image-result', 'aria-labelledby': headingId }, h('h2', { id: headingId }, `${title} (${status})`), h('p', {}, why));
   }
   return h(
     'section',
