@@ -18,7 +18,7 @@ const configSchema = z.object({
   allowedFhirServers: z.array(z.string().url()),
   feedbackDbPath: z.string().min(1),
   /** PostgreSQL URL of the store shared by replicas (feedback, jti replay, viewer results, rate counters); absent: SQLite at feedbackDbPath. */
-  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL').optional(),
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL (databaseUrl) must be a postgres:// or postgresql:// URL').optional(),
   fhirTimeoutMs: z.number().int().positive(),
   hookDeadlineMs: z.number().int().positive(),
   maxBodyBytes: z.number().int().positive(),
