@@ -7,13 +7,15 @@ import sharp from 'sharp';
 import { analyzeImages } from '../src/analysis/analyze-images.ts';
 import type { ImageResult } from '../src/analysis/analyze-images.ts';
 import { toCard } from '../src/cards/to-card.ts';
-import { DEFAULT_RULES } from '../src/config.ts';
+import { DEFAULT_IMAGE_GATE, DEFAULT_RULES } from '../src/config.ts';
 import { selectCamChannel } from '../src/explain/cam-map.ts';
 import { encodeOverlayPng, renderHeatmapPixels } from '../src/explain/heatmap-png.ts';
 import type { OverlayPixels } from '../src/explain/heatmap-png.ts';
 import type { OutputHeatmap } from '../src/explain/output-heatmaps.ts';
 import { outputsToExplain, overlayFrame } from '../src/explain/output-heatmaps.ts';
 import { createFhirGateway } from '../src/fhir/fhir-gateway.ts';
+import { loadGateConfig } from '../src/gate/gate-config.ts';
+import { checkImageQuality } from '../src/gate/quality-gate.ts';
 import { decodeDermoscopy } from '../src/imaging/decode.ts';
 import { toModelInput } from '../src/imaging/preprocess.ts';
 import type { BccModel } from '../src/model/session.ts';
@@ -27,13 +29,14 @@ import { timeRuns } from './stats.ts';
 import type { ImageSize } from './synthetic-images.ts';
 import { syntheticDermoscopyJpeg } from './synthetic-images.ts';
 
-export const STAGES = ['fetch', 'decode', 'preprocess', 'inference', 'cam', 'png', 'fhirBuild', 'json'] as const;
+export const STAGES = ['fetch', 'decode', 'preprocess', 'gate', 'inference', 'cam', 'png', 'fhirBuild', 'json'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export const STAGE_LABELS: Readonly<Record<Stage, string>> = {
   fetch: 'attachment fetch (FHIR server)',
   decode: 'decode (header, limits)',
   preprocess: 'preprocess (decode pixels, resize, tensor)',
+  gate: 'image-quality gate (measures + judge, 224x224)',
   inference: 'inference (batch 1, worker thread)',
   cam: 'CAM -> overlay pixels',
   png: 'PNG encode',
@@ -67,6 +70,7 @@ const REFERRAL: ServiceRequest = {
 
 export async function benchStages(model: BccModel, fhirBaseUrl: string, sizes: readonly ImageSize[], budgetMs: number): Promise<StageResult[]> {
   const rules = await loadRuleSet(DEFAULT_RULES);
+  const gateConfig = await loadGateConfig(DEFAULT_IMAGE_GATE);
   const terminology = await loadTerminology();
   const limits = { maxBytes: DEFAULT_CONFIG.maxImageBytes, maxPixels: DEFAULT_CONFIG.maxImagePixels, formats: ['jpeg', 'png', 'webp', 'tiff'] as const };
   const gateway = createFhirGateway({ baseUrl: fhirBaseUrl, accessToken: 'bench-token', timeoutMs: 10_000 });
@@ -92,7 +96,9 @@ export async function benchStages(model: BccModel, fhirBaseUrl: string, sizes: r
     const decode = await timeRuns(() => decodeDermoscopy(bytes, limits), opts);
     const image = await decodeDermoscopy(bytes, limits);
     const preprocess = await timeRuns(() => toModelInput(image, spec), opts);
-    const { tensor } = await toModelInput(image, spec);
+    const { tensor, raster } = await toModelInput(image, spec);
+    // The gate reads the raster preprocess already made: its cost is the measures and the judgement.
+    const gate = await timeRuns(() => checkImageQuality(raster, image, gateConfig), opts);
     const inference = await timeRuns(() => model.infer([tensor]), opts);
     const fullDecode = await timeRuns(() => sharp(bytes, { limitInputPixels: false }).raw().toBuffer(), { ...opts, iterations: 10 });
 
@@ -137,7 +143,7 @@ export async function benchStages(model: BccModel, fhirBaseUrl: string, sizes: r
       heatmaps: heatmaps.length,
       pngBytes: pngs.reduce((s, p) => s + p.length, 0),
       responseBytes: Buffer.byteLength(JSON.stringify(response)),
-      stages: { fetch: fetchRaw, decode, preprocess, inference, cam, png, fhirBuild, json },
+      stages: { fetch: fetchRaw, decode, preprocess, gate, inference, cam, png, fhirBuild, json },
       fullDecode,
       fetchAsJson,
     });

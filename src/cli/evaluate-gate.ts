@@ -12,7 +12,7 @@ import { access, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { PROJECT_ROOT } from '../config.ts';
+import { DEFAULT_IMAGE_GATE, DEFAULT_MODEL_MANIFEST, PROJECT_ROOT } from '../config.ts';
 import type { Proportion } from '../evaluation/confidence.ts';
 import { parseLabels } from '../evaluation/labels.ts';
 import type { LabelledImage } from '../evaluation/labels.ts';
@@ -25,12 +25,10 @@ import { measureQuality } from '../gate/quality-measures.ts';
 import { decodeDermoscopy } from '../imaging/decode.ts';
 import { toModelInput } from '../imaging/preprocess.ts';
 import { loadManifest } from '../model/manifest.ts';
-import { DEFAULT_MODEL_MANIFEST } from '../config.ts';
 import { OperationOutcomeError, describeOutcome } from '../outcomes.ts';
 
 const USAGE = 'usage: npm run evaluate:gate -- [--data <dir>] [--json out.json] [--config <image-gate.json>] [--limit N] [--seed S] [--write-metrics]';
 const DEFAULT_DATA = resolve(PROJECT_ROOT, '../shared/data/dermoscopy');
-const DEFAULT_CONFIG = resolve(PROJECT_ROOT, 'models/image-gate.json');
 /** Per-check false-rejection budget when suggesting limits: four reject checks share the 2% target. */
 const SUGGEST_BUDGET = 0.004;
 const CONCURRENCY = 4;
@@ -96,7 +94,7 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
   return {
     data: resolve(v.data ?? DEFAULT_DATA),
     json: v.json,
-    config: resolve(v.config ?? DEFAULT_CONFIG),
+    config: resolve(v.config ?? DEFAULT_IMAGE_GATE),
     limit: int('limit', v.limit, 1),
     seed: int('seed', v.seed, 0) ?? 20261126,
     writeMetrics: v['write-metrics'] ?? false,

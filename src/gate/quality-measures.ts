@@ -146,19 +146,26 @@ export function findLesion(y: Float32Array, width: number, height: number, p: Pi
     for (let cx = 0; cx < g; cx++) {
       const xa = Math.floor((cx * width) / g);
       const xb = Math.max(xa + 1, Math.floor(((cx + 1) * width) / g));
+      // Mean of the cell's non-black pixels; a cell mostly black is vignette (-1), so a rim's
+      // partly black cells neither look like lesion nor count as one.
       let s = 0;
+      let k = 0;
       for (let row = ya; row < yb; row++) {
         const base = row * width;
         for (let col = xa; col < xb; col++) {
-          s += y[base + col]!;
+          const v = y[base + col]!;
+          if (v > p.shadowLevel) {
+            s += v;
+            k++;
+          }
         }
       }
-      cells[cy * g + cx] = s / ((yb - ya) * (xb - xa));
+      cells[cy * g + cx] = 2 * k > (yb - ya) * (xb - xa) ? s / k : -1;
     }
   }
   const hist = new Float64Array(256);
   for (const v of cells) {
-    if (v > p.shadowLevel) {
+    if (v >= 0) {
       hist[Math.min(255, Math.round(v))]! += 1;
     }
   }
@@ -168,8 +175,8 @@ export function findLesion(y: Float32Array, width: number, height: number, p: Pi
   }
   const dark = new Uint8Array(g * g);
   for (let i = 0; i < g * g; i++) {
-    const v = cells[i] ?? 0;
-    dark[i] = v > p.shadowLevel && v <= level ? 1 : 0;
+    const v = cells[i]!;
+    dark[i] = v >= 0 && v <= level ? 1 : 0;
   }
   // Largest 4-connected component of dark cells.
   const label = new Int32Array(g * g).fill(-1);
