@@ -8,7 +8,7 @@ export interface Drainable {
 }
 
 /** After the hooks drained, how long open connections get to finish writing their responses. */
-const FLUSH_MS = 1000;
+export const FLUSH_MS = 1000;
 
 /**
  * SIGTERM handling: stop accepting connections, let admitted hooks finish (up to `graceMs`), give
