@@ -17,6 +17,7 @@ import { loadReferralValueSet } from '../referral/referral-value-set.ts';
 import type { TriageReport } from '../report/triage-report.ts';
 import { loadTerminology } from '../report/terminology.ts';
 import { checkRulesAgainstThresholds, loadRuleSet } from '../rules/rule-set.ts';
+import { loadGateConfig } from '../gate/gate-config.ts';
 import type { ServiceConfig } from '../service-config.ts';
 import { openSharedStore } from '../storage/shared-store.ts';
 import type { SharedStore } from '../storage/shared-store.ts';
@@ -72,9 +73,10 @@ export interface ServiceOptions {
 export async function createService(config: ServiceConfig, opts: ServiceOptions = {}): Promise<Service> {
   const log = opts.log ?? createLogger(undefined, config.logLevel);
   const paths = modelPaths();
-  const [model, rules, valueSet, terminology, services, openapiText] = await Promise.all([
+  const [model, rules, gate, valueSet, terminology, services, openapiText] = await Promise.all([
     openModel(paths.manifest, { threads: config.inferenceThreads }),
     loadRuleSet(paths.rules),
+    loadGateConfig(paths.gate),
     loadReferralValueSet(),
     loadTerminology(),
     loadServiceDefinitions(),
@@ -130,6 +132,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
       model: limitInference(model, config.inferenceConcurrency),
       admit: (job) => hookQueue.run(job),
       rules,
+      gate,
       valueSet,
       terminology,
       config: { ...config, allowedFhirServers },
