@@ -19,8 +19,9 @@ import type { LabelledImage } from '../evaluation/labels.ts';
 import type { GateConfig } from '../gate/gate-config.ts';
 import { loadGateConfig } from '../gate/gate-config.ts';
 import type { MeasuredImage } from '../gate/gate-evaluation.ts';
-import { catchRate, rejectionRates, splitHalf, suggestLimit } from '../gate/gate-evaluation.ts';
+import { catchRate, lesionAgreement, positionOfMask, rejectionRates, splitHalf, suggestLimit } from '../gate/gate-evaluation.ts';
 import type { QualityReasonCode } from '../gate/gate-reasons.ts';
+import type { LesionPosition } from '../gate/quality-measures.ts';
 import { measureQuality } from '../gate/quality-measures.ts';
 import { decodeDermoscopy } from '../imaging/decode.ts';
 import { toModelInput } from '../imaging/preprocess.ts';
@@ -46,9 +47,9 @@ interface Degradation {
   readonly describe: string;
 }
 const DEGRADATIONS: readonly Degradation[] = [
-  ...[1.5, 2, 2.5, 3].map((s) => ({ id: `blur-${s}`, kind: 'blur' as const, reason: 'blurred' as const, strength: s, describe: `Gaussian blur, sigma ${s} px at the model input` })),
-  ...[1.4, 1.7, 2].map((g) => ({ id: `over-${g}`, kind: 'over' as const, reason: 'over-exposed' as const, strength: g, describe: `sRGB values x ${g}` })),
-  ...[0.5, 0.4, 0.3].map((g) => ({ id: `under-${g}`, kind: 'under' as const, reason: 'under-exposed' as const, strength: g, describe: `sRGB values x ${g}` })),
+  ...[2, 2.5, 3].map((s) => ({ id: `blur-${s}`, kind: 'blur' as const, reason: 'blurred' as const, strength: s, describe: `Gaussian blur, sigma ${s} px at the model input` })),
+  ...[1.7, 2].map((g) => ({ id: `over-${g}`, kind: 'over' as const, reason: 'over-exposed' as const, strength: g, describe: `sRGB values x ${g}` })),
+  ...[0.6, 0.5].map((g) => ({ id: `under-${g}`, kind: 'under' as const, reason: 'under-exposed' as const, strength: g, describe: `sRGB values x ${g}` })),
 ];
 
 class UsageError extends Error {}
@@ -115,7 +116,15 @@ async function degrade(bytes: Buffer, d: Degradation, shorterSide: number, input
 
 interface Measured {
   readonly original: MeasuredImage;
+  /** From the lesion outline (HAM10000 rows), on the same grid as the gate's lesion finder. */
+  readonly maskPosition: LesionPosition | null;
   readonly degraded: Readonly<Record<string, MeasuredImage>>;
+}
+
+/** The outline's position on the lesion finder's grid: what the finder should have found. */
+async function maskLesion(path: string, grid: number): Promise<LesionPosition | null> {
+  const cells = await sharp(path).greyscale().resize(grid, grid, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+  return positionOfMask(Uint8Array.from(cells, (v) => (v > 127 ? 1 : 0)), grid);
 }
 
 async function pool<T, R>(items: readonly T[], n: number, fn: (t: T, k: number) => Promise<R>): Promise<R[]> {
@@ -184,11 +193,12 @@ async function main(argv: readonly string[]): Promise<number> {
         const bytes = await readFile(join(opts.data, row.image));
         const original = await measureBytes(bytes, row);
         const side = original.measures.shorterSide;
+        const maskPosition = row.mask ? await maskLesion(join(opts.data, row.mask), config.measure.lesionGrid) : null;
         const degraded: Record<string, MeasuredImage> = {};
         for (const d of DEGRADATIONS) {
           degraded[d.id] = await measureBytes(await degrade(bytes, d, side, spec.size), row, side);
         }
-        return { original, degraded };
+        return { original, maskPosition, degraded };
       } catch (err) {
         skipped.push(`${row.image}: ${(err as Error).message}`);
         return null;
@@ -236,6 +246,8 @@ async function main(argv: readonly string[]): Promise<number> {
     heldOut: catchRate(degradedOf(subsets.heldOut, d.id), config, d.reason),
   }));
   const clinicalRates = clinical.length ? rejectionRates(clinical, config) : null;
+  const withMask = measured.flatMap((m) => (m.maskPosition ? [{ found: m.original.measures.lesion, truth: m.maskPosition }] : []));
+  const lesion = lesionAgreement(withMask, config);
   const seconds = (Date.now() - started) / 1000;
 
   const out: string[] = [];
@@ -249,6 +261,11 @@ async function main(argv: readonly string[]): Promise<number> {
   out.push('', '| degradation | caught by its check, all | held-out half | caught by any check, all |', '| --- | --- | --- | --- |');
   for (const d of degradations) {
     out.push(`| ${d.describe} | ${pct(d.all.thisReason)} | ${pct(d.heldOut.thisReason)} | ${pct(d.all.anyReason)} |`);
+  }
+  if (lesion) {
+    out.push('', `Lesion finder vs the ${lesion.n} lesion outlines (found in ${pct(lesion.found)}): correlation of centroid offset ${lesion.offsetCorrelation.toFixed(2)}, of border share ${lesion.borderShareCorrelation.toFixed(2)}, of area ${lesion.areaCorrelation.toFixed(2)}.`);
+    out.push(`lesion-off-centre: warned ${pct(lesion.offCentre.warnedWhenTrue)} of outlines off centre (offset > ${lesion.offCentre.truthLimit}), ${pct(lesion.offCentre.warnedWhenFalse)} of the rest.`);
+    out.push(`lesion-cut-off: warned ${pct(lesion.cutOff.warnedWhenTrue)} of outlines cut off (border share > ${lesion.cutOff.truthLimit}), ${pct(lesion.cutOff.warnedWhenFalse)} of the rest.`);
   }
   out.push('', `Limits suggested by tuning half A (each check's false rejections <= ${SUGGEST_BUDGET * 100}%): ${JSON.stringify(suggested)}`);
   if (skipped.length) {
@@ -264,6 +281,7 @@ async function main(argv: readonly string[]): Promise<number> {
     falseRejection,
     degradations,
     clinicalPhotos: clinicalRates,
+    lesionFinderVsOutlines: lesion,
     suggestedLimitsFromHalfA: { budgetPerCheck: SUGGEST_BUDGET, limits: suggested },
   };
   if (opts.json) {

@@ -6,7 +6,7 @@ import type { Proportion } from '../evaluation/confidence.ts';
 import { wilson } from '../evaluation/confidence.ts';
 import type { GateCheck, GateConfig } from './gate-config.ts';
 import type { QualityReasonCode } from './gate-reasons.ts';
-import type { QualityMeasures } from './quality-measures.ts';
+import type { LesionPosition, QualityMeasures } from './quality-measures.ts';
 import { measureValue } from './quality-measures.ts';
 import { judgeQuality } from './quality-gate.ts';
 
@@ -80,4 +80,97 @@ export function suggestLimit(originals: readonly MeasuredImage[], check: Pick<Ga
   const allowed = Math.floor(maxShare * values.length);
   // `min`: at most `allowed` values below the limit; `max`: at most `allowed` above it.
   return check.direction === 'min' ? (values[allowed] ?? null) : (values[values.length - 1 - allowed] ?? null);
+}
+
+/** Position of a lesion outline given as a 0/1 grid (grid x grid), measured as findLesion measures. */
+export function positionOfMask(cells: Uint8Array, grid: number): LesionPosition | null {
+  let sx = 0;
+  let sy = 0;
+  let n = 0;
+  let ring = 0;
+  let ringLesion = 0;
+  for (let i = 0; i < grid * grid; i++) {
+    const x = i % grid;
+    const y = (i - x) / grid;
+    const on = cells[i] === 1;
+    if (on) {
+      sx += x + 0.5;
+      sy += y + 0.5;
+      n++;
+    }
+    if (x === 0 || y === 0 || x === grid - 1 || y === grid - 1) {
+      ring++;
+      ringLesion += on ? 1 : 0;
+    }
+  }
+  if (n === 0) {
+    return null;
+  }
+  return { offset: Math.hypot(sx / n - grid / 2, sy / n - grid / 2) / (grid / 2), borderShare: ringLesion / ring, area: n / (grid * grid) };
+}
+
+export function pearson(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  if (n < 2) {
+    return Number.NaN;
+  }
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i]!;
+    mb += b[i]!;
+  }
+  ma /= n;
+  mb /= n;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a[i]! - ma;
+    const db = b[i]! - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  return sab / Math.sqrt(saa * sbb);
+}
+
+/** Outlines this far off centre, or covering this much of the border, count as truly off centre / cut off. */
+export const OUTLINE_OFF_CENTRE = 0.5;
+export const OUTLINE_CUT_OFF = 0.25;
+
+/**
+ * How far the lesion finder can be trusted: its positions against the lesion outlines, and how
+ * often each lesion warning fires when the outline says it should and when it should not.
+ */
+export function lesionAgreement(images: readonly { readonly found: LesionPosition | null; readonly truth: LesionPosition }[], config: GateConfig): {
+  readonly n: number;
+  readonly found: Proportion;
+  readonly offsetCorrelation: number;
+  readonly borderShareCorrelation: number;
+  readonly areaCorrelation: number;
+  readonly offCentre: { readonly truthLimit: number; readonly warnedWhenTrue: Proportion; readonly warnedWhenFalse: Proportion };
+  readonly cutOff: { readonly truthLimit: number; readonly warnedWhenTrue: Proportion; readonly warnedWhenFalse: Proportion };
+} | null {
+  if (!images.length) {
+    return null;
+  }
+  const both = images.flatMap((i) => (i.found ? [{ found: i.found, truth: i.truth }] : []));
+  const limitOf = (code: QualityReasonCode): number => config.checks.find((c) => c.code === code)?.limit ?? Number.POSITIVE_INFINITY;
+  const rates = (truthOf: (p: LesionPosition) => number, truthLimit: number, code: QualityReasonCode): { truthLimit: number; warnedWhenTrue: Proportion; warnedWhenFalse: Proportion } => {
+    const limit = limitOf(code);
+    const warned = (i: { found: LesionPosition | null }): boolean => i.found !== null && truthOf(i.found) > limit;
+    const pos = images.filter((i) => truthOf(i.truth) > truthLimit);
+    const neg = images.filter((i) => truthOf(i.truth) <= truthLimit);
+    return { truthLimit, warnedWhenTrue: wilson(pos.filter(warned).length, pos.length), warnedWhenFalse: wilson(neg.filter(warned).length, neg.length) };
+  };
+  return {
+    n: images.length,
+    found: wilson(both.length, images.length),
+    offsetCorrelation: pearson(both.map((b) => b.found.offset), both.map((b) => b.truth.offset)),
+    borderShareCorrelation: pearson(both.map((b) => b.found.borderShare), both.map((b) => b.truth.borderShare)),
+    areaCorrelation: pearson(both.map((b) => b.found.area), both.map((b) => b.truth.area)),
+    offCentre: rates((p) => p.offset, OUTLINE_OFF_CENTRE, 'lesion-off-centre'),
+    cutOff: rates((p) => p.borderShare, OUTLINE_CUT_OFF, 'lesion-cut-off'),
+  };
 }
