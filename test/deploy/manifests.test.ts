@@ -8,6 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { parseTrustedIssuers } from '../../src/auth/trusted-issuers.ts';
 import { HEALTH_PATHS } from '../../src/cds/app.ts';
 import { FLUSH_MS } from '../../src/cds/graceful-shutdown.ts';
 import { PROJECT_ROOT } from '../../src/config.ts';
@@ -146,8 +147,9 @@ describe('deployment manifests and image against the service configuration', () 
     const volume = arr(deployment, 'spec', 'template', 'spec', 'volumes').find((v) => at(v, 'name') === at(mount, 'name'));
     const secretName = at(volume, 'secret', 'secretName') as string;
     const key = file.slice(String(at(mount, 'mountPath')).length + 1);
-    const issuers: unknown = JSON.parse(secretValue(secretName, key));
-    assert.ok(Array.isArray(issuers) && issuers.length > 0);
+    // The service's own parser: the example has the file format the service reads.
+    const issuers = parseTrustedIssuers(JSON.parse(secretValue(secretName, key)), String(at(mount, 'mountPath')));
+    assert.ok(issuers.length > 0);
   });
 
   it('sizes CPU for the inference threads, and memory above the measured peak RSS (380 MB)', () => {
