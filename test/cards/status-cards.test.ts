@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkCard } from '../../src/cards/check-card.ts';
 import { noImagesCard, notAssessedCard } from '../../src/cards/status-cards.ts';
-import { counterIds, failedResult, image, referral, terminology } from '../report/fixtures.ts';
+import { counterIds, failedResult, image, referral, rejectedResult, terminology } from '../report/fixtures.ts';
 
 const opts = { serviceLabel: 'BCC-CDS', modelCardUrl: 'https://bcc-cds.org/model-card', newUuid: counterIds(), terminology };
 
@@ -23,6 +23,19 @@ describe('status cards', () => {
     assert.match(c.detail ?? '', /Image 1, Nose: .*image is empty/);
     assert.match(c.detail ?? '', /Image 2, Ear: .*gif is not accepted/);
     assert.equal(c.suggestions, undefined);
+    assert.deepEqual(checkCard(c), []);
+  });
+
+  it('asks, as info and with no probability, for a dermoscopic photo when the gate refused the images', () => {
+    const images = [image(1, rejectedResult('Media/img-1'), 'Close-up'), image(2, failedResult('Media/img-2', 'image is empty'), 'Ear')];
+    const c = notAssessedCard(referral, images, opts);
+    assert.equal(c.indicator, 'info');
+    assert.match(c.summary, /cannot be judged — please send a dermoscopic photo/);
+    assert.match(c.detail ?? '', /Image 1, Close-up: not assessed: This does not look like a dermoscopic image/);
+    assert.match(c.detail ?? '', /Image 2, Ear: unreadable: .*image is empty/);
+    assert.match(c.detail ?? '', /Please attach a sharp, evenly lit dermoscopic photo/);
+    assert.doesNotMatch(`${c.summary} ${c.detail ?? ''}`, /probability|p=/i);
+    assert.ok([...c.summary].length < 140);
     assert.deepEqual(checkCard(c), []);
   });
 });

@@ -9,7 +9,7 @@ import type { ToCardOptions } from '../../src/cards/to-card.ts';
 import { toCard, writeSummary } from '../../src/cards/to-card.ts';
 import { buildTriageReport } from '../../src/report/build-triage-report.ts';
 import type { ReferralImageOutcome } from '../../src/report/triage-report.ts';
-import { analysedResult, counterIds, manifest, failedResult, highImage, image, lowImage, moderateImage, patient, referral, reportInput, terminology } from '../report/fixtures.ts';
+import { analysedResult, counterIds, manifest, failedResult, highImage, image, indeterminateImage, lowImage, moderateImage, rejectedResult, patient, referral, reportInput, terminology } from '../report/fixtures.ts';
 
 function options(extra: Partial<ToCardOptions> = {}): ToCardOptions {
   return {
@@ -27,9 +27,10 @@ function cardFor(images: readonly ReferralImageOutcome[], extra: Partial<ToCardO
 }
 
 describe('toCard', () => {
-  it('maps the triage category to the indicator: high critical, moderate warning, low info', () => {
+  it('maps the triage category to the indicator: high critical, moderate and indeterminate warning, low info', () => {
     assert.equal(cardFor([highImage()]).indicator, 'critical');
     assert.equal(cardFor([moderateImage()]).indicator, 'warning');
+    assert.equal(cardFor([indeterminateImage()]).indicator, 'warning');
     assert.equal(cardFor([lowImage()]).indicator, 'info');
   });
 
@@ -141,6 +142,19 @@ describe('card detail', () => {
     assert.match(d, /\*\*Not assessed by this model:\*\* Ulceration, Blue-gray ovoid nests/);
     assert.match(d, /\*\*Heatmaps:\*\* Basal cell carcinoma, Arborizing telangiectasia/);
     assert.match(d, /\*\*Why:\*\*\n {2}1\. The network's BCC probability is 0\.910 \(at or above the balanced operating point/);
+  });
+
+  it('says which image the gate refused and why, and asks for a dermoscopic photo', () => {
+    const detail = cardFor([highImage(1), image(2, rejectedResult('Media/img-2'), 'Close-up')]).detail ?? '';
+    assert.match(detail, /#### Image 2: Close-up \(not assessed\)\n\nThe model did not score this image: This does not look like a dermoscopic image/);
+    assert.match(detail, /Please attach a sharp, evenly lit dermoscopic photo/);
+  });
+
+  it('shows an indeterminate triage as such, with the disagreement in the trace', () => {
+    const c = cardFor([indeterminateImage()]);
+    assert.match(c.summary, /^BCC triage: Indeterminate: dermatologist review \(p=0\.50\)/);
+    assert.match(c.detail ?? '', /rule `network-criterion-conflict`/);
+    assert.match(c.detail ?? '', /disagree/);
   });
 
   it('names the unreadable image and why', () => {

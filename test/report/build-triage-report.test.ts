@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Observation } from 'fhir/r4';
 import { buildTriageReport } from '../../src/report/build-triage-report.ts';
-import { analysedResult, failedResult, highImage, image, lowImage, manifest, moderateImage, referral, reportInput, terminology } from './fixtures.ts';
+import { analysedResult, failedResult, highImage, image, lowImage, manifest, moderateImage, referral, reportInput, terminology, indeterminateImage, rejectedResult } from './fixtures.ts';
 
 const AIAST = terminology.aiTransparency.securityLabel;
 const BCC_SCT = terminology.report.bccLikelyConclusion.code;
@@ -66,6 +66,17 @@ describe('buildTriageReport: failed images', () => {
     assert.match(s.reason, /unsupported image format/);
   });
 
+  it('says when the image gate refused an image, with the gate\'s words, and still reports the others', () => {
+    const rejected = image(3, rejectedResult('Media/img-3'), 'Close-up photo');
+    const withGate = buildTriageReport(reportInput([highImage(1), rejected]));
+    assert.equal(withGate.category, 'high');
+    assert.match(withGate.resources.report.conclusion ?? '', /Image "Close-up photo" \(Media\/img-3\) not assessed by the image gate: This does not look like a dermoscopic image/);
+    const s = withGate.imageSummaries[1];
+    assert.ok(s && !s.ok);
+    assert.equal(s.kind, 'rejected');
+    assert.equal(JSON.stringify(withGate.resources.observations).includes('Media/img-3'), false, 'no score is recorded for a refused image');
+  });
+
   it('leaves it out of the Provenance inputs', () => {
     assert.deepEqual(
       r.resources.provenance.entity?.map((e) => e.what.reference),
@@ -74,14 +85,15 @@ describe('buildTriageReport: failed images', () => {
   });
 
   it('throws when no image could be read, or there is none, or the referral has no id', () => {
-    assert.throws(() => buildTriageReport(reportInput([failed])), /none of the referral's 1 image\(s\) could be analysed/);
+    assert.throws(() => buildTriageReport(reportInput([failed])), /none of the referral's 1 image\(s\) could be assessed/);
+    assert.throws(() => buildTriageReport(reportInput([image(3, rejectedResult('Media/img-3'))])), /could be assessed/);
     assert.throws(() => buildTriageReport(reportInput([])), /no images to assess/);
     assert.throws(() => buildTriageReport(reportInput([highImage()], { referral: { ...referral, id: undefined } })), /referral has no id/);
   });
 });
 
 describe('buildTriageReport: observations', () => {
-  const r = buildTriageReport(reportInput([highImage(1), moderateImage(2)]));
+  const r = buildTriageReport(reportInput([highImage(1), indeterminateImage(2)]));
   const patternSystem = terminology.codeSystems.dermoscopicPattern.url;
 
   it('never writes an Observation for a pattern the model cannot assess', () => {
@@ -160,6 +172,7 @@ describe('buildTriageReport: DiagnosticReport', () => {
     assert.deepEqual(conclusionCodes([highImage()]), ['high', BCC_SCT]);
     assert.deepEqual(conclusionCodes([moderateImage()]), ['moderate']);
     assert.deepEqual(conclusionCodes([lowImage()]), ['low']);
+    assert.deepEqual(conclusionCodes([indeterminateImage()]), ['indeterminate']);
   });
 
   it('is preliminary, based on the referral, and links every Observation and heatmap', () => {

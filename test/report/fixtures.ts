@@ -63,6 +63,17 @@ export function failedResult(id: string, text = 'image is unreadable: unsupporte
   return { ok: false, id, outcome: unprocessable(text, `${id}.content`) };
 }
 
+/** An image the gate refused: readable, but a close-up photo instead of dermoscopy. */
+export function rejectedResult(id: string): ImageResult {
+  const reason = { code: 'not-dermoscopic' as const, text: 'This does not look like a dermoscopic image (score 0.05, limit 0.50).', measured: 0.05, limit: 0.5 };
+  return {
+    ok: false,
+    id,
+    outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'business-rule', details: { text: `image not assessed: ${reason.text}` } }] },
+    rejection: { stage: 'model', reasons: [reason], warnings: [] },
+  };
+}
+
 const png = await solidPng(4, 3, [200, 40, 40]);
 
 export function heatmapsFor(result: ImageResult): OutputHeatmap[] {
@@ -82,9 +93,13 @@ export function image(n: number, result: ImageResult, label = `Lesion ${n}`): Re
   return { source: { reference: `Media/img-${n}` }, label, result, heatmaps: heatmapsFor(result) };
 }
 
-/** Typical images: high (very likely), moderate (possible, pigment network present), low. */
+/**
+ * Typical images: high (very likely), moderate (possible, no pattern either way), indeterminate
+ * (network above the triage point, pigment network present: they disagree), low.
+ */
 export const highImage = (n = 1): ReferralImageOutcome => image(n, analysedResult(`Media/img-${n}`, 0.91, { arborizing_telangiectasia: 0.6 }), 'Left cheek');
-export const moderateImage = (n = 2): ReferralImageOutcome => image(n, analysedResult(`Media/img-${n}`, 0.5, { pigment_network: 0.8 }), 'Back');
+export const moderateImage = (n = 2): ReferralImageOutcome => image(n, analysedResult(`Media/img-${n}`, 0.5, { pigment_network: 0.2 }), 'Back');
+export const indeterminateImage = (n = 4): ReferralImageOutcome => image(n, analysedResult(`Media/img-${n}`, 0.5, { pigment_network: 0.8 }), 'Shoulder');
 export const lowImage = (n = 3): ReferralImageOutcome => image(n, analysedResult(`Media/img-${n}`, 0.1, { pigment_network: 0.8 }), 'Forearm');
 
 export function reportInput(images: readonly ReferralImageOutcome[], extra: Partial<TriageReportInput> = {}): TriageReportInput {
