@@ -322,12 +322,17 @@ async function loadWithKill(port: number, hookPath: string, fbPath: string, imag
     }
   };
   const end = Date.now() + ms;
+  // "Killed" is when the process is gone: until the kernel has torn it down (tens to hundreds of ms
+  // for a loaded 300 MB process) its socket still takes connections, and those requests are in flight to it.
   const killer = new Promise<void>((resolve) =>
     setTimeout(() => {
-      killedAt = Date.now();
+      const signalledAt = Date.now();
+      victim.child.once('exit', () => {
+        killedAt = Date.now();
+        process.stdout.write(`killed replica on :${victim.port} (SIGKILL) mid-load; exited ${killedAt - signalledAt} ms after the signal\n`);
+        resolve();
+      });
       victim.child.kill('SIGKILL');
-      process.stdout.write(`killed replica on :${victim.port} (SIGKILL) mid-load\n`);
-      resolve();
     }, ms / 3),
   );
   await Promise.all([
