@@ -307,19 +307,15 @@ interface KillResult {
 async function loadWithKill(port: number, hookPath: string, fbPath: string, image: Buffer, token: Signer, victim: Replica, ms: number): Promise<KillResult> {
   const acknowledged: string[] = [];
   const failureKinds: Record<string, number> = {};
-  const failureStartsMs: number[] = [];
+  const failureStarts: number[] = [];
   let ok = 0;
   let failed = 0;
-  let failedStartedAfterKill = 0;
   let okAfterKill = 0;
   let killedAt = Number.POSITIVE_INFINITY;
   const fail = (kind: string, startedAt: number): void => {
     failed++;
     failureKinds[kind] = (failureKinds[kind] ?? 0) + 1;
-    failureStartsMs.push(startedAt - killedAt);
-    if (startedAt > killedAt) {
-      failedStartedAfterKill++;
-    }
+    failureStarts.push(startedAt);
   };
   const end = Date.now() + ms;
   // "Killed" is when the process is gone: until the kernel has torn it down (tens to hundreds of ms
@@ -368,7 +364,8 @@ async function loadWithKill(port: number, hookPath: string, fbPath: string, imag
       }
     }),
   ]);
-  return { ok, failed, failedStartedAfterKill, okAfterKill, failureKinds, failureStartsMs, acknowledgedFeedback: acknowledged };
+  const failureStartsMs = failureStarts.map((t) => t - killedAt);
+  return { ok, failed, failedStartedAfterKill: failureStartsMs.filter((d) => d > 0).length, okAfterKill, failureKinds, failureStartsMs, acknowledgedFeedback: acknowledged };
 }
 
 main().then(
