@@ -30,8 +30,12 @@ import { OperationOutcomeError, describeOutcome } from '../outcomes.ts';
 
 const USAGE = 'usage: npm run evaluate:gate -- [--data <dir>] [--json out.json] [--config <image-gate.json>] [--limit N] [--seed S] [--write-metrics]';
 const DEFAULT_DATA = resolve(PROJECT_ROOT, '../shared/data/dermoscopy');
-/** Per-check false-rejection budget when suggesting limits: four reject checks share the 2% target. */
+/**
+ * False-rejection budget per check when suggesting limits: three measured reject checks share the
+ * 2% target overall; within one source (another dermatoscope and export) a check may take 1%.
+ */
 const SUGGEST_BUDGET = 0.004;
+const SOURCE_BUDGET = 0.01;
 const CONCURRENCY = 4;
 
 /**
@@ -231,7 +235,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const sources = [...new Set(measured.map((m) => m.original.source))].sort();
 
   const suggested = Object.fromEntries(
-    config.checks.filter((c) => c.action === 'reject' && c.code !== 'low-resolution').map((c) => [c.code, suggestLimit(originals(subsets.tune), c, SUGGEST_BUDGET)]),
+    config.checks.filter((c) => c.action === 'reject' && c.code !== 'low-resolution').map((c) => [c.code, suggestLimit(originals(subsets.tune), c, SUGGEST_BUDGET, SOURCE_BUDGET)]),
   );
   const falseRejection = {
     all: rejectionRates(originals(subsets.all), config),
@@ -267,7 +271,7 @@ async function main(argv: readonly string[]): Promise<number> {
     out.push(`lesion-off-centre: warned ${pct(lesion.offCentre.warnedWhenTrue)} of outlines off centre (offset > ${lesion.offCentre.truthLimit}), ${pct(lesion.offCentre.warnedWhenFalse)} of the rest.`);
     out.push(`lesion-cut-off: warned ${pct(lesion.cutOff.warnedWhenTrue)} of outlines cut off (border share > ${lesion.cutOff.truthLimit}), ${pct(lesion.cutOff.warnedWhenFalse)} of the rest.`);
   }
-  out.push('', `Limits suggested by tuning half A (each check's false rejections <= ${SUGGEST_BUDGET * 100}%): ${JSON.stringify(suggested)}`);
+  out.push('', `Limits suggested by tuning half A (each check's false rejections <= ${SUGGEST_BUDGET * 100}% overall and <= ${SOURCE_BUDGET * 100}% in each source): ${JSON.stringify(suggested)}`);
   if (skipped.length) {
     out.push('', `Not measured (${skipped.length}): ${skipped.slice(0, 10).join('; ')}`);
   }
@@ -282,7 +286,7 @@ async function main(argv: readonly string[]): Promise<number> {
     degradations,
     clinicalPhotos: clinicalRates,
     lesionFinderVsOutlines: lesion,
-    suggestedLimitsFromHalfA: { budgetPerCheck: SUGGEST_BUDGET, limits: suggested },
+    suggestedLimitsFromHalfA: { budgetPerCheck: SUGGEST_BUDGET, budgetPerCheckInSource: SOURCE_BUDGET, limits: suggested },
   };
   if (opts.json) {
     const perImage = measured.map((m) => ({ image: m.original.image, source: m.original.source, half: half(m.original), original: m.original.measures, degraded: Object.fromEntries(Object.entries(m.degraded).map(([k, v]) => [k, v.measures])) }));

@@ -6,8 +6,12 @@ import { GATE_REASONS, QUALITY_REASONS } from './gate-reasons.ts';
 import type { GateReasonCode } from './gate-reasons.ts';
 import { MEASURE_KEYS } from './quality-measures.ts';
 
-/** What a failed check does: `reject` keeps the image from being scored, `warn` scores it with a note. */
-export const GATE_ACTIONS = ['reject', 'warn'] as const;
+/**
+ * What a failed check does: `reject` keeps the image from being scored, `warn` scores it with a
+ * note, `off` only measures it (evaluate:gate still reports it): for a check the data showed to be
+ * unreliable even as a warning.
+ */
+export const GATE_ACTIONS = ['reject', 'warn', 'off'] as const;
 export type GateAction = (typeof GATE_ACTIONS)[number];
 
 /** `min`: the measure must be >= limit; `max`: <= limit. */

@@ -68,18 +68,27 @@ export function catchRate(images: readonly MeasuredImage[], config: GateConfig, 
 }
 
 /**
- * The tightest limit that still fails at most `maxShare` of `originals` on this
- * check (an order statistic of their measure), so the false-rejection budget is spent, not exceeded.
+ * The tightest limit that fails at most `maxShare` of all `originals` on this check and at most
+ * `maxShareInSource` of each source's (an order statistic of their measure): the false-rejection
+ * budget is spent, not exceeded, and no source (dermatoscope, export) carries it alone.
  */
-export function suggestLimit(originals: readonly MeasuredImage[], check: Pick<GateCheck, 'measure' | 'direction'>, maxShare: number): number | null {
-  const values = originals.map((i) => measureValue(i.measures, check.measure)).filter((v): v is number => v !== null);
-  if (!values.length) {
+export function suggestLimit(originals: readonly MeasuredImage[], check: Pick<GateCheck, 'measure' | 'direction'>, maxShare: number, maxShareInSource?: number): number | null {
+  const limitFor = (images: readonly MeasuredImage[], share: number): number | null => {
+    const values = images.map((i) => measureValue(i.measures, check.measure)).filter((v): v is number => v !== null);
+    if (!values.length) {
+      return null;
+    }
+    values.sort((x, y) => x - y);
+    const allowed = Math.floor(share * values.length + 1e-9);
+    // `min`: at most `allowed` values below the limit; `max`: at most `allowed` above it.
+    return check.direction === 'min' ? values[allowed]! : values[values.length - 1 - allowed]!;
+  };
+  const sources = maxShareInSource === undefined ? [] : [...new Set(originals.map((i) => i.source))];
+  const limits = [limitFor(originals, maxShare), ...sources.map((s) => limitFor(originals.filter((i) => i.source === s), maxShareInSource ?? 0))].filter((v): v is number => v !== null);
+  if (!limits.length) {
     return null;
   }
-  values.sort((x, y) => x - y);
-  const allowed = Math.floor(maxShare * values.length);
-  // `min`: at most `allowed` values below the limit; `max`: at most `allowed` above it.
-  return check.direction === 'min' ? (values[allowed] ?? null) : (values[values.length - 1 - allowed] ?? null);
+  return check.direction === 'min' ? Math.min(...limits) : Math.max(...limits);
 }
 
 /** Position of a lesion outline given as a 0/1 grid (grid x grid), measured as findLesion measures. */

@@ -14,14 +14,14 @@ export interface QualityVerdict {
 
 /**
  * Applies the file's checks in file order. A measure that could not be taken (no lesion found)
- * fails nothing: the gate only speaks about what it measured.
+ * fails nothing: the gate only speaks about what it measured. `off` checks are skipped.
  */
 export function judgeQuality(measures: QualityMeasures, config: GateConfig): QualityVerdict {
   const rejections: GateReason[] = [];
   const warnings: GateReason[] = [];
   for (const check of config.checks) {
     const measured = measureValue(measures, check.measure);
-    if (measured === null) {
+    if (measured === null || check.action === 'off') {
       continue;
     }
     const failed = check.direction === 'min' ? measured < check.limit : measured > check.limit;

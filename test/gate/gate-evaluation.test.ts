@@ -19,6 +19,17 @@ describe('gate evaluation arithmetic', () => {
     assert.equal(suggestLimit([], { measure: 'sharpness', direction: 'min' }, 0.02), null);
   });
 
+  it('suggestLimit loosens the limit until no source pays more than its own budget', () => {
+    // Source b: ten images, two of them clipped; overall 2 of 100 = 2%, but 20% of source b.
+    const originals = [
+      ...Array.from({ length: 90 }, (_, k) => ({ ...img(k, { highlightShare: 0 }), source: 'a' })),
+      ...Array.from({ length: 10 }, (_, k) => ({ ...img(100 + k, { highlightShare: k >= 8 ? 0.3 + k / 100 : 0.01 }), source: 'b' })),
+    ];
+    assert.equal(suggestLimit(originals, { measure: 'highlightShare', direction: 'max' }, 0.02), 0.01);
+    // 10% of source b may fail: one of the two; the limit moves to the lower clipped value.
+    assert.equal(suggestLimit(originals, { measure: 'highlightShare', direction: 'max' }, 0.02, 0.1), 0.38);
+  });
+
   it('splitHalf is stable for a seed and splits roughly in half', () => {
     const groups = Array.from({ length: 2000 }, (_, k) => `HAM_${k}`);
     const a = groups.filter((g) => splitHalf(g, 7) === 'a').length;

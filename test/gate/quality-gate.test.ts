@@ -14,27 +14,30 @@ import type { ModelManifest } from '../../src/model/manifest.ts';
 import { lesionJpeg } from './synthetic-lesion.ts';
 
 let config: GateConfig;
+/** The shipped file with the lesion checks switched from `off` to `warn`, as a trusted finder would allow. */
+let warnConfig: GateConfig;
 let spec: ModelManifest['input'];
 let clean: Buffer;
 
 before(async () => {
   config = await loadGateConfig(resolve(PROJECT_ROOT, 'models/image-gate.json'));
+  warnConfig = { ...config, checks: config.checks.map((c) => (c.code.startsWith('lesion-') ? { ...c, action: 'warn' as const } : c)) };
   spec = (await loadManifest(resolve(PROJECT_ROOT, 'models/bcc-mtl-mnv2.json'))).input;
   clean = await lesionJpeg({ width: 640, height: 480 });
 });
 
 /** Through the service's own decode and preprocess, then the gate. */
-async function gate(bytes: Buffer): Promise<ReturnType<typeof checkImageQuality>> {
+async function gate(bytes: Buffer, gateConfig: GateConfig = config): Promise<ReturnType<typeof checkImageQuality>> {
   const image = await decodeDermoscopy(bytes);
   const input = await toModelInput(image, spec);
-  return checkImageQuality(input.raster, image, config);
+  return checkImageQuality(input.raster, image, gateConfig);
 }
 
 const codes = (rs: readonly { code: string }[]): string[] => rs.map((r) => r.code);
 
 describe('quality gate on generated images', () => {
   it('accepts a clean, centred, focused image with no warnings', async () => {
-    const v = await gate(clean);
+    const v = await gate(clean, warnConfig);
     assert.equal(v.accepted, true, JSON.stringify(v));
     assert.deepEqual(codes(v.rejections), []);
     assert.deepEqual(codes(v.warnings), []);
@@ -72,13 +75,18 @@ describe('quality gate on generated images', () => {
   });
 
   it('warns (does not reject) when the lesion is far from the centre', async () => {
-    const v = await gate(await lesionJpeg({ width: 640, height: 480, cx: 0.9, cy: 0.9, radius: 0.08 }));
+    const bytes = await lesionJpeg({ width: 640, height: 480, cx: 0.9, cy: 0.9, radius: 0.08 });
+    const v = await gate(bytes, warnConfig);
     assert.equal(v.accepted, true, JSON.stringify(v.rejections));
     assert.ok(codes(v.warnings).includes('lesion-off-centre'), JSON.stringify(v.warnings));
+    // The shipped file measures it but says nothing: the finder failed its evaluation.
+    const shipped = await gate(bytes);
+    assert.deepEqual(shipped.warnings, []);
+    assert.ok(shipped.measures.lesion && shipped.measures.lesion.offset > 1, JSON.stringify(shipped.measures.lesion));
   });
 
   it('warns (does not reject) when the lesion runs off the edges', async () => {
-    const v = await gate(await lesionJpeg({ width: 640, height: 480, cx: 0.9, cy: 0.5, radius: 1 }));
+    const v = await gate(await lesionJpeg({ width: 640, height: 480, cx: 0.9, cy: 0.5, radius: 1 }), warnConfig);
     assert.equal(v.accepted, true, JSON.stringify(v.rejections));
     assert.ok(codes(v.warnings).includes('lesion-cut-off'), JSON.stringify(v.warnings));
   });
@@ -95,14 +103,20 @@ describe('judgeQuality', () => {
   });
 
   it('reports every failed check, rejections and warnings apart', () => {
-    const v = judgeQuality({ ...good, shorterSide: 50, sharpness: 0, lesion: { offset: 1.2, borderShare: 1, area: 0.5 } }, config);
+    const v = judgeQuality({ ...good, shorterSide: 50, sharpness: 0, lesion: { offset: 1.2, borderShare: 1, area: 0.5 } }, warnConfig);
     assert.deepEqual(codes(v.rejections).sort(), ['blurred', 'low-resolution']);
     assert.deepEqual(codes(v.warnings).sort(), ['lesion-cut-off', 'lesion-off-centre']);
     assert.equal(v.rejections.find((r) => r.code === 'low-resolution')!.measured, 50);
   });
 
+  it('skips checks whose action is off', () => {
+    const v = judgeQuality({ ...good, lesion: { offset: 1.2, borderShare: 1, area: 0.5 } }, config);
+    assert.deepEqual(v.warnings, []);
+    assert.equal(v.accepted, true);
+  });
+
   it('says nothing about the lesion when none was found', () => {
-    const v = judgeQuality({ ...good, lesion: null }, config);
+    const v = judgeQuality({ ...good, lesion: null }, warnConfig);
     assert.deepEqual(v.warnings, []);
   });
 
