@@ -57,6 +57,26 @@ def read_rows(data_dir):
         return list(csv.DictReader(f))
 
 
+def read_clinical(data_dir):
+    """clinical.csv: close-up (non-dermoscopic) photos of the derm7pt lesions; negatives of the modality gate."""
+    p = os.path.join(data_dir, "clinical.csv")
+    if not os.path.exists(p):
+        return []
+    with open(p, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def load_eval_images(data_dir, rows, size_eval):
+    """Decode only the evaluation-size copy (clinical photos are never trained on by the backbone)."""
+    def one(r):
+        im = Image.open(os.path.join(data_dir, r["image"])).convert("RGB")
+        return np.asarray(im.resize((size_eval, size_eval), Image.BILINEAR), dtype=np.uint8)
+    if not rows:
+        return np.zeros((0, size_eval, size_eval, 3), np.uint8)
+    with ThreadPoolExecutor(max_workers=min(16, os.cpu_count() or 4)) as ex:
+        return np.stack(list(ex.map(one, rows)))
+
+
 def _load(args):
     path, mask_path, size_train, size_eval = args
     im = Image.open(path).convert("RGB")
@@ -155,16 +175,83 @@ class MultiTaskCAM(nn.Module):
         return cam.mean(dim=(2, 3)), cam
 
 
-class Exported(nn.Module):
-    """The serving graph: probabilities plus raw maps."""
+FLIPS = ["none", "h", "v", "hv"]  # h = mirror left-right (width axis), v = up-down (height axis)
 
-    def __init__(self, net):
+
+def flip_dims(flip):
+    return {"none": [], "h": [3], "v": [2], "hv": [2, 3]}[flip]
+
+
+class ModalityHead(nn.Module):
+    """Dermoscopic-or-not head on pooled features: body((pooled - mean) / std)[:, 0] is the logit."""
+
+    def __init__(self, mean, std, body):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+        self.body = body
+
+    def forward(self, pooled):
+        return self.body((pooled - self.mean) / self.std)[:, 0]
+
+
+class Exported(nn.Module):
+    """The serving graph: test-time flips averaged in-graph (logits and flipped-back maps), BCC and
+    pattern probabilities, raw maps, the modality gate's probability and the OOD distance.
+
+    The flipped copies are concatenated along the batch axis, run through the network once, reshaped to
+    [flips, N, ...] (constant -1 for N: dynamic batch), flipped back and averaged. The 1x1 head is
+    linear, so head(mean of feature maps) == mean of the per-flip maps, and logit = spatial mean still holds.
+    """
+
+    def __init__(self, net, flips=("none",), modality=None, ood=None, size=224, feat_hw=(7, 7)):
         super().__init__()
         self.net = net
+        self.flips = list(flips)
+        self.modality = modality
+        self.register_buffer("rev_h_in", torch.arange(size - 1, -1, -1, dtype=torch.int64))
+        self.register_buffer("rev_w_in", torch.arange(size - 1, -1, -1, dtype=torch.int64))
+        self.register_buffer("rev_h_f", torch.arange(feat_hw[0] - 1, -1, -1, dtype=torch.int64))
+        self.register_buffer("rev_w_f", torch.arange(feat_hw[1] - 1, -1, -1, dtype=torch.int64))
+        self.feat_hw = tuple(int(v) for v in feat_hw)
+        if ood is not None:
+            self.register_buffer("ood_mu", torch.as_tensor(ood["mu"], dtype=torch.float32))
+            self.register_buffer("ood_w", torch.as_tensor(ood["w"], dtype=torch.float32))
+        self.has_ood = ood is not None
+
+    def _flip(self, x, flip, rev_h, rev_w):
+        # index_select (ONNX Gather with constant indices) instead of torch.flip: exports on every opset.
+        if flip in ("v", "hv"):
+            x = x.index_select(2, rev_h)
+        if flip in ("h", "hv"):
+            x = x.index_select(3, rev_w)
+        return x
+
+    def averaged_features(self, image):
+        nf = len(self.flips)
+        if nf == 1 and self.flips[0] == "none":
+            return self.net.features(image)
+        xb = torch.cat([self._flip(image, fl, self.rev_h_in, self.rev_w_in) for fl in self.flips], 0)
+        f = self.net.features(xb)
+        f = f.reshape(nf, -1, self.net.head.in_channels, self.feat_hw[0], self.feat_hw[1])
+        acc = None
+        for i, fl in enumerate(self.flips):
+            fi = self._flip(f[i], fl, self.rev_h_f, self.rev_w_f)
+            acc = fi if acc is None else acc + fi
+        return acc / nf
 
     def forward(self, image):
-        logits, cam = self.net(image)
-        return torch.sigmoid(logits[:, 0]), torch.sigmoid(logits[:, 1:]), cam
+        f = self.averaged_features(image)
+        cam = self.net.head(f)
+        logits = cam.mean(dim=(2, 3))
+        outs = [torch.sigmoid(logits[:, 0]), torch.sigmoid(logits[:, 1:]), cam]
+        pooled = f.mean(dim=(2, 3))
+        if self.modality is not None:
+            outs.append(torch.sigmoid(self.modality(pooled)))
+        if self.has_ood:
+            y = (pooled - self.ood_mu) @ self.ood_w
+            outs.append(torch.sqrt((y * y).sum(dim=1)))
+        return tuple(outs)
 
 
 def load_imagenet(net, npz_path):
@@ -385,6 +472,43 @@ def predict(net, x_u8, cfg, dev, bs=256):
     return torch.cat(probs).numpy(), torch.cat(pats).numpy(), torch.cat(cams).numpy()
 
 
+@torch.no_grad()
+def predict_tta(net, x_u8, cfg, dev, bs=256, cam_rows=None):
+    """Every flip of FLIPS: logits [4,N,8], pooled features [4,N,1280] and, for cam_rows, the maps
+    flipped back to the original orientation [4,len(cam_rows),8,h,w]. Averages are taken later."""
+    mean, std = cfg["input"]["mean"], cfg["input"]["std"]
+    n = len(x_u8)
+    if n == 0:
+        return (np.zeros((len(FLIPS), 0, net.head.out_channels), np.float32),
+                np.zeros((len(FLIPS), 0, net.head.in_channels), np.float32), None)
+    want = np.zeros(n, bool)
+    if cam_rows is not None:
+        want[cam_rows] = True
+    # Full fp32 (no TF32) so the features the gate heads are fit on match the exported graph's arithmetic.
+    tf32 = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    logits, feats, cams = [[] for _ in FLIPS], [[] for _ in FLIPS], [[] for _ in FLIPS]
+    for i in range(0, n, bs):
+        x = torch.from_numpy(np.asarray(x_u8[i:i + bs])).to(dev).permute(0, 3, 1, 2).float() / 255
+        x = normalise(x, mean, std)
+        w = torch.from_numpy(want[i:i + bs]).to(dev)
+        for j, fl in enumerate(FLIPS):
+            d = flip_dims(fl)
+            xf = torch.flip(x, d) if d else x
+            f = net.features(xf.contiguous(memory_format=torch.channels_last)).float()
+            cam = net.head(f).float()
+            logits[j].append(cam.mean(dim=(2, 3)).cpu())
+            feats[j].append(f.mean(dim=(2, 3)).cpu())
+            if bool(w.any()):
+                c = cam[w]
+                cams[j].append((torch.flip(c, d) if d else c).cpu())
+    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
+    L = np.stack([torch.cat(v).numpy() for v in logits])
+    Fe = np.stack([torch.cat(v).numpy() for v in feats])
+    C = np.stack([torch.cat(v).numpy() for v in cams]) if cam_rows is not None and len(cam_rows) else None
+    return L, Fe, C
+
+
 # ---------------------------------------------------------------- metrics
 
 def auc(y, s):
@@ -400,18 +524,31 @@ def auc(y, s):
 
 
 def auc_ci(y, s, groups, n_boot, seed):
-    """AUC with a 95% percentile CI from a bootstrap over lesion groups."""
+    """AUC with a 95% percentile CI from a bootstrap over lesion groups.
+
+    Each resample is a multiset of groups; its AUC (ties count one half, as with average ranks) is
+    computed from per-score-level weighted counts, so one resample costs a few bincounts, not a sort."""
     y, s, groups = np.asarray(y), np.asarray(s), np.asarray(groups)
     point = auc(y, s)
     ug, inv = np.unique(groups, return_inverse=True)
-    members = [np.where(inv == g)[0] for g in range(len(ug))]
+    inv = inv.reshape(-1)
+    _, lvl = np.unique(s, return_inverse=True)
+    lvl = lvl.reshape(-1)
+    nl = int(lvl.max()) + 1 if len(lvl) else 0
+    yp = (y == 1).astype(np.float64)
+    yn = (y == 0).astype(np.float64)
     rng = np.random.RandomState(seed)
     vals = []
     for _ in range(n_boot):
-        pick = np.concatenate([members[g] for g in rng.randint(0, len(ug), len(ug))])
-        v = auc(y[pick], s[pick])
-        if not math.isnan(v):
-            vals.append(v)
+        cnt = np.bincount(rng.randint(0, len(ug), len(ug)), minlength=len(ug)).astype(np.float64)
+        w = cnt[inv]
+        P = np.bincount(lvl, w * yp, minlength=nl)
+        N = np.bincount(lvl, w * yn, minlength=nl)
+        tp, tn = P.sum(), N.sum()
+        if tp == 0 or tn == 0:
+            continue
+        below = np.cumsum(N) - N
+        vals.append(float((P * (below + 0.5 * N)).sum() / (tp * tn)))
     lo, hi = (np.percentile(vals, [2.5, 97.5]) if vals else (float("nan"), float("nan")))
     return {"value": round(point, 4), "ci95": [round(float(lo), 4), round(float(hi), 4)], "n": int(len(y)),
             "positives": int((y == 1).sum())}
@@ -445,7 +582,9 @@ def choose_thresholds(y, s, cfg):
     balanced = float(cand[np.argmax(sens + spec - 1)])
     oks = np.where(spec >= cfg["thresholds"]["specificSpecificity"])[0]
     specific = float(cand[oks[0]])
-    return {"triage": triage, "balanced": balanced, "specific": specific}
+    okr = np.where(sens >= cfg["thresholds"].get("reviewSensitivity", 0.99))[0]
+    review = float(cand[okr[-1]])
+    return {"triage": triage, "balanced": balanced, "specific": specific, "review": review}
 
 
 def youden(y, s):
@@ -456,6 +595,166 @@ def youden(y, s):
         if j > best:
             best, bt = j, t
     return float(bt)
+
+
+# ---------------------------------------------------------------- calibration
+
+def logit_np(p):
+    p = np.clip(np.asarray(p, np.float64), 1e-7, 1 - 1e-7)
+    return np.log(p / (1 - p))
+
+
+def sigmoid_np(z):
+    return 1 / (1 + np.exp(-np.asarray(z, np.float64)))
+
+
+def platt_fit(z, y, iters=100):
+    """Logistic regression of y on one logit: Newton's method (tiny ridge for stability)."""
+    z, y = np.asarray(z, np.float64), np.asarray(y, np.float64)
+    X = np.stack([z, np.ones_like(z)], 1)
+    w = np.array([1.0, 0.0])
+    for _ in range(iters):
+        p = sigmoid_np(X @ w)
+        g = X.T @ (p - y) + 1e-6 * w
+        H = (X * (p * (1 - p))[:, None]).T @ X + 1e-6 * np.eye(2)
+        step = np.linalg.solve(H, g)
+        w = w - step
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(w[0]), float(w[1])
+
+
+def isotonic_fit(p, y):
+    """Pool-adjacent-violators on (raw probability, label); returns breakpoints (block mean x, block value)
+    for piecewise-linear interpolation, x strictly increasing, y non-decreasing."""
+    p, y = np.asarray(p, np.float64), np.asarray(y, np.float64)
+    ux, inv = np.unique(p, return_inverse=True)
+    inv = inv.reshape(-1)
+    wts = np.bincount(inv).astype(np.float64)
+    ys = np.bincount(inv, y) / wts
+    blocks = []  # [sum_w, sum_wy, sum_wx]
+    for xv, yv, wv in zip(ux, ys, wts):
+        blocks.append([wv, wv * yv, wv * xv])
+        while len(blocks) > 1 and blocks[-2][1] / blocks[-2][0] >= blocks[-1][1] / blocks[-1][0]:
+            b = blocks.pop()
+            blocks[-1] = [blocks[-1][0] + b[0], blocks[-1][1] + b[1], blocks[-1][2] + b[2]]
+    xs = np.array([b[2] / b[0] for b in blocks])
+    vs = np.array([b[1] / b[0] for b in blocks])
+    return xs, vs
+
+
+def isotonic_apply(points, p):
+    xs, vs = points
+    if len(xs) == 1:
+        return np.full(len(p), vs[0])
+    return np.interp(np.asarray(p, np.float64), xs, vs)
+
+
+def ece_bins(p, y, bins):
+    p, y = np.asarray(p, np.float64), np.asarray(y, np.float64)
+    idx = np.clip(np.floor(p * bins).astype(int), 0, bins - 1)
+    rel, e = [], 0.0
+    for b in range(bins):
+        sel = idx == b
+        n = int(sel.sum())
+        if n == 0:
+            continue
+        mp, ob = float(p[sel].mean()), float(y[sel].mean())
+        e += n / len(p) * abs(mp - ob)
+        rel.append({"lo": round(b / bins, 4), "hi": round((b + 1) / bins, 4), "n": n,
+                    "meanPredicted": round(mp, 4), "observed": round(ob, 4)})
+    return round(float(e), 4), rel
+
+
+def cross_fit(fit, apply, x, y, fold_of):
+    """Fit on the other folds' out-of-fold values, apply to this fold, pool. Returns (values, fit per fold)."""
+    out = np.zeros(len(x), np.float64)
+    fits = {}
+    for f in np.unique(fold_of):
+        tr, te = fold_of != f, fold_of == f
+        fits[int(f)] = fit(x[tr], y[tr])
+        out[te] = apply(fits[int(f)], x[te])
+    return out, fits
+
+
+# ---------------------------------------------------------------- gate heads on pooled features
+
+def standardiser(X):
+    X = np.asarray(X, np.float64)
+    return X.mean(0), np.sqrt(X.var(0) + 1e-4)
+
+
+def fit_modality(X, y, gcfg, dev, kind, seed):
+    """Class-balanced, L2-penalised head; X pooled features [n,1280], y 1 = dermoscopic, 0 = clinical."""
+    mean, std = standardiser(X)
+    Xs = torch.as_tensor((np.asarray(X, np.float64) - mean) / std, dtype=torch.float64, device=dev)
+    yt = torch.as_tensor(y, dtype=torch.float64, device=dev)
+    npos, nneg = float((y == 1).sum()), float((y == 0).sum())
+    sw = torch.full_like(yt, 0.5 / max(nneg, 1))
+    sw[yt == 1] = 0.5 / max(npos, 1)
+    d = Xs.shape[1]
+    l2 = gcfg["l2"]
+    torch.manual_seed(seed)
+    if kind == "logistic":
+        lin = nn.Linear(d, 1).double().to(dev)
+        nn.init.zeros_(lin.weight)
+        nn.init.zeros_(lin.bias)
+        opt = torch.optim.LBFGS(lin.parameters(), lr=1, max_iter=500, history_size=20, tolerance_grad=1e-9,
+                                tolerance_change=1e-12, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            z = lin(Xs)[:, 0]
+            loss = (sw * F.binary_cross_entropy_with_logits(z, yt, reduction="none")).sum() + 0.5 * l2 * (lin.weight ** 2).sum()
+            loss.backward()
+            return loss
+        opt.step(closure)
+        body = nn.Sequential(lin)
+    else:
+        h = gcfg["mlpHidden"]
+        body = nn.Sequential(nn.Linear(d, h), nn.ReLU(), nn.Linear(h, 1)).double().to(dev)
+        opt = torch.optim.Adam(body.parameters(), lr=gcfg["mlpLr"])
+        for _ in range(gcfg["mlpSteps"]):
+            opt.zero_grad()
+            z = body(Xs)[:, 0]
+            reg = sum((m.weight ** 2).sum() for m in body if isinstance(m, nn.Linear))
+            loss = (sw * F.binary_cross_entropy_with_logits(z, yt, reduction="none")).sum() + 0.5 * l2 * reg
+            loss.backward()
+            opt.step()
+    body = body.float().cpu().eval()
+    return ModalityHead(mean, std, body).eval()
+
+
+@torch.no_grad()
+def modality_prob(head, X):
+    return torch.sigmoid(head(torch.as_tensor(np.asarray(X), dtype=torch.float32))).numpy().astype(np.float64)
+
+
+def fit_ood(X, k, shrink):
+    """Mean and top-k principal axes of dermoscopic pooled features; eigenvalues shrunk toward their mean
+    (lambda' = (1 - a) lambda + a mean(lambda)). Returns mu [d] and w = V / sqrt(lambda') [d,k]."""
+    X = np.asarray(X, np.float64)
+    mu = X.mean(0)
+    C = np.cov((X - mu).T)
+    lam, V = np.linalg.eigh(C)
+    order = np.argsort(lam)[::-1][:k]
+    lam, V = np.maximum(lam[order], 0), V[:, order]
+    lam_s = (1 - shrink) * lam + shrink * lam.mean()
+    return {"mu": mu, "w": V / np.sqrt(lam_s), "eigenvalues": lam, "shrunk": lam_s}
+
+
+def ood_distance(o, X):
+    y = (np.asarray(X, np.float64) - o["mu"]) @ o["w"]
+    return np.sqrt((y * y).sum(1))
+
+
+def highest_threshold_keeping(p, rate):
+    """Highest threshold t with mean(p >= t) >= rate (floored to 6 decimals, which only raises the rate)."""
+    p = np.sort(np.asarray(p, np.float64))
+    u = np.unique(p)
+    acc = (len(p) - np.searchsorted(p, u, side="left")) / len(p)
+    t = float(u[acc >= rate].max())
+    return math.floor(t * 1e6) / 1e6
 
 
 def heatmap_localisation(cams, masks):
@@ -515,12 +814,11 @@ def evaluate_oof(rows, bcc, pat, p_bcc, p_pat, cams, m_eval, has_mask, threshold
 
 # ---------------------------------------------------------------- export
 
-def export_onnx(net, path, size, input_name):
-    net = net.float().cpu().eval()
-    wrapped = Exported(net).eval()
+def export_onnx(wrapped, path, size, input_name, out_names):
+    wrapped = wrapped.float().cpu().eval()
     dummy = torch.zeros(2, 3, size, size)
-    kw = dict(input_names=[input_name], output_names=["bcc", "patterns", "cam"], opset_version=17,
-              dynamic_axes={input_name: {0: "N"}, "bcc": {0: "N"}, "patterns": {0: "N"}, "cam": {0: "N"}})
+    kw = dict(input_names=[input_name], output_names=out_names, opset_version=17,
+              dynamic_axes={input_name: {0: "N"}, **{n: {0: "N"} for n in out_names}})
     try:
         torch.onnx.export(wrapped, (dummy,), path, dynamo=False, **kw)
     except TypeError:
@@ -531,19 +829,34 @@ def export_onnx(net, path, size, input_name):
     return wrapped
 
 
-def check_parity(wrapped, path, x_u8, cfg):
+def check_parity(wrapped, path, x_u8, cfg, out_names):
+    """ONNX Runtime (CPU) vs PyTorch (CPU) on the same real images: absolute and relative differences of every
+    output, and the same images run as batches of 1 and 3 (dynamic batch) against the full batch."""
     import onnxruntime as ort
     mean, std = cfg["input"]["mean"], cfg["input"]["std"]
-    x = torch.from_numpy(x_u8).permute(0, 3, 1, 2).float() / 255
-    x = normalise(x, mean, std)
+    x = torch.from_numpy(np.ascontiguousarray(x_u8)).permute(0, 3, 1, 2).float() / 255
+    x = normalise(x, mean, std).contiguous()
     with torch.no_grad():
         ref = [t.numpy() for t in wrapped(x)]
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    got = sess.run(None, {cfg["input"]["name"]: x.numpy()})
-    diffs = {n: float(np.abs(a - b).max()) for n, a, b in zip(["bcc", "patterns", "cam"], ref, got)}
-    diffs["camMaxAbs"] = float(np.abs(ref[2]).max())
+    onnx_names = [o.name for o in sess.get_outputs()]
+    assert onnx_names == out_names, onnx_names
+    feed = cfg["input"]["name"]
+    got = sess.run(None, {feed: x.numpy()})
+    diffs = {"maxAbsDiff": {n: float(np.abs(a - b).max()) for n, a, b in zip(out_names, ref, got)},
+             "relative": {n: float((np.abs(a - b) / np.maximum(1.0, np.abs(a))).max()) for n, a, b in zip(out_names, ref, got)}}
+    diffs["maxAbsDiff"]["camMaxAbs"] = float(np.abs(ref[2]).max())
+    diffs["maxAbsDiff"]["oodMax"] = float(np.abs(ref[out_names.index("ood")]).max()) if "ood" in out_names else None
+    one = sess.run(None, {feed: x.numpy()[:1]})
+    three = sess.run(None, {feed: x.numpy()[1:4]})
+    dyn = 0.0
+    for a, b, c in zip(got, one, three):
+        assert b.shape[0] == 1 and c.shape[0] == 3, (b.shape, c.shape)
+        dyn = max(dyn, float((np.abs(a[:1] - b) / np.maximum(1.0, np.abs(a[:1]))).max()),
+                  float((np.abs(a[1:4] - c) / np.maximum(1.0, np.abs(a[1:4]))).max()))
+    diffs["dynamicBatch"] = {"batchSizes": [1, 3, int(len(x))], "maxRelativeDiff": dyn}
     shapes = {o.name: [d if isinstance(d, int) else str(d) for d in o.shape] for o in sess.get_outputs()}
-    return diffs, shapes
+    return diffs, shapes, ref
 
 
 def sha256(path):
@@ -556,19 +869,30 @@ def sha256(path):
 
 # ---------------------------------------------------------------- main
 
-def cached_dataset(args, cfg, rows):
+def cached_dataset(args, cfg, rows, clin_rows):
     """Decode once per machine; parallel workers memory-map the arrays instead of decoding again."""
     names = ["x_train", "x_eval", "m_train", "m_eval"]
     key = hashlib.sha256(json.dumps([len(rows), rows[0]["image"], rows[-1]["image"], cfg["train"]["storeSize"],
-                                     cfg["input"]["size"], bool(args.smoke)]).encode()).hexdigest()[:12]
+                                     cfg["input"]["size"], bool(args.smoke), len(clin_rows),
+                                     clin_rows[0]["image"] if clin_rows else ""]).encode()).hexdigest()[:12]
     d = os.path.join(args.cache, key)
-    if not all(os.path.exists(os.path.join(d, n + ".npy")) for n in names):
+    if not all(os.path.exists(os.path.join(d, n + ".npy")) for n in names + ["x_clin"]):
         os.makedirs(d, exist_ok=True)
         arrays = load_dataset(args.data, rows, cfg["patterns"], cfg["train"]["storeSize"], cfg["input"]["size"])
-        for n, arr in zip(names, arrays[:4]):
+        arrays = list(arrays[:4]) + [load_eval_images(args.data, clin_rows, cfg["input"]["size"])]
+        for n, arr in zip(names + ["x_clin"], arrays):
             np.save(os.path.join(d, n + ".tmp.npy"), arr)
             os.replace(os.path.join(d, n + ".tmp.npy"), os.path.join(d, n + ".npy"))
-    return [np.load(os.path.join(d, n + ".npy"), mmap_mode="r") for n in names]
+    return [np.load(os.path.join(d, n + ".npy"), mmap_mode="r") for n in names + ["x_clin"]]
+
+
+def clinical_folds(clin_rows, rows, fold_of, k):
+    """A clinical photo takes the fold of its lesion (group); a group unknown to labels.csv gets a stable hash fold."""
+    import zlib
+    fold_by_group = {r["group"]: int(fold_of[i]) for i, r in enumerate(rows)}
+    out = np.array([fold_by_group.get(r["group"], zlib.crc32(r["group"].encode()) % k) for r in clin_rows], np.int64)
+    unknown = sum(r["group"] not in fold_by_group for r in clin_rows)
+    return out, unknown
 
 
 def prepare(args, cfg):
@@ -578,8 +902,12 @@ def prepare(args, cfg):
         keep = [r for r in rows if r["bcc"] == "1" or r["source"] == "derm7pt"]
         rest = [r for r in rows if not (r["bcc"] == "1" or r["source"] == "derm7pt")]
         rows = rng.sample(keep, 300) + rng.sample(rest, 300)
+    clin_rows = read_clinical(args.data)
+    if args.smoke:
+        present = {r["group"] for r in rows}
+        clin_rows = [r for r in clin_rows if r["group"] in present] + [r for r in clin_rows if r["group"] not in present][:30]
     patterns = cfg["patterns"]
-    x_train, x_eval, m_train, m_eval = cached_dataset(args, cfg, rows)
+    x_train, x_eval, m_train, m_eval, x_clin = cached_dataset(args, cfg, rows, clin_rows)
     bcc = np.array([float(r["bcc"]) for r in rows], np.float32)
     pat = np.array([[float(r[p["id"]]) if r[p["id"]] != "" else np.nan for p in patterns] for r in rows], np.float32)
     has_mask = np.array([bool(r["mask"]) for r in rows])
@@ -595,6 +923,9 @@ def prepare(args, cfg):
     groups = np.array([r["group"] for r in rows])
     for f in range(cfg["train"]["folds"]):
         assert not (set(groups[fold_of == f]) & set(groups[fold_of != f])), "a lesion crosses folds"
+    clin_fold, unknown = clinical_folds(clin_rows, rows, fold_of, cfg["train"]["folds"])
+    data.update(x_clin=x_clin, clin_rows=clin_rows, clin_fold=clin_fold, clin_unknown=unknown,
+                clin_bcc=np.array([float(r["bcc"]) >= 0.5 for r in clin_rows], np.float32))
     return rows, data, fold_of
 
 
@@ -608,14 +939,21 @@ def run_worker(args, cfg, job, dev):
         log(f"final model on all {len(rows)} development images")
         net = train_one(np.arange(len(rows)), data, cfg, args.weights, cfg["seed"] + 100, dev, epochs)
         torch.save(net.state_dict(), os.path.join(args.work, "final.pt"))
+        # Pooled features of every flip, dermoscopic and clinical: the shipped gate heads are fit on these.
+        _, fd, _ = predict_tta(net, data["x_eval"], cfg, dev)
+        lc, fc, _ = predict_tta(net, data["x_clin"], cfg, dev)
+        np.savez(os.path.join(args.work, "final-features.npz"), fd=fd, fc=fc)
     else:
         f = int(job)
         tr, te = np.where(fold_of != f)[0], np.where(fold_of == f)[0]
         log(f"fold {f + 1}/{cfg['train']['folds']}: train {len(tr)} (BCC {int(bcc[tr].sum())}) test {len(te)} (BCC {int(bcc[te].sum())})")
         net = train_one(tr, data, cfg, args.weights, cfg["seed"] + f, dev, epochs)
-        pb, pp, cm = predict(net, np.asarray(data["x_eval"][te]), cfg, dev)
-        np.savez(os.path.join(args.work, f"fold{f}.npz"), te=te, pb=pb, pp=pp, cm=cm)
-        log(f"  fold {f + 1} AUC {auc(bcc[te], pb):.4f}")
+        # Every flip: logits and flipped-back maps of the held-out images, pooled features of all images
+        # (dermoscopic and clinical) for the out-of-fold gate heads.
+        ld, fd, cm = predict_tta(net, data["x_eval"], cfg, dev, cam_rows=te)
+        lc, fc, _ = predict_tta(net, data["x_clin"], cfg, dev)
+        np.savez(os.path.join(args.work, f"fold{f}.npz"), te=te, logits=ld[:, te], cm=cm, fd=fd, fc=fc, lc=lc)
+        log(f"  fold {f + 1} AUC (no flips) {auc(bcc[te], ld[0, te, 0]):.4f}")
     log(f"  {job} done in {time.time() - t0:.0f}s")
 
 
@@ -624,11 +962,17 @@ def spawn_jobs(args, jobs):
     procs = []
     logs = os.path.join(args.cache, "logs")
     os.makedirs(logs, exist_ok=True)
-    for job in jobs:
+    ngpu = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    for i, job in enumerate(jobs):
+        env = dict(os.environ)
+        if ngpu > 1:  # spread the fits over the GPUs of the machine (one process per fit)
+            vis = os.environ.get("CUDA_VISIBLE_DEVICES")
+            ids = [v for v in vis.split(",") if v.strip()] if vis else [str(j) for j in range(ngpu)]
+            env["CUDA_VISIBLE_DEVICES"] = ids[i % len(ids)]
         cmd = [sys.executable, os.path.abspath(__file__), "--data", args.data, "--weights", args.weights, "--out", args.out,
                "--config", args.config, "--work", args.work, "--cache", args.cache, "--worker", job] + (["--smoke"] if args.smoke else [])
         logf = open(os.path.join(logs, f"worker-{job}.log"), "w")
-        procs.append((job, subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT), logf))
+        procs.append((job, subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env), logf))
     failed = []
     for job, p, logf in procs:
         if p.wait() != 0:
@@ -687,53 +1031,298 @@ def main():
     log(f"fits done in {time.time() - t0:.0f}s")
     if args.no_aggregate:
         return
-    missing = [j for j in [f"fold{f}.npz" for f in range(k)] + ["final.pt"] if not os.path.exists(os.path.join(args.work, j))]
+    missing = [j for j in [f"fold{f}.npz" for f in range(k)] + ["final.pt", "final-features.npz"]
+               if not os.path.exists(os.path.join(args.work, j))]
     if missing:
         raise SystemExit(f"cannot aggregate: {missing} missing in {args.work}")
+    m_eval = np.asarray(m_eval)
+    clin_rows, clin_fold = data["clin_rows"], data["clin_fold"]
+    nc = len(clin_rows)
+    log(f"{nc} clinical photos for the modality gate ({data['clin_unknown']} in groups unknown to labels.csv: hash-assigned folds)")
+    groups = np.array([r["group"] for r in rows])
+    sources = np.array([r["source"] for r in rows])
+    clin_groups = np.array([r["group"] for r in clin_rows])
+    clin_sources = np.array([r["source"] for r in clin_rows])
+    nb = cfg["bootstrap"]
+    n_out = 1 + len(patterns)
 
-    p_bcc = np.zeros(len(rows), np.float32)
-    p_pat = np.zeros((len(rows), len(patterns)), np.float32)
-    cams = None
+    # ---- out-of-fold logits and flipped-back maps of every flip
+    L = np.zeros((len(FLIPS), len(rows), n_out), np.float32)
+    Lc = np.zeros((len(FLIPS), nc, n_out), np.float32)
+    cams4 = None
     for f in range(k):
         z = np.load(os.path.join(args.work, f"fold{f}.npz"))
-        if cams is None:
-            cams = np.zeros((len(rows),) + z["cm"].shape[1:], np.float32)
-        p_bcc[z["te"]], p_pat[z["te"]], cams[z["te"]] = z["pb"], z["pp"], z["cm"]
-        log(f"fold {f + 1} AUC {auc(bcc[z['te']], z['pb']):.4f}")
+        te = z["te"]
+        L[:, te] = z["logits"]
+        if cams4 is None:
+            cams4 = np.zeros((len(FLIPS), len(rows)) + z["cm"].shape[2:], np.float32)
+        cams4[:, te] = z["cm"]
+        sel = clin_fold == f
+        Lc[:, sel] = z["lc"][:, sel]
+        log(f"fold {f + 1} AUC (no flips) {auc(bcc[te], L[0, te, 0]):.4f}")
+    fidx = {fl: i for i, fl in enumerate(FLIPS)}
+
+    # ---- test-time flip variants (averaging logits and flipped-back maps), compared out-of-fold
+    tcfg = cfg["tta"]
+    variants = tcfg["variants"]
+    order = sorted(variants, key=lambda v: len(variants[v]))  # cheapest first
+    sel_src = sources == tcfg.get("selectOn", "ham10000")
+    mask_sel = (bcc == 1) & has_mask
+    tta_table, tta_sel_auc = {}, {}
+    for vname in order:
+        ii = [fidx[fl] for fl in variants[vname]]
+        lg = L[ii].mean(0)
+        pb = sigmoid_np(lg[:, 0])
+        row = {"flips": variants[vname], "passes": len(ii), "bccAuc": {"all": auc_ci(bcc, pb, groups, nb, 1)}}
+        for src in sorted(set(sources)):
+            ss = sources == src
+            row["bccAuc"][src] = auc_ci(bcc[ss], pb[ss], groups[ss], nb, 1)
+        row["patternAuc"] = {}
+        for j, p in enumerate(patterns):
+            if trained[j]:
+                known = ~np.isnan(pat[:, j])
+                row["patternAuc"][p["id"]] = auc_ci(pat[known, j], sigmoid_np(lg[known, 1 + j]), groups[known], nb, 2 + j)
+        hm = heatmap_localisation(cams4[ii].mean(0)[mask_sel], m_eval[mask_sel])
+        row["heatmapRatio"] = hm["ratio"]
+        row["heatmapMedianPerImageRatio"] = hm["medianPerImageRatio"]
+        tta_table[vname] = row
+        tta_sel_auc[vname] = auc(bcc[sel_src], pb[sel_src])
+        log(f"TTA {vname:6s} flips {variants[vname]}: AUC all {row['bccAuc']['all']['value']} "
+            + " ".join(f"{s2} {row['bccAuc'][s2]['value']}" for s2 in sorted(set(sources)))
+            + " " + " ".join(f"{pid} {v['value']}" for pid, v in row["patternAuc"].items())
+            + f" heatmap ratio {row['heatmapRatio']} (selection AUC {tta_sel_auc[vname]:.5f})")
+    best = max(tta_sel_auc.values())
+    chosen = next(v for v in order if tta_sel_auc[v] >= best - tcfg["tolerance"])
+    flips = variants[chosen]
+    ii = [fidx[fl] for fl in flips]
+    log(f"TTA shipped: {chosen} {flips} (best {tcfg.get('selectOn', 'ham10000')} AUC {best:.5f}; "
+        f"cheapest within {tcfg['tolerance']})")
+
+    lg = L[ii].mean(0)
+    cams = cams4[ii].mean(0)
+    logit_bcc = lg[:, 0].astype(np.float64)
+    p_bcc = sigmoid_np(lg[:, 0]).astype(np.float32)
+    p_pat = sigmoid_np(lg[:, 1:]).astype(np.float32)
+    lgc = Lc[ii].mean(0)
+    p_bcc_clin = sigmoid_np(lgc[:, 0]).astype(np.float32)
+    p_pat_clin = sigmoid_np(lgc[:, 1:]).astype(np.float32)
+    del cams4
 
     thresholds = choose_thresholds(bcc, p_bcc, cfg)
     pat_thr = {}
     for j, p in enumerate(patterns):
         known = ~np.isnan(pat[:, j])
         pat_thr[p["id"]] = youden(pat[known, j], p_pat[known, j]) if trained[j] else None
-    metrics = evaluate_oof(rows, bcc, pat, p_bcc, p_pat, cams, np.asarray(m_eval), has_mask, thresholds, pat_thr, trained, cfg)
+    metrics = evaluate_oof(rows, bcc, pat, p_bcc, p_pat, cams, m_eval, has_mask, thresholds, pat_thr, trained, cfg)
     log(json.dumps({"thresholds": thresholds, "patternThresholds": pat_thr}))
     log(json.dumps(metrics, indent=1))
 
+    # ---- calibration of the BCC probability (Platt on out-of-fold logits; cross-fitted ECE)
+    ccfg = cfg["calibration"]
+    bins = ccfg["bins"]
+    y64 = bcc.astype(np.float64)
+    p64 = p_bcc.astype(np.float64)
+    platt_apply = lambda ab, z: sigmoid_np(ab[0] * z + ab[1])
+    cf_platt, platt_fits = cross_fit(platt_fit, platt_apply, logit_bcc, y64, fold_of)
+    cf_iso, iso_fits = cross_fit(isotonic_fit, isotonic_apply, p64, y64, fold_of)
+    ece_before, rel_before = ece_bins(p64, y64, bins)
+    ece_platt, rel_platt = ece_bins(cf_platt, y64, bins)
+    ece_iso, rel_iso = ece_bins(cf_iso, y64, bins)
+    cal_method = "platt" if (ece_platt <= ccfg["targetEce"] or ece_platt <= ece_iso) else "isotonic"
+    cf_cal, rel_after, ece_after = ((cf_platt, rel_platt, ece_platt) if cal_method == "platt" else (cf_iso, rel_iso, ece_iso))
+    cal_fits = platt_fits if cal_method == "platt" else iso_fits
+    log(f"calibration ECE ({bins} bins): before {ece_before}; cross-fitted after Platt {ece_platt}, isotonic {ece_iso}; ships {cal_method}")
+    ece_by_source = {}
+    for src in sorted(set(sources)):
+        ss = sources == src
+        ece_by_source[src] = {"n": int(ss.sum()), "positives": int(bcc[ss].sum()),
+                              "before": ece_bins(p64[ss], y64[ss], bins)[0], "after": ece_bins(cf_cal[ss], y64[ss], bins)[0]}
+    if cal_method == "platt":
+        slope, intercept = platt_fit(logit_bcc, y64)
+        cal_final = {"method": "platt", "slope": round(slope, 6), "intercept": round(intercept, 6),
+                     "appliesTo": "bcc", "formula": "calibrated = sigmoid(slope * logit(bcc) + intercept)"}
+    else:
+        xs, vs = isotonic_fit(p64, y64)
+        pts = []
+        for xv, vv in zip(xs, vs):
+            xr, vr = round(float(xv), 6), round(float(min(max(vv, 0.0), 1.0)), 6)
+            if pts and xr <= pts[-1][0]:
+                continue
+            pts.append([xr, max(vr, pts[-1][1]) if pts else vr])
+        if len(pts) == 1:
+            pts.append([1.0, max(pts[0][1], 1.0 if pts[0][0] < 1.0 else pts[0][1])])
+        cal_final = {"method": "isotonic", "points": pts, "appliesTo": "bcc",
+                     "formula": "calibrated = piecewise-linear interpolation of points at bcc (clamped at the ends)"}
+    log(f"calibration shipped: {cal_final if cal_method == 'platt' else {'points': len(cal_final['points'])}}; by source {ece_by_source}")
+
+    # ---- pooled features of the shipped flips, per fold model (out-of-fold gates) and of the final model
+    def vfeat(arr):
+        return arr[ii].mean(0).astype(np.float64)
+    feats = []
+    for f in range(k):
+        z = np.load(os.path.join(args.work, f"fold{f}.npz"))
+        feats.append((vfeat(z["fd"]), vfeat(z["fc"])))
+    zf = np.load(os.path.join(args.work, "final-features.npz"))
+    Fd_final, Fc_final = vfeat(zf["fd"]), vfeat(zf["fc"])
+
+    # ---- modality gate: dermoscopic (labels.csv) vs clinical close-ups (clinical.csv), out-of-fold
+    gcfg = cfg["gate"]["modality"]
+    targets = gcfg["targets"]
+
+    def modality_oof(kind):
+        pd_, pc_ = np.zeros(len(rows)), np.zeros(nc)
+        for f in range(k):
+            Fd, Fc = feats[f]
+            trd, trc = fold_of != f, clin_fold != f
+            X = np.concatenate([Fd[trd], Fc[trc]])
+            yy = np.concatenate([np.ones(int(trd.sum())), np.zeros(int(trc.sum()))])
+            head = fit_modality(X, yy, gcfg, dev, kind, cfg["seed"] + f)
+            pd_[~trd] = modality_prob(head, Fd[~trd])
+            if (~trc).any():
+                pc_[~trc] = modality_prob(head, Fc[~trc])
+        thr = highest_threshold_keeping(pd_, gcfg["acceptance"])
+        acc = wilson(int((pd_ >= thr).sum()), len(pd_))
+        rej = wilson(int((pc_ < thr).sum()), nc)
+        ok = acc["value"] >= targets["dermoscopicAccepted"] and rej["value"] is not None and rej["value"] >= targets["clinicalRejected"]
+        log(f"modality gate ({kind}) out-of-fold: threshold {thr}; dermoscopic accepted {acc}; clinical rejected {rej}; targets met {ok}")
+        return {"kind": kind, "pd": pd_, "pc": pc_, "threshold": thr, "accepted": acc, "rejected": rej, "ok": ok}
+
+    tried = [modality_oof(gcfg.get("head", "logistic"))]
+    if not tried[0]["ok"]:
+        tried.append(modality_oof("mlp" if tried[0]["kind"] == "logistic" else "logistic"))
+    mod = next((t for t in tried if t["ok"]), max(tried, key=lambda t: (t["rejected"]["value"] or 0)))
+    p_derm, p_derm_clin, mod_thr = mod["pd"], mod["pc"], mod["threshold"]
+    head_final = fit_modality(np.concatenate([Fd_final, Fc_final]),
+                              np.concatenate([np.ones(len(Fd_final)), np.zeros(len(Fc_final))]), gcfg, dev, mod["kind"], cfg["seed"] + 100)
+    ins_d, ins_c = modality_prob(head_final, Fd_final), modality_prob(head_final, Fc_final)
+    y_mod = np.concatenate([np.ones(len(rows)), np.zeros(nc)])
+    by_src_mod = {}
+    for src in sorted(set(sources)):
+        ss = sources == src
+        by_src_mod[src] = {"dermoscopicAccepted": wilson(int((p_derm[ss] >= mod_thr).sum()), int(ss.sum()))}
+    for src in sorted(set(clin_sources)):
+        ss = clin_sources == src
+        by_src_mod[src] = {"clinicalRejected": wilson(int((p_derm_clin[ss] < mod_thr).sum()), int(ss.sum()))}
+    mod_desc = ("logistic regression (L2 %g, class-balanced)" % gcfg["l2"] if mod["kind"] == "logistic"
+                else "MLP %d-%d-1 ReLU (L2 %g, class-balanced, Adam %d full-batch steps)" % (Fd_final.shape[1], gcfg["mlpHidden"], gcfg["l2"], gcfg["mlpSteps"]))
+    gate_modality = {
+        "output": "dermoscopy", "threshold": mod_thr, "rejectBelow": True,
+        "method": f"{mod_desc} on standardised pooled features (1280-d global average of the last feature map, "
+                  f"averaged over the TTA flips); positives: dermoscopic development images, negatives: clinical close-up "
+                  f"photos; threshold = highest with out-of-fold dermoscopic acceptance >= {gcfg['acceptance']}; "
+                  f"shipped head refit on all images with the final model's features",
+        "metrics": {
+            "kind": "out-of-fold: per CV fold, the fold model's features, head fit on training-fold images (dermoscopic and "
+                    "clinical photos of training-fold lesions), applied to the held-out fold; 95% CI: Wilson, AUC by bootstrap over lesions",
+            "dermoscopicAccepted": mod["accepted"], "clinicalRejected": mod["rejected"],
+            "auc": auc_ci(y_mod, np.concatenate([p_derm, p_derm_clin]), np.concatenate([groups, clin_groups]), nb, 11),
+            "bySource": by_src_mod,
+            "targets": targets, "targetsMet": bool(mod["ok"]),
+            "inSampleFinalHead": {"dermoscopicAccepted": wilson(int((ins_d >= mod_thr).sum()), len(ins_d)),
+                                  "clinicalRejected": wilson(int((ins_c < mod_thr).sum()), len(ins_c))},
+        },
+        "tried": [{"head": t["kind"], "threshold": t["threshold"], "dermoscopicAccepted": t["accepted"],
+                   "clinicalRejected": t["rejected"], "targetsMet": bool(t["ok"])} for t in tried],
+    }
+
+    # ---- out-of-distribution distance: Mahalanobis in a whitened top-k PCA space of dermoscopic features
+    ocfg = cfg["gate"]["ood"]
+    kc, shrink = ocfg["components"], ocfg["shrinkage"]
+    ood_d, ood_c = np.zeros(len(rows)), np.zeros(nc)
+    for f in range(k):
+        Fd, Fc = feats[f]
+        o = fit_ood(Fd[fold_of != f], kc, shrink)
+        ood_d[fold_of == f] = ood_distance(o, Fd[fold_of == f])
+        if (clin_fold == f).any():
+            ood_c[clin_fold == f] = ood_distance(o, Fc[clin_fold == f])
+    ood_thr = math.ceil(float(np.percentile(ood_d, ocfg["percentile"])) * 1e4) / 1e4
+    ood_final = fit_ood(Fd_final, kc, shrink)
+    ins_ood = ood_distance(ood_final, Fd_final)
+    by_src_ood = {}
+    for src in sorted(set(sources)):
+        ss = sources == src
+        by_src_ood[src] = {"dermoscopicFlagged": wilson(int((ood_d[ss] > ood_thr).sum()), int(ss.sum()))}
+    for src in sorted(set(clin_sources)):
+        ss = clin_sources == src
+        by_src_ood[src] = {"clinicalFlagged": wilson(int((ood_c[ss] > ood_thr).sum()), int(ss.sum()))}
+    gate_ood = {
+        "output": "ood", "threshold": ood_thr, "rejectAbove": True, "components": kc, "shrinkage": shrink,
+        "method": f"Mahalanobis distance of the pooled features (averaged over the TTA flips) from the dermoscopic training "
+                  f"images in a whitened top-{kc} PCA space: sqrt(sum_i ((f - mu) . v_i)^2 / lambda_i), eigenvalues shrunk "
+                  f"toward their mean (lambda' = {1 - shrink:g} lambda + {shrink:g} mean lambda); threshold = "
+                  f"{ocfg['percentile']}th percentile of out-of-fold dermoscopic distances",
+        "metrics": {
+            "kind": "out-of-fold: per CV fold, mean and PCA of the fold model's training-fold dermoscopic features; held-out "
+                    "dermoscopic images and held-out clinical photos scored; 95% CI: Wilson",
+            "dermoscopicFlagged": wilson(int((ood_d > ood_thr).sum()), len(ood_d)),
+            "clinicalFlagged": wilson(int((ood_c > ood_thr).sum()), nc),
+            "clinicalVsDermoscopicAuc": auc_ci(1 - y_mod, np.concatenate([ood_d, ood_c]), np.concatenate([groups, clin_groups]), nb, 12),
+            "bySource": by_src_ood,
+            "medianDistance": {"dermoscopicOutOfFold": round(float(np.median(ood_d)), 4),
+                               "clinicalOutOfFold": round(float(np.median(ood_c)), 4) if nc else None,
+                               "dermoscopicInSampleFinal": round(float(np.median(ins_ood)), 4)},
+        },
+        "note": f"mean and PCA are the final model's on all dermoscopic images; the threshold is from out-of-fold distances. "
+                f"In-sample distances are smaller ({ocfg['percentile']}th percentile {float(np.percentile(ins_ood, ocfg['percentile'])):.3f} "
+                f"in-sample vs {float(np.percentile(ood_d, ocfg['percentile'])):.3f} out-of-fold), so the out-of-fold threshold is "
+                f"conservative: it is set for images the model has not seen, and flags fewer of the training images themselves.",
+    }
+    log(f"OOD gate out-of-fold: threshold {ood_thr}; dermoscopic flagged {gate_ood['metrics']['dermoscopicFlagged']}; "
+        f"clinical flagged {gate_ood['metrics']['clinicalFlagged']}; in-sample 99.5th pct {float(np.percentile(ins_ood, 99.5)):.3f}")
+
+    # ---- out-of-fold predictions (no images): dermoscopic rows and clinical photos
+    cal_apply = platt_apply if cal_method == "platt" else isotonic_apply
+    x_for_cal = (lambda lg0: lg0.astype(np.float64)) if cal_method == "platt" else (lambda lg0: sigmoid_np(lg0))
+    cal_clin = np.zeros(nc)
+    for f in range(k):
+        ss = clin_fold == f
+        if ss.any():
+            cal_clin[ss] = cal_apply(cal_fits[f], x_for_cal(lgc[ss, 0]))
+    vcols = {v: sigmoid_np(L[[fidx[fl] for fl in variants[v]]].mean(0)[:, 0]) for v in order}
+    vcols_c = {v: sigmoid_np(Lc[[fidx[fl] for fl in variants[v]]].mean(0)[:, 0]) for v in order}
     with open(os.path.join(args.out, "oof.csv"), "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["image", "group", "source", "fold", "bcc", "p_bcc"] + [f"p_{p['id']}" for p in patterns])
+        w.writerow(["image", "group", "source", "fold", "bcc", "p_bcc", "p_bcc_calibrated"]
+                   + [f"p_bcc_{v.replace('-', '')}" for v in order] + [f"p_{p['id']}" for p in patterns]
+                   + ["p_dermoscopy", "ood"])
         for i, r in enumerate(rows):
-            w.writerow([r["image"], r["group"], r["source"], int(fold_of[i]), int(bcc[i]), f"{p_bcc[i]:.6f}"] +
-                       [f"{v:.6f}" for v in p_pat[i]])
+            w.writerow([r["image"], r["group"], r["source"], int(fold_of[i]), int(bcc[i]), f"{p_bcc[i]:.6f}", f"{cf_cal[i]:.6f}"]
+                       + [f"{vcols[v][i]:.6f}" for v in order] + [f"{v:.6f}" for v in p_pat[i]]
+                       + [f"{p_derm[i]:.6f}", f"{ood_d[i]:.4f}"])
+        for i, r in enumerate(clin_rows):
+            w.writerow([r["image"], r["group"], r["source"], int(clin_fold[i]), int(data["clin_bcc"][i]), f"{p_bcc_clin[i]:.6f}",
+                        f"{cal_clin[i]:.6f}"] + [f"{vcols_c[v][i]:.6f}" for v in order] + [f"{v:.6f}" for v in p_pat_clin[i]]
+                       + [f"{p_derm_clin[i]:.6f}", f"{ood_c[i]:.4f}"])
 
+    # ---- export: final model + TTA + gate heads in one graph
     net = MultiTaskCAM(1 + len(patterns), cfg["train"]["featureDropout"], len(cfg["diagnosisGroups"]))
     net.load_state_dict(torch.load(os.path.join(args.work, "final.pt"), map_location="cpu"))
-    net.eval()
+    net = net.float().cpu().eval()
+    cam_hw = list(cams.shape[-2:])
+    wrapped = Exported(net, flips, head_final, {"mu": ood_final["mu"], "w": ood_final["w"]}, size, cam_hw).eval()
     x_eval = data["x_eval"]
     name = cfg["modelName"]
     onnx_path = os.path.join(args.out, f"{name}.onnx")
-    wrapped = export_onnx(net, onnx_path, size, cfg["input"]["name"])
-    # Parity is about arithmetic (PyTorch vs ONNX Runtime), checked on real development images.
+    out_names = ["bcc", "patterns", "cam", "dermoscopy", "ood"]
+    export_onnx(wrapped, onnx_path, size, cfg["input"]["name"], out_names)
+    # Parity is about arithmetic (PyTorch vs ONNX Runtime), checked on real held-out (validation-fold) development
+    # images of each fold and on real clinical photos (they exercise the gate outputs).
     pick = np.concatenate([np.where(fold_of == f)[0][:13] for f in range(k)])
-    diffs, shapes = check_parity(wrapped, onnx_path, np.asarray(x_eval[pick]), cfg)
-    log(f"ONNX parity on {len(pick)} real images: max abs diff {diffs}; outputs {shapes}")
-    parity_ok = max(diffs["bcc"], diffs["patterns"], diffs["cam"]) <= 1e-4
+    pick_c = np.arange(min(15, nc))
+    x_par = np.concatenate([np.asarray(x_eval[pick]), np.asarray(data["x_clin"][pick_c])])
+    diffs, shapes, ref = check_parity(wrapped, onnx_path, x_par, cfg, out_names)
+    log(f"ONNX parity on {len(x_par)} real images ({len(pick)} dermoscopic, {len(pick_c)} clinical): {diffs}; outputs {shapes}")
+    # The graph's gate outputs against the training pipeline's features (GPU, TF32) of the same final model.
+    pipe = {"dermoscopy": float(np.abs(ref[3][:len(pick)] - modality_prob(head_final, Fd_final[pick])).max()),
+            "ood": float(np.abs(ref[4][:len(pick)] - ood_distance(ood_final, Fd_final[pick])).max())}
+    log(f"graph vs pipeline gate outputs (max abs diff, final model, {len(pick)} images): {pipe}")
+    parity_ok = max(diffs["maxAbsDiff"]["bcc"], diffs["maxAbsDiff"]["patterns"], diffs["maxAbsDiff"]["dermoscopy"],
+                    diffs["relative"]["cam"], diffs["relative"]["ood"]) <= 1e-4
     if not parity_ok:
         log(f"WARNING: ONNX parity above 1e-4: {diffs}")
 
-    cam_hw = list(cams.shape[-2:])
     tcfg_ema = cfg["train"]["emaDecay"]
+    flip_words = {"none": "identity", "h": "horizontal flip", "v": "vertical flip", "hv": "both flips"}
     manifest = {
         "name": name,
         "version": cfg["version"],
@@ -746,21 +1335,49 @@ def main():
         "outputs": {"bcc": {"name": "bcc", "shape": ["N"]},
                     "patterns": {"name": "patterns", "shape": ["N", len(patterns)]},
                     "cam": {"name": "cam", "shape": ["N", 1 + len(patterns)] + cam_hw,
-                            "channels": ["bcc"] + [p["id"] for p in patterns]}},
+                            "channels": ["bcc"] + [p["id"] for p in patterns]},
+                    "dermoscopy": {"name": "dermoscopy", "shape": ["N"]},
+                    "ood": {"name": "ood", "shape": ["N"]}},
         "patterns": [{"id": p["id"], "display": p["display"], "role": p["role"], "trained": trained[j],
                       "threshold": None if pat_thr[p["id"]] is None else round(pat_thr[p["id"]], 6)}
                      for j, p in enumerate(patterns)],
         "thresholds": {k2: round(v, 6) for k2, v in thresholds.items()},
+        "gate": {"modality": gate_modality, "ood": gate_ood},
+        "calibration": {
+            **cal_final,
+            "fittedOn": f"out-of-fold logits of the shipped TTA variant ({chosen}), all {len(rows)} development images "
+                        f"({int(bcc.sum())} BCC), 5-fold lesion-grouped CV",
+            "ece": {"bins": bins, "before": ece_before, "after": ece_after, "afterKind": "cross-fitted out-of-fold",
+                    "target": ccfg["targetEce"], "bySource": ece_by_source,
+                    "alternatives": {"platt": ece_platt, "isotonic": ece_iso}},
+            "reliability": {"before": rel_before, "after": rel_after},
+            "note": "the bcc output and every threshold stay on the raw probability; the service applies this map for display",
+        },
+        "tta": {
+            "flips": flips,
+            "variant": chosen,
+            "averaging": "logits (and class-activation maps flipped back to the input orientation) averaged over the flips "
+                         "inside the graph; pooled features averaged likewise",
+            "selection": f"best out-of-fold {tcfg.get('selectOn', 'ham10000')} BCC AUC, unless within {tcfg['tolerance']} of a cheaper variant (then the cheaper)",
+            "variants": tta_table,
+        },
         "modelCard": {
             "intendedUse": "Research use, decision support for triage of dermoscopic images of skin lesions referred to "
                            "dermatology; not for diagnosis, not for clinical decisions, non-commercial.",
             "licence": "research use, not for clinical decisions, non-commercial (inherits the terms of HAM10000, CC BY-NC 4.0, and derm7pt, academic research use only)",
             "architecture": "MobileNetV2 1.0 backbone (ImageNet start from google-coral test_data, Apache-2.0), "
-                            f"1x1-conv class-activation head, {1 + len(patterns)} maps of {cam_hw[0]}x{cam_hw[1]}; logit = spatial mean",
+                            f"1x1-conv class-activation head, {1 + len(patterns)} maps of {cam_hw[0]}x{cam_hw[1]}; logit = spatial mean; "
+                            f"test-time augmentation in the graph: {', '.join(flip_words[fl] for fl in flips)} "
+                            f"({len(flips)} passes, logits and flipped-back maps averaged); gate heads on the 1280-d pooled "
+                            f"features: modality ({mod['kind']} head, output 'dermoscopy') and out-of-distribution distance "
+                            f"(Mahalanobis, top-{kc} PCA, output 'ood')",
             "trainingData": [
                 {"name": "HAM10000", "images": int((data['is_derm'] == 0).sum()), "bcc": int(bcc[~data['is_derm']].sum()),
                  "licence": "CC BY-NC 4.0", "citation": "Tschandl P., Rosendahl C., Kittler H., Sci. Data 5, 180161 (2018); lesion masks: Tschandl et al., HAM10000 segmentations"},
                 {"name": "derm7pt", "images": int(data['is_derm'].sum()), "bcc": int(bcc[data['is_derm']].sum()),
+                 "licence": "academic research use only, no redistribution",
+                 "citation": "Kawahara J. et al., IEEE JBHI 23(2), 2019"},
+                {"name": "derm7pt clinical close-ups (modality gate negatives only)", "images": nc,
                  "licence": "academic research use only, no redistribution",
                  "citation": "Kawahara J. et al., IEEE JBHI 23(2), 2019"},
             ],
@@ -772,11 +1389,18 @@ def main():
             "thresholdSelection": {"triage": f"highest threshold with out-of-fold sensitivity >= {cfg['thresholds']['triageSensitivity']}",
                                    "balanced": "Youden's J on out-of-fold predictions",
                                    "specific": f"lowest threshold with out-of-fold specificity >= {cfg['thresholds']['specificSpecificity']}",
-                                   "patterns": "Youden's J on annotated out-of-fold rows"},
-            "metrics": {"kind": "out-of-fold, 5-fold lesion-grouped cross-validation on the development set; 95% CI: "
-                                "AUC by bootstrap over lesions, proportions by Wilson",
+                                   "review": f"highest threshold with out-of-fold sensitivity >= {cfg['thresholds'].get('reviewSensitivity', 0.99)}",
+                                   "patterns": "Youden's J on annotated out-of-fold rows",
+                                   "on": f"raw bcc output of the shipped TTA variant ({chosen})"},
+            "metrics": {"kind": f"out-of-fold, 5-fold lesion-grouped cross-validation on the development set, TTA variant {chosen}; "
+                                "95% CI: AUC by bootstrap over lesions, proportions by Wilson",
                         **metrics},
-            "onnxParity": {"images": int(len(pick)), "maxAbsDiff": diffs, "within1e-4": parity_ok},
+            "onnxParity": {"images": int(len(x_par)), "dermoscopicImages": int(len(pick)), "clinicalImages": int(len(pick_c)),
+                           "maxAbsDiff": diffs["maxAbsDiff"], "relative": diffs["relative"],
+                           "relativeDefinition": "max over elements of |onnx - torch| / max(1, |torch|)",
+                           "dynamicBatch": diffs["dynamicBatch"], "graphVsPipeline": pipe,
+                           "within1e-4": parity_ok,
+                           "within1e-4Definition": "bcc, patterns and dermoscopy absolute; cam and ood relative"},
             "limits": [
                 "Only pigment network and arborizing telangiectasia were annotated in the training data; ulceration, "
                 "blue-gray ovoid nests, multiple blue-gray globules, leaf-like areas and spoke-wheel areas are NOT assessed "
@@ -784,7 +1408,12 @@ def main():
                 "Pattern heads learned from 616 derm7pt images only (arborizing telangiectasia: 18 positives); pattern outputs are weak evidence.",
                 "Trained on dermoscopic images from HAM10000 (Vienna, Queensland) and derm7pt; other dermatoscopes, "
                 "skin types and clinical (non-dermoscopic) photographs are outside its experience.",
-                "Thresholds were chosen on out-of-fold predictions and applied to the final model trained on all images.",
+                f"The modality gate was trained on one set of clinical close-up photos ({nc}, derm7pt) of the same lesions as the "
+                "derm7pt dermoscopic images; other cameras, phone photos, non-skin images and other clinics' photos were never "
+                "seen, so its rejection rate there is unknown. The OOD distance is a heuristic with an out-of-fold threshold "
+                f"flagging about {100 - ocfg['percentile']:g}% of development dermoscopic images.",
+                "Thresholds were chosen on out-of-fold predictions and applied to the final model trained on all images; "
+                "they apply to the raw bcc output. The calibration map is for displaying probabilities only.",
                 "Heatmaps show where the BCC evidence lies at 32-pixel granularity; they are not a segmentation.",
             ],
         },
