@@ -182,6 +182,13 @@ def flip_dims(flip):
     return {"none": [], "h": [3], "v": [2], "hv": [2, 3]}[flip]
 
 
+def tap_stats(h):
+    """Mean and standard deviation over space of each channel of an intermediate map: [N, 2C]."""
+    mu = h.mean(dim=(2, 3))
+    d = h - mu[:, :, None, None]
+    return torch.cat([mu, torch.sqrt((d * d).mean(dim=(2, 3)) + 1e-6)], 1)
+
+
 class ModalityHead(nn.Module):
     """Dermoscopic-or-not head on pooled features: body((pooled - mean) / std)[:, 0] is the logit."""
 
@@ -204,11 +211,12 @@ class Exported(nn.Module):
     linear, so head(mean of feature maps) == mean of the per-flip maps, and logit = spatial mean still holds.
     """
 
-    def __init__(self, net, flips=("none",), modality=None, ood=None, size=224, feat_hw=(7, 7)):
+    def __init__(self, net, flips=("none",), modality=None, ood=None, size=224, feat_hw=(7, 7), taps=()):
         super().__init__()
         self.net = net
         self.flips = list(flips)
         self.modality = modality
+        self.taps = [int(t) for t in taps]  # earlier blocks whose mean/std-pooled maps also feed the modality head
         self.register_buffer("rev_h_in", torch.arange(size - 1, -1, -1, dtype=torch.int64))
         self.register_buffer("rev_w_in", torch.arange(size - 1, -1, -1, dtype=torch.int64))
         self.register_buffer("rev_h_f", torch.arange(feat_hw[0] - 1, -1, -1, dtype=torch.int64))
@@ -228,26 +236,35 @@ class Exported(nn.Module):
         return x
 
     def averaged_features(self, image):
+        """(feature maps averaged over the flips, flipped back; tap statistics averaged over the flips or None)."""
         nf = len(self.flips)
-        if nf == 1 and self.flips[0] == "none":
-            return self.net.features(image)
-        xb = torch.cat([self._flip(image, fl, self.rev_h_in, self.rev_w_in) for fl in self.flips], 0)
-        f = self.net.features(xb)
-        f = f.reshape(nf, -1, self.net.head.in_channels, self.feat_hw[0], self.feat_hw[1])
+        plain = nf == 1 and self.flips[0] == "none"
+        h = image if plain else torch.cat([self._flip(image, fl, self.rev_h_in, self.rev_w_in) for fl in self.flips], 0)
+        tapped = []
+        for bi, m in enumerate(self.net.features):
+            h = m(h)
+            if bi in self.taps:
+                tapped.append(tap_stats(h))
+        t = torch.cat(tapped, 1) if tapped else None
+        if plain:
+            return h, t
+        if t is not None:
+            t = t.reshape(nf, -1, t.shape[1]).mean(dim=0)
+        f = h.reshape(nf, -1, self.net.head.in_channels, self.feat_hw[0], self.feat_hw[1])
         acc = None
         for i, fl in enumerate(self.flips):
             fi = self._flip(f[i], fl, self.rev_h_f, self.rev_w_f)
             acc = fi if acc is None else acc + fi
-        return acc / nf
+        return acc / nf, t
 
     def forward(self, image):
-        f = self.averaged_features(image)
+        f, t = self.averaged_features(image)
         cam = self.net.head(f)
         logits = cam.mean(dim=(2, 3))
         outs = [torch.sigmoid(logits[:, 0]), torch.sigmoid(logits[:, 1:]), cam]
         pooled = f.mean(dim=(2, 3))
         if self.modality is not None:
-            outs.append(torch.sigmoid(self.modality(pooled)))
+            outs.append(torch.sigmoid(self.modality(pooled if t is None else torch.cat([pooled, t], 1))))
         if self.has_ood:
             y = (pooled - self.ood_mu) @ self.ood_w
             outs.append(torch.sqrt((y * y).sum(dim=1)))
@@ -473,21 +490,21 @@ def predict(net, x_u8, cfg, dev, bs=256):
 
 
 @torch.no_grad()
-def predict_tta(net, x_u8, cfg, dev, bs=256, cam_rows=None):
+def predict_tta(net, x_u8, cfg, dev, bs=256, cam_rows=None, taps=()):
     """Every flip of FLIPS: logits [4,N,8], pooled features [4,N,1280] and, for cam_rows, the maps
     flipped back to the original orientation [4,len(cam_rows),8,h,w]. Averages are taken later."""
     mean, std = cfg["input"]["mean"], cfg["input"]["std"]
     n = len(x_u8)
     if n == 0:
         return (np.zeros((len(FLIPS), 0, net.head.out_channels), np.float32),
-                np.zeros((len(FLIPS), 0, net.head.in_channels), np.float32), None)
+                np.zeros((len(FLIPS), 0, net.head.in_channels), np.float32), None, None)
     want = np.zeros(n, bool)
     if cam_rows is not None:
         want[cam_rows] = True
     # Full fp32 (no TF32) so the features the gate heads are fit on match the exported graph's arithmetic.
     tf32 = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-    logits, feats, cams = [[] for _ in FLIPS], [[] for _ in FLIPS], [[] for _ in FLIPS]
+    logits, feats, cams, tapf = [[] for _ in FLIPS], [[] for _ in FLIPS], [[] for _ in FLIPS], [[] for _ in FLIPS]
     for i in range(0, n, bs):
         x = torch.from_numpy(np.asarray(x_u8[i:i + bs])).to(dev).permute(0, 3, 1, 2).float() / 255
         x = normalise(x, mean, std)
@@ -495,7 +512,15 @@ def predict_tta(net, x_u8, cfg, dev, bs=256, cam_rows=None):
         for j, fl in enumerate(FLIPS):
             d = flip_dims(fl)
             xf = torch.flip(x, d) if d else x
-            f = net.features(xf.contiguous(memory_format=torch.channels_last)).float()
+            h = xf.contiguous(memory_format=torch.channels_last)
+            tapped = []
+            for bi, m in enumerate(net.features):
+                h = m(h)
+                if bi in taps:
+                    tapped.append(tap_stats(h.float()))
+            if tapped:
+                tapf[j].append(torch.cat(tapped, 1).cpu())
+            f = h.float()
             cam = net.head(f).float()
             logits[j].append(cam.mean(dim=(2, 3)).cpu())
             feats[j].append(f.mean(dim=(2, 3)).cpu())
@@ -506,7 +531,8 @@ def predict_tta(net, x_u8, cfg, dev, bs=256, cam_rows=None):
     L = np.stack([torch.cat(v).numpy() for v in logits])
     Fe = np.stack([torch.cat(v).numpy() for v in feats])
     C = np.stack([torch.cat(v).numpy() for v in cams]) if cam_rows is not None and len(cam_rows) else None
-    return L, Fe, C
+    T = np.stack([torch.cat(v).numpy() for v in tapf]) if taps else None
+    return L, Fe, C, T
 
 
 # ---------------------------------------------------------------- metrics
@@ -748,6 +774,21 @@ def ood_distance(o, X):
     return np.sqrt((y * y).sum(1))
 
 
+def ood_note(ins, oof, thr, pct):
+    """What the shipped (in-sample) mean/PCA does to the training images, against the out-of-fold threshold."""
+    pi, po = float(np.percentile(ins, pct)), float(np.percentile(oof, pct))
+    mi, mo = float(np.median(ins)), float(np.median(oof))
+    flagged = float((np.asarray(ins) > thr).mean())
+    head = ("mean and PCA are the final model's on all dermoscopic images; the threshold is from out-of-fold distances. "
+            f"In-sample distances of the final model: median {mi:.3f} vs {mo:.3f} out-of-fold, {pct}th percentile "
+            f"{pi:.3f} vs {po:.3f}; ")
+    if pi <= po:
+        return head + (f"smaller, so the out-of-fold threshold is conservative (it flags {100 * flagged:.2f}% of the "
+                       "training images themselves).")
+    return head + (f"smaller in the median but not in the tail, so the out-of-fold threshold is not conservative on the "
+                   f"training images: it flags {100 * flagged:.2f}% of them (nominal {100 - pct:g}%).")
+
+
 def highest_threshold_keeping(p, rate):
     """Highest threshold t with mean(p >= t) >= rate (floored to 6 decimals, which only raises the rate)."""
     p = np.sort(np.asarray(p, np.float64))
@@ -940,9 +981,11 @@ def run_worker(args, cfg, job, dev):
         net = train_one(np.arange(len(rows)), data, cfg, args.weights, cfg["seed"] + 100, dev, epochs)
         torch.save(net.state_dict(), os.path.join(args.work, "final.pt"))
         # Pooled features of every flip, dermoscopic and clinical: the shipped gate heads are fit on these.
-        _, fd, _ = predict_tta(net, data["x_eval"], cfg, dev)
-        lc, fc, _ = predict_tta(net, data["x_clin"], cfg, dev)
-        np.savez(os.path.join(args.work, "final-features.npz"), fd=fd, fc=fc)
+        taps = cfg["gate"]["modality"].get("taps", [])
+        _, fd, _, td = predict_tta(net, data["x_eval"], cfg, dev, taps=taps)
+        lc, fc, _, tc = predict_tta(net, data["x_clin"], cfg, dev, taps=taps)
+        np.savez(os.path.join(args.work, "final-features.npz"), fd=fd, fc=fc,
+                 **({"td": td, "tc": tc} if taps else {}))
     else:
         f = int(job)
         tr, te = np.where(fold_of != f)[0], np.where(fold_of == f)[0]
@@ -950,9 +993,11 @@ def run_worker(args, cfg, job, dev):
         net = train_one(tr, data, cfg, args.weights, cfg["seed"] + f, dev, epochs)
         # Every flip: logits and flipped-back maps of the held-out images, pooled features of all images
         # (dermoscopic and clinical) for the out-of-fold gate heads.
-        ld, fd, cm = predict_tta(net, data["x_eval"], cfg, dev, cam_rows=te)
-        lc, fc, _ = predict_tta(net, data["x_clin"], cfg, dev)
-        np.savez(os.path.join(args.work, f"fold{f}.npz"), te=te, logits=ld[:, te], cm=cm, fd=fd, fc=fc, lc=lc)
+        taps = cfg["gate"]["modality"].get("taps", [])
+        ld, fd, cm, td = predict_tta(net, data["x_eval"], cfg, dev, cam_rows=te, taps=taps)
+        lc, fc, _, tc = predict_tta(net, data["x_clin"], cfg, dev, taps=taps)
+        np.savez(os.path.join(args.work, f"fold{f}.npz"), te=te, logits=ld[:, te], cm=cm, fd=fd, fc=fc, lc=lc,
+                 **({"td": td, "tc": tc} if taps else {}))
         log(f"  fold {f + 1} AUC (no flips) {auc(bcc[te], ld[0, te, 0]):.4f}")
     log(f"  {job} done in {time.time() - t0:.0f}s")
 
@@ -1158,21 +1203,25 @@ def main():
     # ---- pooled features of the shipped flips, per fold model (out-of-fold gates) and of the final model
     def vfeat(arr):
         return arr[ii].mean(0).astype(np.float64)
+    gcfg = cfg["gate"]["modality"]
+    taps = list(gcfg.get("taps", []))
     feats = []
     for f in range(k):
         z = np.load(os.path.join(args.work, f"fold{f}.npz"))
-        feats.append((vfeat(z["fd"]), vfeat(z["fc"])))
+        feats.append((vfeat(z["fd"]), vfeat(z["fc"]), vfeat(z["td"]) if taps else None, vfeat(z["tc"]) if taps else None))
     zf = np.load(os.path.join(args.work, "final-features.npz"))
     Fd_final, Fc_final = vfeat(zf["fd"]), vfeat(zf["fc"])
+    Td_final, Tc_final = (vfeat(zf["td"]), vfeat(zf["tc"])) if taps else (None, None)
 
     # ---- modality gate: dermoscopic (labels.csv) vs clinical close-ups (clinical.csv), out-of-fold
-    gcfg = cfg["gate"]["modality"]
     targets = gcfg["targets"]
 
-    def modality_oof(kind):
+    def modality_oof(kind, use_taps):
         pd_, pc_ = np.zeros(len(rows)), np.zeros(nc)
         for f in range(k):
-            Fd, Fc = feats[f]
+            Fd, Fc, Td, Tc = feats[f]
+            if use_taps:
+                Fd, Fc = np.concatenate([Fd, Td], 1), np.concatenate([Fc, Tc], 1)
             trd, trc = fold_of != f, clin_fold != f
             X = np.concatenate([Fd[trd], Fc[trc]])
             yy = np.concatenate([np.ones(int(trd.sum())), np.zeros(int(trc.sum()))])
@@ -1184,17 +1233,27 @@ def main():
         acc = wilson(int((pd_ >= thr).sum()), len(pd_))
         rej = wilson(int((pc_ < thr).sum()), nc)
         ok = acc["value"] >= targets["dermoscopicAccepted"] and rej["value"] is not None and rej["value"] >= targets["clinicalRejected"]
-        log(f"modality gate ({kind}) out-of-fold: threshold {thr}; dermoscopic accepted {acc}; clinical rejected {rej}; targets met {ok}")
-        return {"kind": kind, "pd": pd_, "pc": pc_, "threshold": thr, "accepted": acc, "rejected": rej, "ok": ok}
+        log(f"modality gate ({kind}, {'pooled + taps ' + str(taps) if use_taps else 'pooled'}) out-of-fold: threshold {thr}; "
+            f"dermoscopic accepted {acc}; clinical rejected {rej}; targets met {ok}")
+        return {"kind": kind, "taps": bool(use_taps), "pd": pd_, "pc": pc_, "threshold": thr, "accepted": acc, "rejected": rej, "ok": ok}
 
-    tried = [modality_oof(gcfg.get("head", "logistic"))]
-    if not tried[0]["ok"]:
-        tried.append(modality_oof("mlp" if tried[0]["kind"] == "logistic" else "logistic"))
+    # In order, until one meets the targets: logistic, then MLP, on pooled features; then both on pooled + tap features.
+    first = gcfg.get("head", "logistic")
+    plan = [(first, False), ("mlp" if first == "logistic" else "logistic", False)]
+    if taps:
+        plan += [(first, True), (plan[1][0], True)]
+    tried = []
+    for kind, use_taps in plan:
+        tried.append(modality_oof(kind, use_taps))
+        if tried[-1]["ok"]:
+            break
     mod = next((t for t in tried if t["ok"]), max(tried, key=lambda t: (t["rejected"]["value"] or 0)))
     p_derm, p_derm_clin, mod_thr = mod["pd"], mod["pc"], mod["threshold"]
-    head_final = fit_modality(np.concatenate([Fd_final, Fc_final]),
-                              np.concatenate([np.ones(len(Fd_final)), np.zeros(len(Fc_final))]), gcfg, dev, mod["kind"], cfg["seed"] + 100)
-    ins_d, ins_c = modality_prob(head_final, Fd_final), modality_prob(head_final, Fc_final)
+    Md_final = np.concatenate([Fd_final, Td_final], 1) if mod["taps"] else Fd_final
+    Mc_final = np.concatenate([Fc_final, Tc_final], 1) if mod["taps"] else Fc_final
+    head_final = fit_modality(np.concatenate([Md_final, Mc_final]),
+                              np.concatenate([np.ones(len(Md_final)), np.zeros(len(Mc_final))]), gcfg, dev, mod["kind"], cfg["seed"] + 100)
+    ins_d, ins_c = modality_prob(head_final, Md_final), modality_prob(head_final, Mc_final)
     y_mod = np.concatenate([np.ones(len(rows)), np.zeros(nc)])
     by_src_mod = {}
     for src in sorted(set(sources)):
@@ -1204,11 +1263,15 @@ def main():
         ss = clin_sources == src
         by_src_mod[src] = {"clinicalRejected": wilson(int((p_derm_clin[ss] < mod_thr).sum()), int(ss.sum()))}
     mod_desc = ("logistic regression (L2 %g, class-balanced)" % gcfg["l2"] if mod["kind"] == "logistic"
-                else "MLP %d-%d-1 ReLU (L2 %g, class-balanced, Adam %d full-batch steps)" % (Fd_final.shape[1], gcfg["mlpHidden"], gcfg["l2"], gcfg["mlpSteps"]))
+                else "MLP %d-%d-1 ReLU (L2 %g, class-balanced, Adam %d full-batch steps)" % (Md_final.shape[1], gcfg["mlpHidden"], gcfg["l2"], gcfg["mlpSteps"]))
+    feat_desc = ("pooled features (1280-d global average of the last feature map)" if not mod["taps"] else
+                 f"pooled features (1280-d global average of the last feature map) and the per-channel spatial mean and "
+                 f"standard deviation of the outputs of backbone blocks {taps} ({Td_final.shape[1]}-d)")
     gate_modality = {
         "output": "dermoscopy", "threshold": mod_thr, "rejectBelow": True,
-        "method": f"{mod_desc} on standardised pooled features (1280-d global average of the last feature map, "
-                  f"averaged over the TTA flips); positives: dermoscopic development images, negatives: clinical close-up "
+        "features": "pooled+taps" if mod["taps"] else "pooled", "taps": taps if mod["taps"] else [],
+        "method": f"{mod_desc} on standardised {feat_desc}, "
+                  f"averaged over the TTA flips; positives: dermoscopic development images, negatives: clinical close-up "
                   f"photos; threshold = highest with out-of-fold dermoscopic acceptance >= {gcfg['acceptance']}; "
                   f"shipped head refit on all images with the final model's features",
         "metrics": {
@@ -1221,7 +1284,7 @@ def main():
             "inSampleFinalHead": {"dermoscopicAccepted": wilson(int((ins_d >= mod_thr).sum()), len(ins_d)),
                                   "clinicalRejected": wilson(int((ins_c < mod_thr).sum()), len(ins_c))},
         },
-        "tried": [{"head": t["kind"], "threshold": t["threshold"], "dermoscopicAccepted": t["accepted"],
+        "tried": [{"head": t["kind"], "features": "pooled+taps" if t["taps"] else "pooled", "threshold": t["threshold"], "dermoscopicAccepted": t["accepted"],
                    "clinicalRejected": t["rejected"], "targetsMet": bool(t["ok"])} for t in tried],
     }
 
@@ -1230,7 +1293,7 @@ def main():
     kc, shrink = ocfg["components"], ocfg["shrinkage"]
     ood_d, ood_c = np.zeros(len(rows)), np.zeros(nc)
     for f in range(k):
-        Fd, Fc = feats[f]
+        Fd, Fc = feats[f][:2]
         o = fit_ood(Fd[fold_of != f], kc, shrink)
         ood_d[fold_of == f] = ood_distance(o, Fd[fold_of == f])
         if (clin_fold == f).any():
@@ -1262,10 +1325,7 @@ def main():
                                "clinicalOutOfFold": round(float(np.median(ood_c)), 4) if nc else None,
                                "dermoscopicInSampleFinal": round(float(np.median(ins_ood)), 4)},
         },
-        "note": f"mean and PCA are the final model's on all dermoscopic images; the threshold is from out-of-fold distances. "
-                f"In-sample distances are smaller ({ocfg['percentile']}th percentile {float(np.percentile(ins_ood, ocfg['percentile'])):.3f} "
-                f"in-sample vs {float(np.percentile(ood_d, ocfg['percentile'])):.3f} out-of-fold), so the out-of-fold threshold is "
-                f"conservative: it is set for images the model has not seen, and flags fewer of the training images themselves.",
+        "note": ood_note(ins_ood, ood_d, ood_thr, ocfg["percentile"]),
     }
     log(f"OOD gate out-of-fold: threshold {ood_thr}; dermoscopic flagged {gate_ood['metrics']['dermoscopicFlagged']}; "
         f"clinical flagged {gate_ood['metrics']['clinicalFlagged']}; in-sample 99.5th pct {float(np.percentile(ins_ood, 99.5)):.3f}")
@@ -1299,7 +1359,8 @@ def main():
     net.load_state_dict(torch.load(os.path.join(args.work, "final.pt"), map_location="cpu"))
     net = net.float().cpu().eval()
     cam_hw = list(cams.shape[-2:])
-    wrapped = Exported(net, flips, head_final, {"mu": ood_final["mu"], "w": ood_final["w"]}, size, cam_hw).eval()
+    wrapped = Exported(net, flips, head_final, {"mu": ood_final["mu"], "w": ood_final["w"]}, size, cam_hw,
+                       taps=taps if mod["taps"] else ()).eval()
     x_eval = data["x_eval"]
     name = cfg["modelName"]
     onnx_path = os.path.join(args.out, f"{name}.onnx")
@@ -1313,7 +1374,7 @@ def main():
     diffs, shapes, ref = check_parity(wrapped, onnx_path, x_par, cfg, out_names)
     log(f"ONNX parity on {len(x_par)} real images ({len(pick)} dermoscopic, {len(pick_c)} clinical): {diffs}; outputs {shapes}")
     # The graph's gate outputs against the training pipeline's features (GPU, TF32) of the same final model.
-    pipe = {"dermoscopy": float(np.abs(ref[3][:len(pick)] - modality_prob(head_final, Fd_final[pick])).max()),
+    pipe = {"dermoscopy": float(np.abs(ref[3][:len(pick)] - modality_prob(head_final, Md_final[pick])).max()),
             "ood": float(np.abs(ref[4][:len(pick)] - ood_distance(ood_final, Fd_final[pick])).max())}
     log(f"graph vs pipeline gate outputs (max abs diff, final model, {len(pick)} images): {pipe}")
     parity_ok = max(diffs["maxAbsDiff"]["bcc"], diffs["maxAbsDiff"]["patterns"], diffs["maxAbsDiff"]["dermoscopy"],
@@ -1369,7 +1430,7 @@ def main():
                             f"1x1-conv class-activation head, {1 + len(patterns)} maps of {cam_hw[0]}x{cam_hw[1]}; logit = spatial mean; "
                             f"test-time augmentation in the graph: {', '.join(flip_words[fl] for fl in flips)} "
                             f"({len(flips)} passes, logits and flipped-back maps averaged); gate heads on the 1280-d pooled "
-                            f"features: modality ({mod['kind']} head, output 'dermoscopy') and out-of-distribution distance "
+                            f"features: modality ({mod['kind']} head{', with mean/std-pooled maps of blocks ' + str(taps) if mod['taps'] else ''}, output 'dermoscopy') and out-of-distribution distance "
                             f"(Mahalanobis, top-{kc} PCA, output 'ood')",
             "trainingData": [
                 {"name": "HAM10000", "images": int((data['is_derm'] == 0).sum()), "bcc": int(bcc[~data['is_derm']].sum()),
@@ -1412,6 +1473,10 @@ def main():
                 "derm7pt dermoscopic images; other cameras, phone photos, non-skin images and other clinics' photos were never "
                 "seen, so its rejection rate there is unknown. The OOD distance is a heuristic with an out-of-fold threshold "
                 f"flagging about {100 - ocfg['percentile']:g}% of development dermoscopic images.",
+                "The modality gate's out-of-fold acceptance of dermoscopic images differs by source: "
+                + ", ".join(f"{src} {by_src_mod[src]['dermoscopicAccepted']['value']}" for src in sorted(set(sources)))
+                + f" (all {mod['accepted']['value']}); dermoscopic images like the smaller source's are rejected more often "
+                "than the overall rate says.",
                 "Thresholds were chosen on out-of-fold predictions and applied to the final model trained on all images; "
                 "they apply to the raw bcc output. The calibration map is for displaying probabilities only.",
                 "Heatmaps show where the BCC evidence lies at 32-pixel granularity; they are not a segmentation.",
