@@ -1060,6 +1060,9 @@ def main():
     log(f"torch {torch.__version__} torchvision {torchvision.__version__} device {dev}"
         f" {torch.cuda.get_device_name(0) if dev.type == 'cuda' else ''}")
     rows, data, fold_of = prepare(args, cfg)
+    if not data["clin_rows"]:
+        raise SystemExit(f"no clinical photos: the modality gate needs {os.path.join(args.data, 'clinical.csv')} and its "
+                         "images (pack the data folder with clinical/, see training/README.md)")
     patterns = cfg["patterns"]
     size = cfg["input"]["size"]
     bcc, pat, has_mask, trained = data["bcc"], data["pat"], data["has_mask"], data["trained"]
