@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Bundle, DiagnosticReport, ServiceRequest } from 'fhir/r4';
 import type { Page } from 'playwright-core';
+import { TRIAGE_CATEGORIES } from '../../src/rules/rule-set.ts';
 import { SANDBOX_CSP } from '../../src/sandbox/sandbox-routes.ts';
 import { lesionJpeg } from '../helpers/images.ts';
 import { ARTIFACTS, startSandboxStand } from './harness.ts';
@@ -193,7 +194,9 @@ describe('sandbox page in Chromium', { timeout: 240_000 }, () => {
   it('lists the queue most urgent first and fits a tablet without sideways scrolling', async () => {
     const queue = await getJson<{ entries: { category: string; bccProbability: number }[] }>(`${stand.baseUrl}/sandbox/api/queue`);
     assert.ok(queue.entries.length >= 3);
-    const rank = (c: string): number => ['high', 'moderate', 'low'].indexOf(c);
+    // The service's own order (indeterminate sits between moderate and low); an unknown category fails.
+    const rank = (c: string): number => (TRIAGE_CATEGORIES as readonly string[]).indexOf(c);
+    assert.ok(queue.entries.every((e) => rank(e.category) >= 0), 'known categories');
     for (let i = 1; i < queue.entries.length; i++) {
       const a = queue.entries[i - 1];
       const b = queue.entries[i];
