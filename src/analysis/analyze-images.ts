@@ -103,7 +103,7 @@ export async function analyzeImages(deps: AnalyzeDeps, inputs: readonly ImageInp
         return { ok: false, id: inp.id, outcome: toOutcome(err) };
       }
       const quality = deps.gate ? checkImageQuality(input.raster, image, deps.gate) : undefined;
-      const warnings = quality?.warnings ?? [];
+      const warnings: GateReason[] = [...(quality?.warnings ?? [])];
       if (quality && !quality.accepted) {
         // Not scored at all: a blurred or burnt-out image gets no number to be misread.
         return rejected(inp.id, where, { stage: 'quality', reasons: quality.rejections, warnings });
@@ -112,9 +112,10 @@ export async function analyzeImages(deps: AnalyzeDeps, inputs: readonly ImageInp
       if (!out) {
         return { ok: false, id: inp.id, outcome: serverError('not analysed') };
       }
-      const modelReasons = deps.gate ? judgeModelGate(out, model.manifest, deps.gate) : [];
-      if (modelReasons.length) {
-        return rejected(inp.id, where, { stage: 'model', reasons: modelReasons, warnings });
+      const modelGate = deps.gate ? judgeModelGate(out, model.manifest, deps.gate) : { rejections: [], warnings: [] };
+      warnings.push(...modelGate.warnings);
+      if (modelGate.rejections.length) {
+        return rejected(inp.id, where, { stage: 'model', reasons: modelGate.rejections, warnings });
       }
       const findings = readFindings(out, model.manifest);
       const criterion = applyBccCriterion(findings.patterns, rules);

@@ -17,7 +17,8 @@ import { loadReferralValueSet } from '../referral/referral-value-set.ts';
 import type { TriageReport } from '../report/triage-report.ts';
 import { loadTerminology } from '../report/terminology.ts';
 import { checkRulesAgainstThresholds, loadRuleSet } from '../rules/rule-set.ts';
-import { loadGateConfig } from '../gate/gate-config.ts';
+import { loadGateConfig, withModelChecks } from '../gate/gate-config.ts';
+import type { GateConfig } from '../gate/gate-config.ts';
 import type { ServiceConfig } from '../service-config.ts';
 import { openSharedStore } from '../storage/shared-store.ts';
 import type { SharedStore } from '../storage/shared-store.ts';
@@ -61,6 +62,11 @@ export interface ServiceOptions {
   readonly viewerBaseUrl?: string;
   readonly clock?: () => Date;
   readonly newId?: () => string;
+  /**
+   * The image gate given directly (tests); otherwise the file at BCC_IMAGE_GATE or
+   * models/image-gate.json, with the model-based checks set to `warn` in sandbox mode.
+   */
+  readonly gate?: GateConfig;
   /** Trusted CDS clients given directly (tests, embedding); otherwise config.trustedIssuersFile. */
   readonly trustedIssuers?: readonly TrustedIssuer[];
 }
@@ -73,10 +79,10 @@ export interface ServiceOptions {
 export async function createService(config: ServiceConfig, opts: ServiceOptions = {}): Promise<Service> {
   const log = opts.log ?? createLogger(undefined, config.logLevel);
   const paths = modelPaths();
-  const [model, rules, gate, valueSet, terminology, services, openapiText] = await Promise.all([
+  const [model, rules, gateFile, valueSet, terminology, services, openapiText] = await Promise.all([
     openModel(paths.manifest, { threads: config.inferenceThreads }),
     loadRuleSet(paths.rules),
-    loadGateConfig(paths.gate),
+    opts.gate ?? loadGateConfig(paths.gate),
     loadReferralValueSet(),
     loadTerminology(),
     loadServiceDefinitions(),
@@ -97,6 +103,10 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
   const feedback: FeedbackStore = store;
   const publicBaseUrl = (config.publicBaseUrl ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
   const sandbox = config.mode === 'sandbox';
+  // The sandbox shows the flow on synthetic drawings, which the model's own gate refuses as not
+  // dermoscopic / out of distribution: there it warns (shown on the card) instead. Quality checks
+  // refuse in both modes; production refuses on every check the file says.
+  const gate = opts.gate ?? (sandbox ? withModelChecks(gateFile, 'warn') : gateFile);
   // The sandbox trusts only its own embedded server, under each name a local client may use.
   const allowedFhirServers = sandbox
     ? [...config.allowedFhirServers, `${publicBaseUrl}/fhir`, `http://localhost:${config.port}/fhir`, `http://127.0.0.1:${config.port}/fhir`]

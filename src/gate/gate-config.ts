@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { OperationOutcomeError, badRequest } from '../outcomes.ts';
 import { parseOrThrow } from '../validation-outcome.ts';
-import { GATE_REASONS, QUALITY_REASONS } from './gate-reasons.ts';
+import { GATE_REASONS, MODEL_REASONS, QUALITY_REASONS } from './gate-reasons.ts';
 import type { GateReasonCode } from './gate-reasons.ts';
 import { MEASURE_KEYS } from './quality-measures.ts';
 
@@ -52,6 +52,11 @@ const gateSchema = z
       lesionMinContrast: level,
     }),
     checks: z.array(checkSchema),
+    /**
+     * What the model-based checks do (their thresholds are the model manifest's `gate`): `reject`
+     * withholds the score; `warn` scores the image and says the gate would have refused it.
+     */
+    modelChecks: z.record(z.enum(MODEL_REASONS), z.enum(GATE_ACTIONS)),
     /** Texts of the reasons decided elsewhere (the model-based modality and out-of-distribution checks). */
     texts: z.partialRecord(z.enum(GATE_REASONS), text),
     /** The measured evaluation (npm run evaluate:gate): kept, not interpreted. */
@@ -82,6 +87,15 @@ const gateSchema = z
 /** models/image-gate.json: how to measure, the checks with their limits, actions and texts. */
 export type GateConfig = Readonly<z.infer<typeof gateSchema>>;
 export type GateCheck = GateConfig['checks'][number];
+
+/**
+ * The same gate with the model-based checks set to `action`. The sandbox and the hook tests use
+ * `warn`: their synthetic drawings are (rightly) refused by the real model as not dermoscopic or
+ * out of distribution, and they exist to show and test the rest of the flow.
+ */
+export function withModelChecks(config: GateConfig, action: GateAction): GateConfig {
+  return { ...config, modelChecks: Object.fromEntries(MODEL_REASONS.map((c) => [c, action])) as GateConfig['modelChecks'] };
+}
 
 /** Validates a parsed gate file; throws an OperationOutcomeError naming the element at fault. */
 export function parseGateConfig(json: unknown, source = 'image-gate'): GateConfig {

@@ -19,6 +19,10 @@ export type GateReasonCode = (typeof GATE_REASONS)[number];
 export const QUALITY_REASONS = ['low-resolution', 'blurred', 'over-exposed', 'under-exposed', 'lesion-cut-off', 'lesion-off-centre'] as const satisfies readonly GateReasonCode[];
 export type QualityReasonCode = (typeof QUALITY_REASONS)[number];
 
+/** The reasons decided by the model's own gate outputs (manifest `gate`: `dermoscopy`, `ood`). */
+export const MODEL_REASONS = ['not-dermoscopic', 'out-of-distribution'] as const satisfies readonly GateReasonCode[];
+export type ModelReasonCode = (typeof MODEL_REASONS)[number];
+
 /** One failed check, in words and numbers: `measured` broke `limit`. */
 export interface GateReason {
   readonly code: GateReasonCode;

@@ -30,3 +30,14 @@ export async function lesionJpeg(width: number, height: number, seed = 1): Promi
     ${dots}</svg>`;
   return sharp(Buffer.from(svg)).jpeg({ quality: 92 }).toBuffer();
 }
+
+/** Uniform RGB noise, deterministic for a seed: no picture at all, for the gate's refusals. */
+export async function noiseJpeg(width: number, height: number, seed = 1): Promise<Buffer> {
+  let s = seed >>> 0;
+  const px = Buffer.alloc(width * height * 3);
+  for (let i = 0; i < px.length; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    px[i] = s >>> 24;
+  }
+  return sharp(px, { raw: { width, height, channels: 3 } }).jpeg({ quality: 92 }).toBuffer();
+}

@@ -17,6 +17,8 @@ import { INDICATORS } from '../../src/cards/card.ts';
 import { CARD_NOTICE } from '../../src/cards/card-detail.ts';
 import { checkCard } from '../../src/cards/check-card.ts';
 import { createService } from '../../src/cds/create-service.ts';
+import { DEFAULT_IMAGE_GATE } from '../../src/config.ts';
+import { loadGateConfig, withModelChecks } from '../../src/gate/gate-config.ts';
 import type { Service } from '../../src/cds/create-service.ts';
 import { createLogger } from '../../src/logger.ts';
 import { DEFAULT_CONFIG } from '../../src/service-config.ts';
@@ -43,7 +45,15 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
+export interface HarnessOptions {
+  /**
+   * What the model's own gate does with the synthetic test drawings, which it rightly calls out of
+   * distribution: `warn` (default) lets these tests exercise the hook; `reject` is production.
+   */
+  readonly modelChecks?: 'warn' | 'reject';
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'bcc-cds-int-'));
   const fhir: FhirServerProcess = await startFhirServerProcess();
   const logs: string[] = [];
@@ -51,7 +61,7 @@ export async function startHarness(): Promise<Harness> {
   try {
     service = await createService(
       { ...DEFAULT_CONFIG, mode: 'production', allowedFhirServers: [fhir.baseUrl], feedbackDbPath: join(dir, 'feedback.sqlite'), logLevel: 'silent' },
-      { log: createLogger((line) => logs.push(line), 'info') },
+      { log: createLogger((line) => logs.push(line), 'info'), gate: withModelChecks(await loadGateConfig(DEFAULT_IMAGE_GATE), opts.modelChecks ?? 'warn') },
     );
   } catch (err) {
     await fhir.stop();

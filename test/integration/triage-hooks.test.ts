@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Binary, Media, ServiceRequest } from 'fhir/r4';
 import request from 'supertest';
 import type { Card } from '../../src/cards/card.ts';
-import { lesionJpeg } from '../helpers/images.ts';
+import { lesionJpeg, noiseJpeg } from '../helpers/images.ts';
 import type { Harness } from './harness.ts';
 import {
   callHook,
@@ -238,3 +238,34 @@ async function metricValue(series: string): Promise<number> {
   const line = res.text.split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.slice(series.length + 1)) : 0;
 }
+
+describe('the image gate as production runs it', () => {
+  let p: Harness;
+  before(async () => {
+    p = await startHarness({ modelChecks: 'reject' });
+  });
+  after(async () => {
+    await p?.stop();
+  });
+
+  it('refuses images the model calls not dermoscopic or out of distribution: an info card, no probability, no report', async () => {
+    const patient = await createPatient(p);
+    const referral = await create(p, dermReferral(patient.id));
+    // A synthetic drawing and a noise image: neither is a dermoscopic photograph.
+    await create(p, imageMedia(patient.id, referral.id, { title: 'Drawing', bytes: await lesionJpeg(400, 300, 61) }));
+    await create(p, imageMedia(patient.id, referral.id, { title: 'Noise', bytes: await noiseJpeg(400, 300, 62) }));
+    const prefetch = { images: await imagesPrefetch(p, patient.id) };
+    const res = await callHook(p, { patientId: patient.id, draftOrders: [referral], prefetch });
+    const cards = cardsOf(p, res);
+    assert.equal(cards.length, 1);
+    const card = cards[0]!;
+    assert.equal(card.indicator, 'info');
+    assert.match(card.summary, /cannot be judged — please send a dermoscopic photo/);
+    assert.match(card.detail ?? '', /Image 1, Drawing: not assessed: .*(dermoscopic|unlike the images)/);
+    assert.match(card.detail ?? '', /Image 2, Noise: not assessed: /);
+    assert.doesNotMatch(`${card.summary}\n${card.detail ?? ''}`, /probability|p=0/i, 'never a BCC probability');
+    assert.equal(card.suggestions, undefined, 'nothing to save');
+    const metrics = await request(p.service.app).get('/metrics');
+    assert.match(metrics.text, /bcc_cds_images_total\{status="rejected"\} 2/);
+  });
+});
