@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createService } from '../src/cds/create-service.ts';
+import { DEFAULT_IMAGE_GATE } from '../src/config.ts';
+import { loadGateConfig, withModelChecks } from '../src/gate/gate-config.ts';
 import { DEFAULT_CONFIG } from '../src/service-config.ts';
 import type { ServiceConfig } from '../src/service-config.ts';
 
@@ -28,6 +30,10 @@ async function main(): Promise<void> {
     feedbackDbPath: join(dir, 'feedback.sqlite'),
     logLevel: 'silent',
     ...overrides,
+  }, {
+    // The bench's synthetic images are refused by the model's own gate (not dermoscopic / out of
+    // distribution); warn instead, so every hook does the full work production does on a real image.
+    gate: withModelChecks(await loadGateConfig(DEFAULT_IMAGE_GATE), 'warn'),
   });
   const server = service.app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {

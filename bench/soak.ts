@@ -17,6 +17,8 @@ import { parseArgs } from 'node:util';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import type { CryptoKey } from 'jose';
 import { createService } from '../src/cds/create-service.ts';
+import { DEFAULT_IMAGE_GATE } from '../src/config.ts';
+import { loadGateConfig, withModelChecks } from '../src/gate/gate-config.ts';
 import { createLogger } from '../src/logger.ts';
 import { DEFAULT_CONFIG } from '../src/service-config.ts';
 import { lesionJpeg } from '../test/helpers/images.ts';
@@ -64,6 +66,8 @@ async function main(): Promise<void> {
       logLevel: 'silent',
     },
     {
+      // Synthetic images: the model checks warn so good hooks do the full work (bench/service-process.ts).
+      gate: withModelChecks(await loadGateConfig(DEFAULT_IMAGE_GATE), 'warn'),
       log: createLogger((line) => {
         if (line.includes('"level":"warn"')) {
           logs.warn++;

@@ -6,12 +6,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { analyzeImages } from '../../src/analysis/analyze-images.ts';
-import { DEFAULT_MODEL_MANIFEST, DEFAULT_RULES } from '../../src/config.ts';
+import { DEFAULT_IMAGE_GATE, DEFAULT_MODEL_MANIFEST, DEFAULT_RULES } from '../../src/config.ts';
 import type { BccModel } from '../../src/model/session.ts';
 import { openModel } from '../../src/model/session.ts';
 import type { RuleSet } from '../../src/rules/rule-set.ts';
 import { loadRuleSet } from '../../src/rules/rule-set.ts';
-import { lesionJpeg, solidPng } from '../helpers/images.ts';
+import { lesionJpeg, noiseJpeg, solidPng } from '../helpers/images.ts';
+import sharp from 'sharp';
+import type { GateConfig } from '../../src/gate/gate-config.ts';
+import { loadGateConfig, withModelChecks } from '../../src/gate/gate-config.ts';
 
 describe('analyzeImages', () => {
   let model: BccModel;
@@ -62,5 +65,61 @@ describe('analyzeImages', () => {
   it('rejects when the model fails: that is not the image’s fault', async () => {
     const failing: BccModel = { ...model, infer: () => Promise.reject(new Error('model is gone')), close: () => Promise.resolve() };
     await assert.rejects(analyzeImages({ model: failing, rules }, [{ id: 'a', bytes: await lesionJpeg(100, 80, 1) }]), /model is gone/);
+  });
+
+  describe('with the image gate', () => {
+    let gate: GateConfig;
+    before(async () => {
+      gate = await loadGateConfig(DEFAULT_IMAGE_GATE);
+    });
+
+    function counting(): { model: BccModel; calls: () => number } {
+      let n = 0;
+      return {
+        model: { ...model, infer: (x) => ((n += x.length), model.infer(x)), close: () => Promise.resolve() },
+        calls: () => n,
+      };
+    }
+
+    it('never sends an image that fails a quality check to the model', async () => {
+      const blurred = await sharp(await lesionJpeg(640, 480, 9)).blur(12).jpeg().toBuffer();
+      const { model: m, calls } = counting();
+      const [r] = await analyzeImages({ model: m, rules, gate }, [{ id: 'blurred', bytes: blurred, where: 'Media/1.content' }]);
+      assert.ok(r && !r.ok && r.rejection);
+      assert.equal(r.rejection.stage, 'quality');
+      assert.deepEqual(
+        r.rejection.reasons.map((x) => x.code),
+        ['blurred'],
+      );
+      assert.equal(calls(), 0, 'not scored at all');
+      assert.equal(r.outcome.issue[0]?.code, 'business-rule');
+      assert.deepEqual(r.outcome.issue[0]?.expression, ['Media/1.content']);
+    });
+
+    it('withholds the score of images the model itself calls not dermoscopic or out of distribution', async () => {
+      const results = await analyzeImages({ model, rules, gate }, [
+        { id: 'noise', bytes: await noiseJpeg(320, 240, 3) },
+        { id: 'drawing', bytes: await lesionJpeg(640, 480, 2) },
+      ]);
+      for (const r of results) {
+        assert.ok(r && !r.ok && r.rejection, `${r?.id} refused`);
+        assert.equal(r.rejection.stage, 'model');
+        assert.ok(r.rejection.reasons.length > 0);
+        for (const reason of r.rejection.reasons) {
+          assert.ok(['not-dermoscopic', 'out-of-distribution'].includes(reason.code), reason.code);
+          assert.doesNotMatch(reason.text, /\{/);
+        }
+      }
+      assert.deepEqual(
+        results[0]?.ok === false ? results[0].rejection?.reasons.map((x) => x.code) : [],
+        ['not-dermoscopic', 'out-of-distribution'],
+      );
+    });
+
+    it('scores with a warning instead when the model checks are set to warn', async () => {
+      const [r] = await analyzeImages({ model, rules, gate: withModelChecks(gate, 'warn') }, [{ id: 'drawing', bytes: await lesionJpeg(640, 480, 2) }]);
+      assert.ok(r?.ok);
+      assert.ok(r.analysis.warnings.some((w) => w.code === 'out-of-distribution' || w.code === 'not-dermoscopic'));
+    });
   });
 });

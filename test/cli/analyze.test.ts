@@ -32,8 +32,21 @@ describe('analyze CLI', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('refuses, with the gate\'s reasons and no score, an image that is not a dermoscopic photo', async () => {
+    const { code, stdout } = await analyze(join(dir, 'lesion.jpg'));
+    assert.equal(code, 1, 'exit 1: an image was not assessed');
+    const report = JSON.parse(stdout);
+    assert.match(report.imageGate, /quality checks image-gate .*whether the image is dermoscopic/);
+    const [drawing] = report.images;
+    assert.equal(drawing.ok, false);
+    assert.equal(drawing.rejected.stage, 'model');
+    assert.ok(drawing.rejected.reasons.some((r: { code: string }) => r.code === 'out-of-distribution' || r.code === 'not-dermoscopic'));
+    assert.equal(drawing.bcc, undefined, 'no probability for a refused image');
+  });
+
+  // The synthetic drawing is refused by the gate (above): --no-gate studies the raw model on it.
   it('reports each image, writes heatmaps beside it, and degrades only the bad image', async () => {
-    const { code, stdout } = await analyze(join(dir, 'lesion.jpg'), join(dir, 'broken.jpg'));
+    const { code, stdout } = await analyze(join(dir, 'lesion.jpg'), join(dir, 'broken.jpg'), '--no-gate');
     assert.equal(code, 1, 'exit 1: one image unreadable');
     const report = JSON.parse(stdout);
     assert.match(report.notice, /Decision support/);
@@ -42,7 +55,10 @@ describe('analyze CLI', () => {
     const [good, bad] = report.images;
     assert.equal(good.ok, true);
     assert.ok(good.bcc.probability >= 0 && good.bcc.probability <= 1);
-    assert.ok(['high', 'moderate', 'low'].includes(good.triage.category));
+    assert.ok(good.bcc.rawScore >= 0 && good.bcc.rawScore <= 1);
+    assert.equal(good.bcc.calibrated, true);
+    assert.ok(['high', 'moderate', 'indeterminate', 'low'].includes(good.triage.category));
+    assert.equal(report.imageGate, 'off (--no-gate)');
     assert.equal(good.patterns.length, 7);
     for (const p of good.patterns) {
       assert.equal('probability' in p, p.status !== 'not-assessed', `${p.id}: probability only when assessed`);
@@ -63,7 +79,7 @@ describe('analyze CLI', () => {
   it('writes into --out-dir when given', async () => {
     const out = await mkdtemp(join(tmpdir(), 'bcc-analyze-out-'));
     try {
-      const { code, stdout } = await analyze(join(dir, 'lesion.jpg'), '--out-dir', out);
+      const { code, stdout } = await analyze(join(dir, 'lesion.jpg'), '--out-dir', out, '--no-gate');
       assert.equal(code, 0);
       assert.equal(JSON.parse(stdout).images[0].heatmaps.bcc, join(out, 'lesion.bcc-heatmap.png'));
     } finally {

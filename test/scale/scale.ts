@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { syntheticDermoscopyJpeg } from '../../bench/synthetic-images.ts';
-import { PROJECT_ROOT } from '../../src/config.ts';
+import { DEFAULT_IMAGE_GATE, IMAGE_GATE_ENV, PROJECT_ROOT } from '../../src/config.ts';
+import { loadGateConfig, withModelChecks } from '../../src/gate/gate-config.ts';
 import { openPostgresStore } from '../../src/storage/postgres-store.ts';
 import { jwksOf, makeClient, signClientJwt } from '../security/jwt-clients.ts';
 import type { TestClient } from '../security/jwt-clients.ts';
@@ -59,6 +60,10 @@ async function main(): Promise<number> {
     cluster = await startPostgres();
     const databaseUrl = await cluster.createDatabase('bcc_cds');
     const client = await makeClient('ES384', 'scale-1');
+    // The load's synthetic images are refused by the model's own gate; warn instead, so each hook
+    // does the full work (report, heatmaps) a real dermoscopic image costs.
+    const gateFile = join(dir, 'image-gate.json');
+    await writeFile(gateFile, JSON.stringify(withModelChecks(await loadGateConfig(DEFAULT_IMAGE_GATE), 'warn')));
     const issuersFile = join(dir, 'issuers.json');
     await writeFile(issuersFile, JSON.stringify({ issuers: [{ iss: ISS, jwks: jwksOf(client) }] }));
     const lb3 = await freeLoopbackPort();
@@ -79,6 +84,7 @@ async function main(): Promise<number> {
       // Hooks carry their images in prefetch; this server is never called.
       FHIR_ALLOWED_SERVERS: 'http://127.0.0.1:9/fhir',
       TRUSTED_ISSUERS_FILE: issuersFile,
+      [IMAGE_GATE_ENV]: gateFile,
       DATABASE_URL: databaseUrl,
       // Generous: the counters are exercised in PostgreSQL without refusing the load.
       RATE_LIMIT_REQUESTS: '1000000',
