@@ -9,15 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { telangiectaticLesionJpeg } from '../sandbox/synthetic-lesion.ts';
 
-async function syntheticLesion(): Promise<Buffer> {
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480">
-    <defs><radialGradient id="g"><stop offset="0" stop-color="#c98f9a"/><stop offset="0.7" stop-color="#b0707a"/><stop offset="1" stop-color="#e6b8a8"/></radialGradient></defs>
-    <rect width="100%" height="100%" fill="#e9c1ad"/><ellipse cx="320" cy="240" rx="190" ry="150" fill="url(#g)"/>
-    <path d="M200 220 Q260 180 320 230 T450 240 M250 300 Q300 260 360 300 M330 160 Q340 220 300 280" stroke="#b3263a" stroke-width="4" fill="none"/>
-    <circle cx="280" cy="250" r="14" fill="#5a6a8a" opacity="0.8"/><circle cx="380" cy="210" r="10" fill="#5a6a8a" opacity="0.8"/></svg>`;
-  return sharp(Buffer.from(svg)).jpeg({ quality: 92 }).toBuffer();
-}
 
 async function fhir<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${base}/${path}`, {
@@ -38,7 +31,7 @@ async function main(): Promise<void> {
   const fhirBase = `${service}/fhir`;
   const images = positionals.length
     ? await Promise.all(positionals.map(async (p) => ({ name: basename(p), bytes: await readFile(p) })))
-    : [{ name: 'synthetic-lesion.jpg', bytes: await syntheticLesion() }];
+    : [{ name: 'synthetic-lesion.jpg', bytes: await telangiectaticLesionJpeg() }];
 
   const patient = await fhir<{ id: string }>(fhirBase, 'POST', 'Patient', { resourceType: 'Patient', name: [{ family: 'Demo', given: ['Alex'] }], birthDate: '1950-04-02' });
   const referral = await fhir<{ id: string }>(fhirBase, 'POST', 'ServiceRequest', {

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { PROJECT_ROOT } from '../../src/config.ts';
 import { startSandboxStand } from './harness.ts';
 import { chooseImage, createReferral, signReferral } from './sandbox-flow.ts';
-import { telangiectaticLesionJpeg } from './synthetic-lesion.ts';
+import { telangiectaticLesionJpeg } from '../../src/sandbox/synthetic-lesion.ts';
 
 const DOCS = resolve(PROJECT_ROOT, 'docs');
 

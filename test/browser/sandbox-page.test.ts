@@ -9,7 +9,7 @@ import { lesionJpeg } from '../helpers/images.ts';
 import { ARTIFACTS, startSandboxStand } from './harness.ts';
 import type { SandboxStand } from './harness.ts';
 import { chooseImage, createReferral, dropImage, signReferral } from './sandbox-flow.ts';
-import { telangiectaticLesionJpeg } from './synthetic-lesion.ts';
+import { telangiectaticLesionJpeg } from '../../src/sandbox/synthetic-lesion.ts';
 
 async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url, { headers: { accept: 'application/fhir+json' } });

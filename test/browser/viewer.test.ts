@@ -9,7 +9,7 @@ import { lesionJpeg } from '../helpers/images.ts';
 import { ARTIFACTS, startSandboxStand } from './harness.ts';
 import type { SandboxStand } from './harness.ts';
 import { chooseImage, createReferral, signReferral } from './sandbox-flow.ts';
-import { telangiectaticLesionJpeg } from './synthetic-lesion.ts';
+import { telangiectaticLesionJpeg } from '../../src/sandbox/synthetic-lesion.ts';
 
 /** Signs a one-image referral on the sandbox page; returns the card's viewer link and the page. */
 async function signOne(stand: SandboxStand, page: Page, name: string, image: Buffer): Promise<{ viewerUrl: string; reportId: string }> {
