@@ -116,6 +116,21 @@ describe('analyzeImages', () => {
       );
     });
 
+    it('refuses generated pictures that are not dermoscopy: landscape, colour bars, a disc on blue', async () => {
+      const svg = (body: string): Promise<Buffer> =>
+        sharp(Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="320" height="240">${body}</svg>`)).jpeg({ quality: 92 }).toBuffer();
+      const pictures = {
+        landscape: await svg('<rect width="100%" height="60%" fill="#6fa8dc"/><rect y="60%" width="100%" height="40%" fill="#38761d"/><circle cx="250" cy="50" r="25" fill="#ffd966"/><rect x="40" y="90" width="60" height="80" fill="#783f04"/>'),
+        bars: await svg(['#f00', '#0f0', '#00f', '#ff0', '#0ff', '#f0f', '#fff', '#000'].map((c, i) => `<rect x="${i * 40}" width="40" height="240" fill="${c}"/>`).join('')),
+        disc: await svg('<rect width="100%" height="100%" fill="#1c4587"/><circle cx="160" cy="120" r="60" fill="#e06666"/>'),
+      };
+      const results = await analyzeImages({ model, rules, gate }, Object.entries(pictures).map(([id, bytes]) => ({ id, bytes })));
+      for (const r of results) {
+        assert.ok(r && !r.ok && r.rejection, `${r?.id} refused`);
+        assert.equal(r.rejection.stage, 'model', r.id);
+      }
+    });
+
     it('scores with a warning instead when the model checks are set to warn', async () => {
       const [r] = await analyzeImages({ model, rules, gate: withModelChecks(gate, 'warn') }, [{ id: 'drawing', bytes: await lesionJpeg(640, 480, 2) }]);
       assert.ok(r?.ok);
