@@ -3,21 +3,28 @@ import { resolve } from 'node:path';
 import { DEFAULT_MODEL_MANIFEST, PROJECT_ROOT } from '../src/config.ts';
 
 export interface ModelVariant {
-  /** `fp32` or `int8`. */
+  /** `fp32` (the default, 4 flips in the graph), `int8`, or `1pass` (no flips). */
   readonly name: string;
   readonly manifest: string;
 }
 
 /** Written by training/quantize.py; benchmarked when present. */
 export const INT8_MANIFEST = resolve(PROJECT_ROOT, 'models/bcc-mtl-mnv2-int8.json');
+/** The single-pass sibling (no test-time flips): the throughput choice. */
+export const ONE_PASS_MANIFEST = resolve(PROJECT_ROOT, 'models/bcc-mtl-mnv2-1pass.json');
 
 export async function availableModelVariants(): Promise<ModelVariant[]> {
   const variants: ModelVariant[] = [{ name: 'fp32', manifest: DEFAULT_MODEL_MANIFEST }];
-  try {
-    await access(INT8_MANIFEST);
-    variants.push({ name: 'int8', manifest: INT8_MANIFEST });
-  } catch {
-    // No quantized model yet: fp32 only.
+  for (const [name, manifest] of [
+    ['int8', INT8_MANIFEST],
+    ['1pass', ONE_PASS_MANIFEST],
+  ] as const) {
+    try {
+      await access(manifest);
+      variants.push({ name, manifest });
+    } catch {
+      // Not shipped (e.g. no quantized model yet): benchmark what is there.
+    }
   }
   return variants;
 }
