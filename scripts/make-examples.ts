@@ -1,6 +1,6 @@
 /**
  * Example instances of every BCC-CDS profile, from a real run of the shipped model on a synthetic
- * dermoscopy-like image (test/helpers/images.ts `lesionJpeg`; never a research image): decode ->
+ * drawn lesion (src/sandbox/synthetic-lesion.ts, the demo's picture; never a research image): decode ->
  * model -> rules -> heatmaps -> buildTriageReport, exactly as the hook does. Ids and the clock are
  * pinned, so a re-run with the same model gives the same files. Every file is validated against the
  * profiles before it is written; any error fails the build.
@@ -22,11 +22,11 @@ import { loadTerminology } from '../src/report/terminology.ts';
 import { toTransactionBundle } from '../src/report/transaction-bundle.ts';
 import type { ReferralImageOutcome } from '../src/report/triage-report.ts';
 import { loadRuleSet } from '../src/rules/rule-set.ts';
-import { lesionJpeg } from '../test/helpers/images.ts';
+import { telangiectaticLesionJpeg } from '../src/sandbox/synthetic-lesion.ts';
 
 const DEFAULT_OUT = resolve(PROJECT_ROOT, 'fhir-profiles/examples');
 const NOW = new Date('2026-11-27T09:30:00Z');
-const IMAGE = { width: 640, height: 480, seed: 1 } as const;
+const IMAGE = { width: 640, height: 480 } as const;
 
 const referral: ServiceRequest = {
   resourceType: 'ServiceRequest',
@@ -57,7 +57,7 @@ async function main(): Promise<number> {
   const model = await openModel(paths.manifest);
   const rules = await loadRuleSet(paths.rules);
   const terminology = await loadTerminology();
-  const bytes = await lesionJpeg(IMAGE.width, IMAGE.height, IMAGE.seed);
+  const bytes = await telangiectaticLesionJpeg(IMAGE.width, IMAGE.height);
   const [result] = await analyzeImages({ model, rules }, [{ id: 'Media/example-dermoscopy-1', where: 'Media/example-dermoscopy-1.content', bytes }]);
   await model.close();
   if (!result?.ok) {
