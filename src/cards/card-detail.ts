@@ -84,6 +84,8 @@ export function writeCardDetail(report: TriageReport, opts: DetailOptions): stri
     `**Model:** ${escapeMarkdown(`${m.name} ${m.version}`)} ([model card](${opts.modelCardUrl})). ` +
       `**Assesses:** ${names(m.assessablePatterns)}. **Does not assess:** ${names(m.notAssessedPatterns)}.`,
     '',
+    `**Image checks:** ${escapeMarkdown(m.gate)}${m.calibration ? ` BCC probabilities are calibrated (${escapeMarkdown(m.calibration)} scaling on out-of-fold predictions).` : ''}`,
+    '',
     `**Rules:** ${escapeMarkdown(`${report.rules.id} ${report.rules.version}`)}.`,
     ...(opts.systemActions
       ? ['', 'The preliminary AI report was offered to the EHR to file automatically (system actions); the EHR decides whether to apply them.']

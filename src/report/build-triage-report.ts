@@ -4,6 +4,7 @@ import { OperationOutcomeError, badRequest, describeOutcome, unprocessable } fro
 import { buildAiProvenance } from './ai-provenance.ts';
 import type { AnalysedImage, BuildContext } from './build-context.ts';
 import { writeConclusion } from './conclusion.ts';
+import { describeModelGate } from '../gate/model-gate.ts';
 import { selectDecidingImage } from './deciding-image.ts';
 import { buildDiagnosticReport } from './diagnostic-report.ts';
 import { buildHeatmapMedia, heatmapTitle } from './heatmap-media.ts';
@@ -165,6 +166,8 @@ export function buildTriageReport(input: TriageReportInput): TriageReport {
       version: manifest.version,
       assessablePatterns: assessablePatterns(manifest).map((p) => p.display),
       notAssessedPatterns: manifest.patterns.filter((p) => !p.trained).map((p) => p.display),
+      gate: describeModelGate(manifest),
+      ...(manifest.calibration ? { calibration: manifest.calibration.method } : {}),
     },
     rules: { id: rules.id, version: rules.version },
     ...(viewerUrl ? { viewerUrl } : {}),

@@ -97,6 +97,10 @@ export interface TriageReport {
     readonly version: string;
     readonly assessablePatterns: readonly string[];
     readonly notAssessedPatterns: readonly string[];
+    /** What the model's own gate checks, in words (describeModelGate). */
+    readonly gate: string;
+    /** The calibration method applied to the BCC probability, if any. */
+    readonly calibration?: string;
   };
   readonly rules: { readonly id: string; readonly version: string };
   /** `<viewerBaseUrl>/<report id>` when a viewer was configured. */

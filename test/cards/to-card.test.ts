@@ -133,6 +133,7 @@ describe('card detail', () => {
     assert.ok(d.includes(`**Model:** ${manifest.name} ${manifest.version} ([model card](https://bcc-cds.org/models/bcc-mtl-mnv2/1.0.0))`), 'model line with version and card link');
     assert.match(d, /\*\*Assesses:\*\* Pigment network, Arborizing telangiectasia/);
     assert.match(d, /\*\*Does not assess:\*\* Ulceration/);
+    assert.match(d, /\*\*Image checks:\*\* The model also checks whether the image is dermoscopic and whether it resembles the training images\./);
   });
 
   it('lists per image the patterns present, absent and not assessed, with probabilities', () => {
