@@ -164,6 +164,15 @@ function imageStage(img, n) {
 }
 
 /**
+ * Three decimals, or two significant digits for a very low threshold (0.00025 must not read 0.000).
+ * @param {number} t
+ * @returns {string}
+ */
+function formatThreshold(t) {
+  return t > 0 && t < 0.01 ? t.toPrecision(2) : t.toFixed(3);
+}
+
+/**
  * One probability as a row: name, number, bar, what it means. A not-assessed pattern has no
  * number and no bar: the installed model has no trained output for it.
  * @param {string} name
@@ -180,7 +189,7 @@ function barRow(name, kind, p, threshold, meaning) {
     fill.style.width = `${Math.max(0, Math.min(1, p)) * 100}%`;
     bar.append(fill);
     if (threshold !== undefined) {
-      const tick = h('span', { class: 'bar__threshold', title: `threshold ${threshold.toFixed(3)}` });
+      const tick = h('span', { class: 'bar__threshold', title: `threshold ${formatThreshold(threshold)}` });
       tick.style.left = `${Math.max(0, Math.min(1, threshold)) * 100}%`;
       bar.append(tick);
     }
@@ -208,7 +217,7 @@ function probabilityTable(img) {
         p.status,
         p.probability,
         p.threshold,
-        p.status === 'not-assessed' ? 'not assessed by this model' : `${p.status}${p.threshold !== undefined ? ` (threshold ${p.threshold.toFixed(3)})` : ''}`,
+        p.status === 'not-assessed' ? 'not assessed by this model' : `${p.status}${p.threshold !== undefined ? ` (threshold ${formatThreshold(p.threshold)})` : ''}`,
       ),
     ),
   ];
