@@ -169,7 +169,16 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
     ...(opts.clock ? { clock: opts.clock } : {}),
     mount: (a) => {
       a.get('/model-card', (_req, res) => {
-        res.json(m);
+        // The manifest, plus the image gate as this service applies it (sandbox: model checks warn).
+        res.json({
+          ...m,
+          imageGate: {
+            name: gate.name,
+            version: gate.version,
+            checks: gate.checks.map((c) => ({ code: c.code, measure: c.measure, direction: c.direction, limit: c.limit, action: c.action })),
+            modelChecks: gate.modelChecks,
+          },
+        });
       });
       if (sandboxRouter) {
         a.use('/fhir', sandboxRouter);

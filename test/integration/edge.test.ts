@@ -84,6 +84,20 @@ describe('HTTP edge', () => {
     }
   });
 
+  it('serves the model card with its gate, calibration, and the image gate as this service applies it', async () => {
+    const m = h.service.model.manifest;
+    const res = await request(h.service.app).get('/model-card');
+    assert.equal(res.status, 200);
+    assert.equal(res.body.version, m.version);
+    assert.equal(res.body.sha256, m.sha256);
+    assert.equal(res.body.calibration.method, m.calibration?.method);
+    assert.equal(res.body.gate.modality.threshold, m.gate?.modality?.threshold);
+    assert.match(res.body.modelCard.intendedUse, /not for diagnosis/);
+    // The harness runs the model checks as warnings (its synthetic images); the card says so.
+    assert.deepEqual(res.body.imageGate.modelChecks, { 'not-dermoscopic': 'warn', 'out-of-distribution': 'warn' });
+    assert.ok(res.body.imageGate.checks.some((c: { code: string; action: string }) => c.code === 'blurred' && c.action === 'reject'));
+  });
+
   it('answers /readyz with the model, /healthz, and an OpenAPI document listing /cds-services', async () => {
     const m = h.service.model.manifest;
     const ready = await request(h.service.app).get('/readyz');
