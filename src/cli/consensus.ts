@@ -14,17 +14,15 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { modelPaths } from '../config.ts';
 import type { LabelConsensus } from '../consensus/label-consensus.ts';
+import { UsageError, integerFlag, parseFlags, runCli } from './cli-run.ts';
 import { runConsensus } from '../consensus/run-consensus.ts';
 import { loadManifest } from '../model/manifest.ts';
 import { OperationOutcomeError, badRequest, describeOutcome } from '../outcomes.ts';
 
 const USAGE =
   'usage: npm run consensus -- --annotations <sheet.csv> --out <labels.csv> [--report report.json] [--posteriors file.csv] [--soft] [--base labels.csv] [--manifest model.json] [--min-annotators N]';
-
-class UsageError extends Error {}
 
 interface Options {
   readonly annotations: string;
@@ -49,27 +47,15 @@ const FLAGS = {
   help: { type: 'boolean', default: false },
 } as const;
 
-function parseFlags(argv: readonly string[]): ReturnType<typeof parseArgs<{ options: typeof FLAGS }>>['values'] {
-  try {
-    return parseArgs({ args: [...argv], options: FLAGS }).values;
-  } catch (err) {
-    // parseArgs throws for unknown or malformed flags: bad usage, not a crash.
-    throw new UsageError((err as Error).message);
-  }
-}
-
 function readOptions(argv: readonly string[]): Options {
-  const values = parseFlags(argv);
+  const values = parseFlags(argv, FLAGS);
   if (values.help) {
     throw new UsageError('');
   }
   if (values.annotations === undefined || values.out === undefined) {
     throw new UsageError('--annotations and --out are required');
   }
-  const min = Number(values['min-annotators'] ?? '1');
-  if (!Number.isInteger(min) || min < 1) {
-    throw new UsageError(`--min-annotators must be an integer >= 1, got "${values['min-annotators']}"`);
-  }
+  const min = integerFlag('min-annotators', values['min-annotators'], 1) ?? 1;
   const out = resolve(values.out);
   return {
     annotations: resolve(values.annotations),
@@ -161,18 +147,7 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof UsageError) {
-      process.stderr.write(err.message ? `consensus: ${err.message}\n${USAGE}\n` : `${USAGE}\n`);
-    } else {
-      // One line per issue: a sheet with several problems is fixed in one pass.
-      const lines = err instanceof OperationOutcomeError ? err.outcome.issue.map((i) => describeOutcome({ resourceType: 'OperationOutcome', issue: [i] })) : [String(err)];
-      process.stderr.write(`consensus: ${lines.join('\n  ')}\n`);
-    }
-    process.exitCode = 2;
-  },
+// One line per issue: a sheet with several problems is fixed in one pass.
+runCli('consensus', USAGE, main, (err) =>
+  err instanceof OperationOutcomeError ? err.outcome.issue.map((i) => describeOutcome({ resourceType: 'OperationOutcome', issue: [i] })).join('\n  ') : String(err),
 );

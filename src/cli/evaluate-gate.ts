@@ -10,7 +10,7 @@
  */
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { integerFlag, parseFlags } from './cli-run.ts';
 import sharp from 'sharp';
 import { DEFAULT_IMAGE_GATE, DEFAULT_MODEL_MANIFEST, PROJECT_ROOT } from '../config.ts';
 import type { Proportion } from '../evaluation/confidence.ts';
@@ -56,8 +56,6 @@ const DEGRADATIONS: readonly Degradation[] = [
   ...[0.6, 0.5].map((g) => ({ id: `under-${g}`, kind: 'under' as const, reason: 'under-exposed' as const, strength: g, describe: `sRGB values x ${g}` })),
 ];
 
-class UsageError extends Error {}
-
 interface Options {
   readonly data: string;
   readonly json: string | undefined;
@@ -68,40 +66,24 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options | 'help' {
-  let v;
-  try {
-    v = parseArgs({
-      args: [...argv],
-      options: {
-        data: { type: 'string' },
-        json: { type: 'string' },
-        config: { type: 'string' },
-        limit: { type: 'string' },
-        seed: { type: 'string' },
-        'write-metrics': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const v = parseFlags(argv, {
+    data: { type: 'string' },
+    json: { type: 'string' },
+    config: { type: 'string' },
+    limit: { type: 'string' },
+    seed: { type: 'string' },
+    'write-metrics': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  });
   if (v.help) {
     return 'help';
   }
-  const int = (flag: string, s: string | undefined, min: number): number | undefined => {
-    if (s === undefined) return undefined;
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < min) throw new UsageError(`--${flag} must be an integer >= ${min}, got "${s}"`);
-    return n;
-  };
   return {
     data: resolve(v.data ?? DEFAULT_DATA),
     json: v.json,
     config: resolve(v.config ?? DEFAULT_IMAGE_GATE),
-    limit: int('limit', v.limit, 1),
-    seed: int('seed', v.seed, 0) ?? 20261126,
+    limit: integerFlag('limit', v.limit, 1),
+    seed: integerFlag('seed', v.seed, 0) ?? 20261126,
     writeMetrics: v['write-metrics'] ?? false,
   };
 }

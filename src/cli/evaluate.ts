@@ -12,7 +12,7 @@
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { UsageError, integerFlag, parseFlags, runCli } from './cli-run.ts';
 import sharp from 'sharp';
 import type { ImageAnalysis, ImageInput } from '../analysis/analyze-images.ts';
 import { analyzeImages } from '../analysis/analyze-images.ts';
@@ -28,7 +28,7 @@ import { drawReliabilitySvg, drawRocSvg, rasterisePng } from '../evaluation/plot
 import { formatEvaluationTable } from '../evaluation/table.ts';
 import type { BccModel } from '../model/session.ts';
 import { openModel } from '../model/session.ts';
-import { OperationOutcomeError, describeOutcome } from '../outcomes.ts';
+import { describeOutcome } from '../outcomes.ts';
 import type { RuleSet } from '../rules/rule-set.ts';
 import { loadRuleSet } from '../rules/rule-set.ts';
 
@@ -37,8 +37,6 @@ const DEFAULT_DATA = resolve(PROJECT_ROOT, '../shared/data/dermoscopy');
 /** Images per analyzeImages call: bounds decoded pixels and tensors in memory at once. */
 const CHUNK = 32;
 const BOOTSTRAP = { resamples: 2000, seed: 20261126 } as const;
-
-class UsageError extends Error {}
 
 interface Options {
   readonly data: string;
@@ -49,49 +47,18 @@ interface Options {
   readonly seed: number;
 }
 
-function toInteger(flag: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) {
-    return undefined;
-  }
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw new UsageError(`--${flag} must be an integer >= ${min}, got "${value}"`);
-  }
-  return n;
-}
-
-interface Flags {
-  readonly data?: string | undefined;
-  readonly json?: string | undefined;
-  readonly plots?: string | undefined;
-  readonly model?: string | undefined;
-  readonly limit?: string | undefined;
-  readonly seed?: string | undefined;
-  readonly help: boolean;
-}
-
-function parseFlags(argv: readonly string[]): Flags {
-  try {
-    return parseArgs({
-      args: [...argv],
-      options: {
-        data: { type: 'string' },
-        json: { type: 'string' },
-        plots: { type: 'string' },
-        model: { type: 'string' },
-        limit: { type: 'string' },
-        seed: { type: 'string' },
-        help: { type: 'boolean', default: false },
-      },
-    }).values;
-  } catch (err) {
-    // parseArgs throws for unknown or malformed flags: bad usage, not a crash.
-    throw new UsageError((err as Error).message);
-  }
-}
+const FLAGS = {
+  data: { type: 'string' },
+  json: { type: 'string' },
+  plots: { type: 'string' },
+  model: { type: 'string' },
+  limit: { type: 'string' },
+  seed: { type: 'string' },
+  help: { type: 'boolean', default: false },
+} as const;
 
 function readOptions(argv: readonly string[]): Options {
-  const values = parseFlags(argv);
+  const values = parseFlags(argv, FLAGS);
   if (values.help) {
     throw new UsageError('');
   }
@@ -101,8 +68,8 @@ function readOptions(argv: readonly string[]): Options {
     json,
     plots: values.plots !== undefined ? resolve(values.plots) : json !== undefined ? dirname(json) : undefined,
     model: values.model === undefined ? modelPaths().manifest : resolve(values.model),
-    limit: toInteger('limit', values.limit, 1),
-    seed: toInteger('seed', values.seed, 0) ?? BOOTSTRAP.seed,
+    limit: integerFlag('limit', values.limit, 1),
+    seed: integerFlag('seed', values.seed, 0) ?? BOOTSTRAP.seed,
   };
 }
 
@@ -308,17 +275,4 @@ async function main(argv: readonly string[]): Promise<number> {
   return collected.images.length > 0 ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof UsageError) {
-      process.stderr.write(err.message ? `evaluate: ${err.message}\n${USAGE}\n` : `${USAGE}\n`);
-    } else {
-      const text = err instanceof OperationOutcomeError ? describeOutcome(err.outcome) : String(err);
-      process.stderr.write(`evaluate: ${text}\n`);
-    }
-    process.exitCode = 2;
-  },
-);
+runCli('evaluate', USAGE, main);

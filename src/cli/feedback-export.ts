@@ -13,16 +13,14 @@
  */
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { UsageError, parseFlags, runCli } from './cli-run.ts';
 import { formatFeedbackSheet } from '../consensus/feedback-sheet.ts';
 import type { CardOutcomes } from '../feedback/feedback-store.ts';
-import { OperationOutcomeError, badRequest, describeOutcome } from '../outcomes.ts';
+import { OperationOutcomeError, badRequest } from '../outcomes.ts';
 import { DEFAULT_CONFIG } from '../service-config.ts';
 import { openSharedStore } from '../storage/shared-store.ts';
 
 const USAGE = 'usage: npm run feedback-export -- [--db var/feedback.sqlite | --database-url postgres://...] --out <sheet.csv> [--include-unanswered]';
-
-class UsageError extends Error {}
 
 const FLAGS = {
   db: { type: 'string' },
@@ -40,12 +38,7 @@ interface Options {
 }
 
 function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
-  let values: ReturnType<typeof parseArgs<{ options: typeof FLAGS }>>['values'];
-  try {
-    values = parseArgs({ args: [...argv], options: FLAGS }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseFlags(argv, FLAGS);
   if (values.help) {
     throw new UsageError('');
   }
@@ -88,17 +81,4 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof UsageError) {
-      process.stderr.write(err.message ? `feedback-export: ${err.message}\n${USAGE}\n` : `${USAGE}\n`);
-    } else {
-      const text = err instanceof OperationOutcomeError ? describeOutcome(err.outcome) : String(err);
-      process.stderr.write(`feedback-export: ${text}\n`);
-    }
-    process.exitCode = 2;
-  },
-);
+runCli('feedback-export', USAGE, main);
