@@ -14,6 +14,7 @@ export const ISSUE_CODES = [
   'not-supported',
   'too-costly',
   'processing',
+  'business-rule',
   'exception',
   'timeout',
   'security',
@@ -54,6 +55,11 @@ export function notSupported(text: string, expression?: string): OperationOutcom
   return outcome('error', 'not-supported', text, expression);
 }
 
+/** Readable and valid, but refused by a rule of this service (the image gate). */
+export function businessRule(text: string, expression?: string): OperationOutcome {
+  return outcome('error', 'business-rule', text, expression);
+}
+
 export function tooCostly(text: string, expression?: string): OperationOutcome {
   return outcome('error', 'too-costly', text, expression);
 }
@@ -62,7 +68,7 @@ export function serverError(text: string): OperationOutcome {
   return outcome('error', 'exception', text);
 }
 
-/** HTTP status for an outcome: 400 invalid/structure/required/value, 422 processing/not-supported/too-costly. */
+/** HTTP status for an outcome: 400 invalid/structure/required/value, 422 processing/business-rule/not-supported/too-costly. */
 export function getStatus(o: OperationOutcome): number {
   const code = o.issue[0]?.code;
   switch (code) {
@@ -78,6 +84,7 @@ export function getStatus(o: OperationOutcome): number {
     case 'not-found':
       return 404;
     case 'processing':
+    case 'business-rule':
     case 'not-supported':
     case 'too-costly':
       return 422;

@@ -6,7 +6,7 @@ import { toModelInput } from '../imaging/preprocess.ts';
 import type { ModelFindings } from '../model/findings.ts';
 import { readFindings } from '../model/findings.ts';
 import type { BccModel } from '../model/session.ts';
-import { OperationOutcomeError, serverError } from '../outcomes.ts';
+import { OperationOutcomeError, businessRule, serverError } from '../outcomes.ts';
 import type { GateConfig } from '../gate/gate-config.ts';
 import type { GateReason } from '../gate/gate-reasons.ts';
 import { judgeModelGate } from '../gate/model-gate.ts';
@@ -69,11 +69,7 @@ export type ImageResult =
     };
 
 function rejected(id: string, where: string, rejection: ImageRejection): ImageResult {
-  const text = `image not assessed: ${rejection.reasons.map((r) => r.text).join(' ')}`;
-  const outcome: OperationOutcome = {
-    resourceType: 'OperationOutcome',
-    issue: [{ severity: 'error', code: 'business-rule', details: { text }, expression: [where] }],
-  };
+  const outcome = businessRule(`image not assessed: ${rejection.reasons.map((r) => r.text).join(' ')}`, where);
   return { ok: false, id, outcome, rejection };
 }
 

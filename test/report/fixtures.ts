@@ -3,7 +3,7 @@ import type { ImageResult } from '../../src/analysis/analyze-images.ts';
 import { DEFAULT_RULES } from '../../src/config.ts';
 import type { OutputHeatmap } from '../../src/explain/output-heatmaps.ts';
 import { readFindings } from '../../src/model/findings.ts';
-import { unprocessable } from '../../src/outcomes.ts';
+import { businessRule, unprocessable } from '../../src/outcomes.ts';
 import { loadTerminology } from '../../src/report/terminology.ts';
 import type { ReferralImageOutcome, TriageReportInput } from '../../src/report/triage-report.ts';
 import { applyBccCriterion } from '../../src/rules/criterion.ts';
@@ -69,7 +69,7 @@ export function rejectedResult(id: string): ImageResult {
   return {
     ok: false,
     id,
-    outcome: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'business-rule', details: { text: `image not assessed: ${reason.text}` } }] },
+    outcome: businessRule(`image not assessed: ${reason.text}`),
     rejection: { stage: 'model', reasons: [reason], warnings: [] },
   };
 }
