@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readJsonFile } from '../read-json-file.ts';
 import { z } from 'zod';
-import { OperationOutcomeError, badRequest } from '../outcomes.ts';
 import { parseOrThrow } from '../validation-outcome.ts';
 import { GATE_REASONS, MODEL_REASONS, QUALITY_REASONS } from './gate-reasons.ts';
 import type { GateReasonCode } from './gate-reasons.ts';
@@ -103,19 +102,7 @@ export function parseGateConfig(json: unknown, source = 'image-gate'): GateConfi
 }
 
 export async function loadGateConfig(path: string): Promise<GateConfig> {
-  let raw: string;
-  try {
-    raw = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new OperationOutcomeError(badRequest(`cannot read image gate file ${path}`), err);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch (err) {
-    throw new OperationOutcomeError(badRequest(`image gate file ${path} is not JSON: ${(err as Error).message}`), err);
-  }
-  return parseGateConfig(json, path);
+  return parseGateConfig(await readJsonFile(path, 'image gate file'), path);
 }
 
 export function formatNumber(v: number, format: NumberFormat): string {

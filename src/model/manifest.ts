@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readJsonFile } from '../read-json-file.ts';
 import { z } from 'zod';
-import { OperationOutcomeError, badRequest } from '../outcomes.ts';
 import { parseOrThrow } from '../validation-outcome.ts';
 
 /** How the whole image becomes the square network input. */
@@ -143,19 +142,7 @@ export function parseManifest(json: unknown, source = 'manifest'): ModelManifest
 }
 
 export async function loadManifest(path: string): Promise<ModelManifest> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new OperationOutcomeError(badRequest(`cannot read model manifest ${path}`), err);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new OperationOutcomeError(badRequest(`model manifest ${path} is not JSON: ${(err as Error).message}`), err);
-  }
-  return parseManifest(json, path);
+  return parseManifest(await readJsonFile(path, 'model manifest'), path);
 }
 
 /** Patterns the installed model can assess (trained on labelled data); the rest are "not assessed". */

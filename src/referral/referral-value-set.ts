@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { readJsonFile } from '../read-json-file.ts';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { PROJECT_ROOT } from '../config.ts';
-import { OperationOutcomeError, badRequest } from '../outcomes.ts';
 import { parseOrThrow } from '../validation-outcome.ts';
 
 export const DEFAULT_REFERRAL_CODES = resolve(PROJECT_ROOT, 'cds-hooks/referral-codes.json');
@@ -56,19 +55,7 @@ export function parseReferralValueSet(json: unknown, source = 'referral-codes.js
 }
 
 export async function loadReferralValueSet(path: string = DEFAULT_REFERRAL_CODES): Promise<ReferralValueSet> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new OperationOutcomeError(badRequest(`cannot read referral value set ${path}`), err);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new OperationOutcomeError(badRequest(`referral value set ${path} is not JSON: ${err instanceof Error ? err.message : String(err)}`), err);
-  }
-  return parseReferralValueSet(json, path);
+  return parseReferralValueSet(await readJsonFile(path, 'referral value set'), path);
 }
 
 /** True when the coding carries a system and code listed in the value set. Tolerates `{}` codings. */

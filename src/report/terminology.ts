@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { readJsonFile } from '../read-json-file.ts';
 import { resolve } from 'node:path';
 import type { Coding } from 'fhir/r4';
 import { z } from 'zod';
 import { PROJECT_ROOT } from '../config.ts';
-import { OperationOutcomeError, badRequest } from '../outcomes.ts';
+import { OperationOutcomeError } from '../outcomes.ts';
 import { TRIAGE_CATEGORIES } from '../rules/rule-set.ts';
 
 /** Codes and canonical URLs live in fhir-profiles/terminology/codes.json, never in TypeScript. */
@@ -93,13 +93,7 @@ export function parseTerminology(json: unknown, source = 'terminology'): Termino
 }
 
 export async function loadTerminology(path: string = DEFAULT_TERMINOLOGY): Promise<Terminology> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (err) {
-    throw new OperationOutcomeError(badRequest(`cannot read terminology file ${path}: ${err instanceof Error ? err.message : String(err)}`), err);
-  }
-  return parseTerminology(json, path);
+  return parseTerminology(await readJsonFile(path, 'terminology file'), path);
 }
 
 /** A FHIR Coding from a terminology entry, without our bookkeeping fields (verifiedFrom). */

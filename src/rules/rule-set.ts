@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readJsonFile } from '../read-json-file.ts';
 import { z } from 'zod';
 import { OperationOutcomeError, badRequest } from '../outcomes.ts';
 import { parseOrThrow } from '../validation-outcome.ts';
@@ -74,11 +74,5 @@ export function checkRulesAgainstThresholds(rules: RuleSet, thresholds: Readonly
 }
 
 export async function loadRuleSet(path: string): Promise<RuleSet> {
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, 'utf8'));
-  } catch (err) {
-    throw new OperationOutcomeError(badRequest(`cannot read rule file ${path}: ${(err as Error).message}`), err);
-  }
-  return parseRuleSet(json, path);
+  return parseRuleSet(await readJsonFile(path, 'rule file'), path);
 }
