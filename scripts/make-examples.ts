@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import type { FhirResource, ServiceRequest } from 'fhir/r4';
 import { analyzeImages } from '../src/analysis/analyze-images.ts';
 import { PROJECT_ROOT, modelPaths } from '../src/config.ts';
-import { renderOutputHeatmaps } from '../src/explain/output-heatmaps.ts';
+import { renderAnalysisHeatmaps } from '../src/analysis/analysis-heatmaps.ts';
 import { openModel } from '../src/model/session.ts';
 import { loadResourceValidator } from '../src/profiles/validate-resource.ts';
 import { errorIssues, formatIssue } from '../src/profiles/validation-issues.ts';
@@ -64,14 +64,7 @@ async function main(): Promise<number> {
     throw new Error(`the synthetic image was not analysed: ${JSON.stringify(result)}`);
   }
   const a = result.analysis;
-  const heatmaps = await renderOutputHeatmaps({
-    cam: a.cam,
-    camShape: model.cam,
-    channelIds: model.manifest.outputs.cam.channels,
-    image: a.image,
-    region: a.region,
-    findings: a.findings,
-  });
+  const heatmaps = await renderAnalysisHeatmaps(a, model);
   const image: ReferralImageOutcome = {
     source: { reference: 'Media/example-dermoscopy-1' },
     label: 'Left cheek, dermoscopy 1 (synthetic test image)',

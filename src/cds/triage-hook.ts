@@ -7,8 +7,7 @@ import type { Card, SystemAction } from '../cards/card.ts';
 import { noImagesCard, notAssessedCard } from '../cards/status-cards.ts';
 import { toSystemActions } from '../cards/suggestions.ts';
 import { toCard } from '../cards/to-card.ts';
-import type { OutputHeatmap } from '../explain/output-heatmaps.ts';
-import { renderOutputHeatmaps } from '../explain/output-heatmaps.ts';
+import { renderAnalysisHeatmaps } from '../analysis/analysis-heatmaps.ts';
 import type { FeedbackStore, IssuedCard } from '../feedback/feedback-store.ts';
 import { attachmentBytes } from '../fhir/attachment-bytes.ts';
 import type { FhirGateway, FhirGatewayOptions } from '../fhir/fhir-gateway.ts';
@@ -130,7 +129,7 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
           label: p.image.label,
           ...(p.image.bodySite ? { bodySite: p.image.bodySite } : {}),
           result,
-          heatmaps: result.ok ? await heatmapsFor(result) : [],
+          heatmaps: result.ok ? await renderAnalysisHeatmaps(result.analysis, deps.model) : [],
         };
       }),
     );
@@ -221,18 +220,6 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
       }
       return { ok: false, outcome: err instanceof OperationOutcomeError ? err.outcome : serverError(`could not fetch ${p.image.where}`) };
     }
-  }
-
-  async function heatmapsFor(r: Extract<ImageResult, { ok: true }>): Promise<OutputHeatmap[]> {
-    const a = r.analysis;
-    return renderOutputHeatmaps({
-      cam: a.cam,
-      camShape: deps.model.cam,
-      channelIds: deps.model.manifest.outputs.cam.channels,
-      image: a.image,
-      region: a.region,
-      findings: a.findings,
-    });
   }
 
   const admit = deps.admit ?? (<T>(job: () => Promise<T>): Promise<T> => job());

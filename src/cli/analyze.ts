@@ -14,7 +14,7 @@ import type { ImageResult } from '../analysis/analyze-images.ts';
 import { analyzeImages } from '../analysis/analyze-images.ts';
 import { modelPaths } from '../config.ts';
 import { compositeOverlay } from '../explain/heatmap-png.ts';
-import { renderOutputHeatmaps } from '../explain/output-heatmaps.ts';
+import { renderAnalysisHeatmaps } from '../analysis/analysis-heatmaps.ts';
 import { assessablePatterns } from '../model/manifest.ts';
 import type { BccModel } from '../model/session.ts';
 import { openModel } from '../model/session.ts';
@@ -37,14 +37,7 @@ async function readInput(path: string): Promise<Buffer | string> {
 
 async function writeHeatmaps(r: Extract<ImageResult, { ok: true }>, model: BccModel, outDir: string | undefined): Promise<Record<string, string>> {
   const a = r.analysis;
-  const maps = await renderOutputHeatmaps({
-    cam: a.cam,
-    camShape: model.cam,
-    channelIds: model.manifest.outputs.cam.channels,
-    image: a.image,
-    region: a.region,
-    findings: a.findings,
-  });
+  const maps = await renderAnalysisHeatmaps(a, model);
   const stem = basename(r.id, extname(r.id));
   const dir = outDir ?? dirname(r.id);
   const files: Record<string, string> = {};
