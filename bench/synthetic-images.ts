@@ -9,6 +9,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { mulberry32 } from '../src/evaluation/random.ts';
 
 export interface ImageSize {
   readonly label: string;
@@ -22,17 +23,6 @@ export const BENCH_SIZES: readonly ImageSize[] = [
   { label: '2 MP', width: 1632, height: 1224 },
   { label: '12 MP', width: 4000, height: 3000 },
 ];
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A smooth random field in [-1, 1]: a coarse random grid, bilinearly interpolated. */
 function valueNoise(rand: () => number, cells: number, aspect: number): (u: number, v: number) => number {

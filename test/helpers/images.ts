@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { mulberry32 } from '../../src/evaluation/random.ts';
 
 /** Synthetic test images made with sharp: never the shared research images. */
 export async function solidJpeg(width: number, height: number, rgb: readonly [number, number, number]): Promise<Buffer> {
@@ -11,14 +12,7 @@ export async function solidPng(width: number, height: number, rgb: readonly [num
 
 /** A lesion-like image: a brown ellipse with darker dots on skin tone, deterministic for a seed. */
 export async function lesionJpeg(width: number, height: number, seed = 1): Promise<Buffer> {
-  let s = seed >>> 0;
-  const rand = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   const dots = Array.from({ length: 30 }, () => {
     const a = rand() * Math.PI * 2;
     const r = rand() * 0.3;
