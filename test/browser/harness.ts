@@ -6,8 +6,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -22,6 +20,7 @@ import { createSandboxFrontEnd } from '../../src/sandbox/sandbox-front-end.ts';
 import { DEFAULT_CONFIG } from '../../src/service-config.ts';
 import type { SharedStore } from '../../src/storage/shared-store.ts';
 import { openSqliteStore } from '../../src/storage/sqlite-store.ts';
+import { freeLoopbackPort } from '../support/free-port.ts';
 
 /** Debian's package (`apt-get install -y chromium`); CHROMIUM_PATH points elsewhere. */
 export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -66,18 +65,6 @@ export interface SandboxStand {
   stop(): Promise<void>;
 }
 
-/** A port nobody listens on now: the service's allow-list and card links derive from config.port. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((ok, fail) => {
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', ok);
-  });
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((ok) => probe.close(() => ok()));
-  return port;
-}
-
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
@@ -92,7 +79,8 @@ export async function startSandboxStand(): Promise<SandboxStand> {
   const browser = await launchChromium();
   const dir = await mkdtemp(join(tmpdir(), 'bcc-cds-browser-'));
   await mkdir(ARTIFACTS, { recursive: true });
-  const port = await freePort();
+  // The service's allow-list and card links derive from config.port, so it is chosen up front.
+  const port = await freeLoopbackPort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const config = { ...DEFAULT_CONFIG, mode: 'sandbox' as const, port, host: '127.0.0.1', publicBaseUrl: baseUrl, feedbackDbPath: join(dir, 'feedback.sqlite') };
   const logs: string[] = [];

@@ -25,7 +25,8 @@ import { stopProcess } from '../support/child-process.ts';
 import type { Nginx } from '../support/nginx.ts';
 import { startNginx } from '../support/nginx.ts';
 import type { PostgresCluster } from '../support/postgres.ts';
-import { freeLoopbackPort, startPostgres } from '../support/postgres.ts';
+import { freeLoopbackPort } from '../support/free-port.ts';
+import { startPostgres } from '../support/postgres.ts';
 
 const ISS = 'https://ehr.scale.example.org';
 const REPLICAS = 3;

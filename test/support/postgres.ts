@@ -7,11 +7,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { chown, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freeLoopbackPort } from './free-port.ts';
 
 const DEBIAN_PG = '/usr/lib/postgresql';
 
@@ -36,17 +35,6 @@ export function postgresBinDir(): string {
     throw new Error(`no PostgreSQL server binaries under ${DEBIAN_PG}/*/bin: install the Debian postgresql package (apt-get install -y postgresql)`);
   }
   return join(DEBIAN_PG, v, 'bin');
-}
-
-export async function freeLoopbackPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((ok, fail) => {
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', ok);
-  });
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((ok) => probe.close(() => ok()));
-  return port;
 }
 
 export async function startPostgres(): Promise<PostgresCluster> {
