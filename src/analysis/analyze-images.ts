@@ -87,6 +87,8 @@ function toOutcome(err: unknown): OperationOutcome {
 export async function analyzeImages(deps: AnalyzeDeps, inputs: readonly ImageInput[]): Promise<ImageResult[]> {
   const { model, rules } = deps;
   const limits = deps.limits ?? DEFAULT_DECODE_LIMITS;
+  // Calibrated operating points: the scale the calibrated probability is compared on.
+  const points = operatingPoints(model.manifest);
   return Promise.all(
     inputs.map(async (inp): Promise<ImageResult> => {
       const where = inp.where ?? inp.id;
@@ -115,7 +117,7 @@ export async function analyzeImages(deps: AnalyzeDeps, inputs: readonly ImageInp
       }
       const findings = readFindings(out, model.manifest);
       const criterion = applyBccCriterion(findings.patterns, rules);
-      const triage = assignTriage(findings.bccProbability, criterion, operatingPoints(model.manifest), rules);
+      const triage = assignTriage(findings.bccProbability, criterion, points, rules);
       return {
         ok: true,
         id: inp.id,
