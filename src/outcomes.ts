@@ -68,8 +68,28 @@ export function serverError(text: string): OperationOutcome {
   return outcome('error', 'exception', text);
 }
 
-/** HTTP status for an outcome: 400 invalid/structure/required/value, 422 processing/business-rule/not-supported/too-costly. */
+/**
+ * Marks a bad gateway. FHIR has no issue type for "the upstream server answered with something
+ * unusable", so, as Medplum's outcomes do, the OperationOutcome's id carries it for getStatus.
+ */
+export const BAD_GATEWAY_ID = 'bad-gateway';
+
+/**
+ * The EHR's FHIR server answered, but not with anything the service can use (a 5xx, a body that is
+ * not FHIR JSON, the wrong resource): 502, so the client sees that the fault is upstream, not ours.
+ */
+export function badGateway(text: string, expression?: string): OperationOutcome {
+  return { resourceType: 'OperationOutcome', id: BAD_GATEWAY_ID, issue: outcome('error', 'exception', text, expression).issue };
+}
+
+/**
+ * HTTP status for an outcome: 400 invalid/structure/required/value, 422 processing/business-rule/
+ * not-supported/too-costly, 502 a bad gateway (by id), 503 transient, 504 timeout.
+ */
 export function getStatus(o: OperationOutcome): number {
+  if (o.id === BAD_GATEWAY_ID) {
+    return 502;
+  }
   const code = o.issue[0]?.code;
   switch (code) {
     case 'invalid':

@@ -1,7 +1,7 @@
 import { Client } from 'fhir-kit-client';
 import type { RequestOptions } from 'fhir-kit-client';
 import type { Bundle, OperationOutcome, Resource } from 'fhir/r4';
-import { OperationOutcomeError, badRequest, preconditionFailed, serverError, tooCostly, unprocessable } from '../outcomes.ts';
+import { OperationOutcomeError, badGateway, badRequest, preconditionFailed, tooCostly, unprocessable } from '../outcomes.ts';
 import { decodeBase64 } from './attachment-bytes.ts';
 import { resolveUnderBase } from './server-allow-list.ts';
 import { readCapped } from '../net/read-capped.ts';
@@ -61,7 +61,7 @@ export function createFhirGateway(opts: FhirGatewayOptions): FhirGateway {
       const what = `search ${resourceType}`;
       const result = await callClient(() => client.search({ resourceType, searchParams: { ...params }, options: requestOptions() }), what);
       if (!isBundle(result)) {
-        throw new OperationOutcomeError(serverError(`FHIR server answered ${what} with something other than a Bundle`));
+        throw new OperationOutcomeError(badGateway(`FHIR server answered ${what} with something other than a Bundle`));
       }
       return result;
     },
@@ -79,7 +79,7 @@ export function createFhirGateway(opts: FhirGatewayOptions): FhirGateway {
         what,
       );
       if (!isResourceOf(result, resourceType)) {
-        throw new OperationOutcomeError(serverError(`FHIR server answered ${what} with something other than a ${resourceType}`));
+        throw new OperationOutcomeError(badGateway(`FHIR server answered ${what} with something other than a ${resourceType}`));
       }
       return result;
     },
@@ -192,7 +192,8 @@ function binaryData(body: Buffer, what: string, maxBytes: number): Buffer {
  * Upstream answers as outcomes. The CDS client sees our status, not the FHIR server's, so a refused
  * token (401/403) or an unreachable server is 412 (CDS Hooks 2.0: the service cannot get its data),
  * a missing resource is 422 (the referral names something that is not there), a redirect is
- * refused as 403, and anything else is a 500 naming the upstream status.
+ * refused as 403, and anything else (5xx above all) is a 502 naming the upstream status: the
+ * service worked, its upstream did not.
  */
 function outcomeForStatus(status: number, what: string): OperationOutcome {
   if (status === 401 || status === 403) {
@@ -204,7 +205,7 @@ function outcomeForStatus(status: number, what: string): OperationOutcome {
   if ((status >= 300 && status < 400) || status === 0) {
     return forbidden(`${what}: the FHIR server answered with a redirect, which the service does not follow`);
   }
-  return serverError(`${what}: the FHIR server answered HTTP ${status}`);
+  return badGateway(`${what}: the FHIR server answered HTTP ${status}`);
 }
 
 function toOutcomeError(err: unknown, what: string): OperationOutcomeError {
@@ -214,20 +215,45 @@ function toOutcomeError(err: unknown, what: string): OperationOutcomeError {
   if (isTimeout(err)) {
     return new OperationOutcomeError(outcomeOf('timeout', `${what}: the FHIR server did not answer in time`), err);
   }
-  const status = upstreamStatus(err);
-  if (status !== undefined) {
-    return new OperationOutcomeError(outcomeForStatus(status, what), err);
+  const upstream = upstreamAnswer(err);
+  if (upstream?.notJson) {
+    return new OperationOutcomeError(badGateway(`${what}: the FHIR server answered HTTP ${upstream.status} with ${upstream.contentType}, not FHIR JSON`), err);
+  }
+  if (upstream) {
+    return new OperationOutcomeError(outcomeForStatus(upstream.status, what), err);
   }
   return new OperationOutcomeError(preconditionFailed(`${what}: cannot reach the FHIR server`), err);
 }
 
-/** fhir-kit-client throws `{ response: { status } }` for HTTP errors. */
-function upstreamStatus(err: unknown): number | undefined {
+interface UpstreamAnswer {
+  readonly status: number;
+  /** A success status whose body did not parse as JSON (an HTML login page, a proxy's text). */
+  readonly notJson: boolean;
+  readonly contentType: string;
+}
+
+/**
+ * fhir-kit-client 2.0.3 throws `{ response: { status, data }, config: { headers } }` both for an
+ * HTTP error status and for a body it cannot parse as JSON; the latter keeps the upstream status
+ * (often 200) and the body as text. A success status in such an error therefore means "not JSON".
+ */
+function upstreamAnswer(err: unknown): UpstreamAnswer | undefined {
   if (!isRecord(err) || !isRecord(err['response'])) {
     return undefined;
   }
   const status = err['response']['status'];
-  return typeof status === 'number' ? status : undefined;
+  if (typeof status !== 'number') {
+    return undefined;
+  }
+  const headers = isRecord(err['config']) ? err['config']['headers'] : undefined;
+  const contentType = headers instanceof Headers ? mediaType(headers.get('content-type')) : undefined;
+  return { status, notJson: status >= 200 && status < 300, contentType: contentType ?? 'a body' };
+}
+
+/** `text/html; charset=utf-8` -> `text/html`; anything that is not a plain media type is left out of messages. */
+function mediaType(header: string | null): string | undefined {
+  const type = header?.split(';')[0]?.trim().toLowerCase();
+  return type && /^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,64}$/.test(type) ? type : undefined;
 }
 
 /** AbortSignal.timeout rejects with a DOMException named TimeoutError (sometimes as the cause). */

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Attachment, Bundle, Resource } from 'fhir/r4';
 import { attachmentBytes, decodeBase64 } from '../../src/fhir/attachment-bytes.ts';
 import type { FhirGateway } from '../../src/fhir/fhir-gateway.ts';
-import { OperationOutcomeError, getStatus, serverError } from '../../src/outcomes.ts';
+import { OperationOutcomeError, getStatus, badGateway } from '../../src/outcomes.ts';
 import type { ReferralImage } from '../../src/referral/referral-images.ts';
 
 /** Serves attachment bytes from a map; records each fetch. */
@@ -20,7 +20,7 @@ class FakeGateway implements FhirGateway {
     this.fetched.push(`${url} <= ${maxBytes}`);
     const bytes = this.files.get(url);
     if (!bytes) {
-      throw new OperationOutcomeError(serverError('attachment https://ehr/fhir/Binary/x: the FHIR server answered HTTP 503'));
+      throw new OperationOutcomeError(badGateway('attachment https://ehr/fhir/Binary/x: the FHIR server answered HTTP 503'));
     }
     return bytes;
   }
@@ -82,7 +82,7 @@ describe('attachmentBytes', () => {
   });
 
   it('names the element on a gateway failure', async () => {
-    await rejectsAt(attachmentBytes(image({ url: 'Binary/missing' }), new FakeGateway(new Map()), 1000), 500, 'Media/1.content.url', /HTTP 503/);
+    await rejectsAt(attachmentBytes(image({ url: 'Binary/missing' }), new FakeGateway(new Map()), 1000), 502, 'Media/1.content.url', /HTTP 503/);
   });
 
   it('answers 412 for a url when the request gives no FHIR server', async () => {

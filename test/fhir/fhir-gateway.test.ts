@@ -74,6 +74,15 @@ before(async () => {
         return json(res, 401, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] });
       case '/fhir/Media/missing':
         return json(res, 404, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
+      case '/fhir/Media/login-page':
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        return res.end('<!doctype html><title>Sign in</title>');
+      case '/fhir/Media/plain':
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        return res.end('OK');
+      case '/fhir/Media/unavailable':
+        res.writeHead(503, { 'content-type': 'text/html' });
+        return res.end('<html><body>Service Unavailable</body></html>');
       case '/fhir/Media/moved':
       case '/fhir/Binary/moved':
         res.writeHead(302, { location: `${foreign.origin}/steal` });
@@ -178,10 +187,16 @@ describe('createFhirGateway: search and read (fhir-kit-client)', () => {
     assert.equal(foreign.seen.length, before);
   });
 
-  it('maps upstream answers: 401 -> 412, 404 -> 422, wrong resource type -> 500', async () => {
+  it('maps upstream answers: 401 -> 412, 404 -> 422, wrong resource type -> 502', async () => {
     await rejectsWith(gateway().read('Media/denied'), 412, /refused the access token/);
     await rejectsWith(gateway().read('Media/missing'), 422, /not found/);
-    await rejectsWith(gateway().read('Media/wrong-type'), 500, /other than a Media/);
+    await rejectsWith(gateway().read('Media/wrong-type'), 502, /other than a Media/);
+  });
+
+  it('answers a body that is not JSON (HTML login page, text/plain) and a 5xx as a bad gateway (502)', async () => {
+    await rejectsWith(gateway().read('Media/login-page'), 502, /read Media\/login-page: the FHIR server answered HTTP 200 with text\/html, not FHIR JSON/);
+    await rejectsWith(gateway().read('Media/plain'), 502, /answered HTTP 200 with text\/plain, not FHIR JSON/);
+    await rejectsWith(gateway().read('Media/unavailable'), 502, /read Media\/unavailable: the FHIR server answered HTTP 503/);
   });
 
   it('times out', async () => {

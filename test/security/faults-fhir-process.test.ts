@@ -20,7 +20,7 @@ import type { TestService } from './service.ts';
 
 const TOKEN = 'process-fault-token-91c3';
 const FHIR_TIMEOUT_MS = 600;
-type ProxyMode = 'pass' | 'delay' | 'error' | 'malformed' | 'html';
+type ProxyMode = 'pass' | 'delay' | 'error' | 'malformed' | 'html' | 'text';
 
 let fhir: FhirServerProcess;
 let proxy: Loopback;
@@ -83,6 +83,10 @@ before(async () => {
     if (mode === 'html') {
       type = 'text/html';
       body = Buffer.from('<html><body>Session expired, please log in</body></html>');
+    }
+    if (mode === 'text') {
+      type = 'text/plain';
+      body = Buffer.from('Service temporarily unavailable');
     }
     if (res.destroyed) {
       return;
@@ -148,15 +152,19 @@ describe('faults with the real FHIR server process', () => {
     assertPromptOutcome(await hook(mixed, `${proxy.origin}/fhir`), /^504$/, /did not answer in time/);
   });
 
-  it('returning errors: an OperationOutcome naming the upstream status', async () => {
+  it('returning errors: 502, an OperationOutcome naming the upstream status', async () => {
     proxyMode = 'error';
-    assertPromptOutcome(await hook(mixed, `${proxy.origin}/fhir`), /^5\d\d$/, /HTTP 502/);
+    assertPromptOutcome(await hook(mixed, `${proxy.origin}/fhir`), /^502$/, /search Media: the FHIR server answered HTTP 502/);
   });
 
-  it('malformed Bundles and an HTML login page instead of FHIR: an OperationOutcome', async () => {
-    for (const mode of ['malformed', 'html'] as const) {
+  it('a 200 whose body is not JSON (HTML login page, plain text, a truncated Bundle): 502 naming what came', async () => {
+    for (const [mode, text] of [
+      ['html', /search Media: the FHIR server answered HTTP 200 with text\/html, not FHIR JSON/],
+      ['text', /search Media: the FHIR server answered HTTP 200 with text\/plain, not FHIR JSON/],
+      ['malformed', /search Media: the FHIR server answered HTTP 200 with application\/fhir\+json, not FHIR JSON/],
+    ] as const) {
       proxyMode = mode;
-      assertPromptOutcome(await hook(mixed, `${proxy.origin}/fhir`), /^5\d\d$/, /search Media/);
+      assertPromptOutcome(await hook(mixed, `${proxy.origin}/fhir`), /^502$/, text);
     }
   });
 
