@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { GateConfig } from '../gate/gate-config.ts';
-import type { Reference, ServiceRequest } from 'fhir/r4';
+import type { Reference } from 'fhir/r4';
 import type { ImageInput, ImageResult } from '../analysis/analyze-images.ts';
 import { analyzeImages } from '../analysis/analyze-images.ts';
 import type { Card, SystemAction } from '../cards/card.ts';
@@ -149,7 +149,7 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
         card = notAssessedCard(f.referral, images, cardOptions);
       } else {
         report = buildTriageReport({
-          referral: withId(f.referral, newId),
+          referral: f.referral,
           patient: patientReference(request.context.patientId),
           images,
           manifest: deps.model.manifest,
@@ -252,11 +252,6 @@ type ImageResultOutcome = Extract<ImageResult, { ok: false }>['outcome'];
 
 function patientReference(patientId: string): Reference {
   return { reference: patientId.includes('/') ? patientId : `Patient/${patientId}` };
-}
-
-/** A draft referral may have no id yet; the report still needs one to point at. */
-function withId(sr: ServiceRequest, newId: () => string): ServiceRequest {
-  return sr.id ? sr : { ...sr, id: newId() };
 }
 
 function safeHost(url: string): string {

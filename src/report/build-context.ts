@@ -12,12 +12,17 @@ export interface BuildContext {
   readonly manifest: ModelManifest;
   readonly rules: RuleSet;
   readonly patient: Reference;
-  /** `ServiceRequest/<id>`: the referral stays on the EHR's server, so a relative reference. */
-  readonly referral: Reference;
+  /** `basedOn` of the AI resources (referralReference); undefined when the referral cannot be named. */
+  readonly referral: Reference | undefined;
   /** `urn:uuid:` of the model Device created with the report. */
   readonly device: Reference;
   /** ISO 8601 instant of `now`. */
   readonly now: string;
+}
+
+/** `basedOn` the referral, spread into a resource; nothing when it cannot be named (no dangling reference). */
+export function basedOnReferral(ctx: BuildContext): { basedOn?: Reference[] } {
+  return ctx.referral ? { basedOn: [ctx.referral] } : {};
 }
 
 /**

@@ -11,6 +11,7 @@ import { buildHeatmapMedia, heatmapTitle } from './heatmap-media.ts';
 import { allocateId } from './ids.ts';
 import { buildModelDevice } from './model-device.ts';
 import { assessedPatterns, buildBccProbabilityObservation, buildPatternObservation } from './probability-observations.ts';
+import { referralReference } from './referral-reference.ts';
 import type { AnalysedImageSummary, ImageSummary, ReferralImageOutcome, TriageReport, TriageReportInput } from './triage-report.ts';
 
 interface ImageResources {
@@ -56,18 +57,13 @@ function buildImageResources(ctx: BuildContext, img: AnalysedImage, newId: () =>
   return { summary, observations, media, reportMedia };
 }
 
-function checkInput(input: TriageReportInput): string {
-  const id = input.referral.id;
-  if (!id) {
-    throw new OperationOutcomeError(badRequest('the referral has no id; the report must be basedOn it', 'ServiceRequest.id'));
-  }
+function checkInput(input: TriageReportInput): void {
   if (input.images.length === 0) {
     throw new OperationOutcomeError(badRequest('the referral has no images to assess', 'images'));
   }
   if (!input.images.some((i) => i.result.ok)) {
     throw new OperationOutcomeError(unprocessable(`none of the referral's ${input.images.length} image(s) could be assessed`, 'images'));
   }
-  return id;
 }
 
 function analysedImage(outcome: ReferralImageOutcome, index: number): AnalysedImage | undefined {
@@ -78,11 +74,12 @@ function analysedImage(outcome: ReferralImageOutcome, index: number): AnalysedIm
  * Turns a referral's analysed images into FHIR R4 resources and the referral's triage. Pure: ids
  * come from `newId`, the clock from `now`. Every resource has `id` = a UUID and is referenced by
  * `urn:uuid:<id>`, so the set applies as one transaction (`toTransactionBundle`).
- * Throws an OperationOutcomeError when there is nothing to report: no referral id, no image, or
- * no assessable image (the edge answers with `noImagesCard` / `notAssessedCard` instead).
+ * Throws an OperationOutcomeError when there is nothing to report: no image, or no assessable
+ * image (the edge answers with `noImagesCard` / `notAssessedCard` instead). A referral without an
+ * id is still reported on; see referralReference for what `basedOn` then holds.
  */
 export function buildTriageReport(input: TriageReportInput): TriageReport {
-  const referralId = checkInput(input);
+  checkInput(input);
   const { manifest, rules, terminology } = input;
   const deviceIds = allocateId(input.newId);
   const ctx: BuildContext = {
@@ -90,7 +87,7 @@ export function buildTriageReport(input: TriageReportInput): TriageReport {
     manifest,
     rules,
     patient: input.patient,
-    referral: { reference: `ServiceRequest/${referralId}` },
+    referral: referralReference(input.referral),
     device: { reference: deviceIds.fullUrl },
     now: input.now.toISOString(),
   };

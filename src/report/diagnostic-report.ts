@@ -1,7 +1,7 @@
 import type { CodeableConcept, DiagnosticReport, DiagnosticReportMedia, Reference } from 'fhir/r4';
 import type { TriageCategory } from '../rules/rule-set.ts';
 import type { BuildContext } from './build-context.ts';
-import { aiAssertedMeta } from './build-context.ts';
+import { aiAssertedMeta, basedOnReferral } from './build-context.ts';
 import type { AllocatedId } from './ids.ts';
 import { toCoding } from './terminology.ts';
 
@@ -41,7 +41,7 @@ export function buildDiagnosticReport(ctx: BuildContext, parts: ReportParts, ids
     resourceType: 'DiagnosticReport',
     id: ids.id,
     meta: aiAssertedMeta(ctx, t.profiles.triageReport),
-    basedOn: [ctx.referral],
+    ...basedOnReferral(ctx),
     status: 'preliminary',
     category: [{ coding: [toCoding(t.report.category)] }],
     code: { coding: [toCoding(t.report.code)], text: t.report.text },

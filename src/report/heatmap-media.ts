@@ -1,7 +1,7 @@
 import type { Coding, Media } from 'fhir/r4';
 import type { OutputHeatmap } from '../explain/output-heatmaps.ts';
 import type { AnalysedImage, BuildContext } from './build-context.ts';
-import { aiAssertedMeta } from './build-context.ts';
+import { aiAssertedMeta, basedOnReferral } from './build-context.ts';
 import type { AllocatedId } from './ids.ts';
 import { toCoding } from './terminology.ts';
 
@@ -22,7 +22,7 @@ function explainedOutput(ctx: BuildContext, h: OutputHeatmap): Coding {
  * One heatmap overlay as a Media. R4 Media has no `derivedFrom` (R5 does), and `partOf` means "a
  * step of a larger event", which a heatmap is not. So the source image travels in our own
  * extension (a Reference, machine-readable), the explained output in a second one (a Coding), and
- * both again in `note` for people. `basedOn` the referral, `device` the model.
+ * both again in `note` for people. `basedOn` the referral (when it can be named), `device` the model.
  */
 export function buildHeatmapMedia(ctx: BuildContext, img: AnalysedImage, h: OutputHeatmap, ids: AllocatedId): Media {
   const t = ctx.terminology;
@@ -35,7 +35,7 @@ export function buildHeatmapMedia(ctx: BuildContext, img: AnalysedImage, h: Outp
       { url: t.media.sourceImageExtension, valueReference: img.outcome.source },
       { url: t.media.explainedOutputExtension, valueCoding: explainedOutput(ctx, h) },
     ],
-    basedOn: [ctx.referral],
+    ...basedOnReferral(ctx),
     status: 'completed',
     type: { coding: [toCoding(t.media.type)] },
     subject: ctx.patient,

@@ -2,7 +2,7 @@ import type { Observation, Quantity } from 'fhir/r4';
 import type { PatternFinding } from '../model/findings.ts';
 import { OperationOutcomeError, serverError } from '../outcomes.ts';
 import type { AnalysedImage, BuildContext } from './build-context.ts';
-import { aiAssertedMeta, modelTitle } from './build-context.ts';
+import { aiAssertedMeta, basedOnReferral, modelTitle } from './build-context.ts';
 import type { AllocatedId } from './ids.ts';
 import { roundProbability } from './ids.ts';
 import type { Terminology } from './terminology.ts';
@@ -26,7 +26,7 @@ function imageObservationBase(ctx: BuildContext, img: AnalysedImage): Pick<Obser
     status: 'preliminary',
     category: [{ coding: [toCoding(ctx.terminology.observation.category)] }],
     subject: ctx.patient,
-    basedOn: [ctx.referral],
+    ...basedOnReferral(ctx),
     effectiveDateTime: ctx.now,
     issued: ctx.now,
     device: ctx.device,

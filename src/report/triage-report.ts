@@ -20,7 +20,7 @@ export interface ReferralImageOutcome {
 }
 
 export interface TriageReportInput {
-  /** The referral under triage; must carry an id (the report is `basedOn` it). */
+  /** The referral under triage; the report is `basedOn` it by id, else by identifier, else not at all (referralReference). */
   readonly referral: ServiceRequest;
   readonly patient: Reference;
   readonly images: readonly ReferralImageOutcome[];

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Binary, Media, ServiceRequest } from 'fhir/r4';
+import type { Binary, Media, Reference, ServiceRequest } from 'fhir/r4';
 import request from 'supertest';
 import type { Card } from '../../src/cards/card.ts';
 import { lesionJpeg, noiseJpeg } from '../helpers/images.ts';
@@ -206,6 +206,31 @@ describe('triage hooks against a FHIR server process', () => {
     assert.match(card.summary, /none of the 1 referral image\(s\) could be read/);
     assert.match(card.detail ?? '', /- Image 1, Shin, cut off: .+/);
     assert.equal(card.suggestions, undefined, 'nothing to save');
+  });
+
+  it('a draft referral without an id: the report is basedOn its identifier, or on nothing, never on an invented ServiceRequest id', async () => {
+    const patient = await createPatient(h);
+    // The draft is not stored yet, so the image names no referral; the referral lists it in supportingInfo.
+    const { basedOn: _none, ...unlinked } = imageMedia(patient.id, 'unused', { title: 'Temple, draft referral', bytes: await lesionJpeg(400, 300, 51) });
+    const media = await create(h, unlinked);
+    const identifier = { system: 'urn:oid:2.16.840.1.113883.19.5', value: `REF-${media.id}` };
+    const cases: [Partial<ServiceRequest>, Reference[] | undefined][] = [
+      [{ identifier: [identifier] }, [{ type: 'ServiceRequest', identifier }]],
+      [{}, undefined],
+    ];
+    for (const [extra, expected] of cases) {
+      const referral = dermReferral(patient.id, { ...extra, supportingInfo: [{ reference: `Media/${media.id}` }] });
+      assert.equal(referral.id, undefined);
+      const cards = cardsOf(h, await callHook(h, { patientId: patient.id, draftOrders: [referral], fhirServer: h.fhirBaseUrl }));
+      assert.equal(cards.length, 1);
+      const created = createdResources(cards[0]!);
+      const linked = [...resourcesOf(created, 'DiagnosticReport'), ...resourcesOf(created, 'Observation'), ...resourcesOf(created, 'Media')];
+      assert.ok(linked.length >= 3, 'a report, its Observations and a heatmap');
+      for (const r of linked) {
+        assert.deepEqual(r.basedOn, expected, `${r.resourceType}.basedOn`);
+      }
+      assert.doesNotMatch(JSON.stringify(created), /"ServiceRequest\//, 'no reference to a ServiceRequest id');
+    }
   });
 
   it('order-select triages only the selected referral', async () => {

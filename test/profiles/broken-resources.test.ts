@@ -28,10 +28,10 @@ function assertFails(broken: unknown, element: string, text: RegExp): void {
 }
 
 describe('a broken resource of each profile fails, naming the element', () => {
-  it('BCC triage report without basedOn', () => {
+  it('BCC triage report based on two referrals (basedOn may be absent, for a draft without id or identifier, but is one at most)', () => {
     const r = copy(report);
-    delete r.basedOn;
-    assertFails(r, 'DiagnosticReport.basedOn', /Missing required property/);
+    r.basedOn = [{ reference: 'ServiceRequest/a' }, { reference: 'ServiceRequest/b' }];
+    assertFails(r, 'DiagnosticReport.basedOn', /expected 0\.\.1, but found 2/);
   });
 
   it('BCC triage report with a made-up triage category', () => {
@@ -157,8 +157,8 @@ describe('a broken transaction Bundle fails, naming the entry and element', () =
     const b = copy(bundle);
     const r = b.entry?.[reportIndex]?.resource;
     assert.equal(r?.resourceType, 'DiagnosticReport');
-    delete r.basedOn;
-    assertFails(b, `Bundle.entry[${reportIndex}].resource.basedOn`, /Missing required property/);
+    delete r.subject;
+    assertFails(b, `Bundle.entry[${reportIndex}].resource.subject`, /Missing required property/);
   });
 
   it('a urn:uuid reference that names no entry', () => {

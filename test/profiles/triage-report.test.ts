@@ -34,6 +34,16 @@ describe('every resource buildTriageReport emits conforms to its profile', () =>
     });
   }
 
+  it('a draft referral without an id: basedOn by identifier, or none', () => {
+    for (const identifier of [[{ system: 'urn:oid:2.16.840.1.113883.19.5', value: 'REF-2026-0042' }], undefined]) {
+      const report = buildTriageReport(reportInput([highImage(1), lowImage(2)], { referral: { ...referral, id: undefined, ...(identifier ? { identifier } : {}) } }));
+      for (const r of reportResources(report)) {
+        assertValid(validator.validateResource(r, { requireProfile: true }), label(r));
+      }
+      assertValid(validator.validateBundle(toTransactionBundle(report)), 'transaction Bundle');
+    }
+  });
+
   it('claims one profile per resource kind, as codes.json names them', () => {
     const report = buildTriageReport(reportInput([highImage(1), moderateImage(2)]));
     const p = terminology.profiles;

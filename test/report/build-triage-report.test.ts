@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Observation } from 'fhir/r4';
+import type { Identifier, Observation } from 'fhir/r4';
 import { buildTriageReport } from '../../src/report/build-triage-report.ts';
+import type { TriageReport } from '../../src/report/triage-report.ts';
 import { analysedResult, failedResult, highImage, image, lowImage, manifest, moderateImage, referral, reportInput, terminology, indeterminateImage, rejectedResult } from './fixtures.ts';
 
 const AIAST = terminology.aiTransparency.securityLabel;
@@ -84,11 +85,46 @@ describe('buildTriageReport: failed images', () => {
     );
   });
 
-  it('throws when no image could be read, or there is none, or the referral has no id', () => {
+  it('throws when no image could be read, or there is none', () => {
     assert.throws(() => buildTriageReport(reportInput([failed])), /none of the referral's 1 image\(s\) could be assessed/);
     assert.throws(() => buildTriageReport(reportInput([image(3, rejectedResult('Media/img-3'))])), /could be assessed/);
     assert.throws(() => buildTriageReport(reportInput([])), /no images to assess/);
-    assert.throws(() => buildTriageReport(reportInput([highImage()], { referral: { ...referral, id: undefined } })), /referral has no id/);
+  });
+});
+
+describe('buildTriageReport: a referral without an id (a draft the EHR has not stored yet)', () => {
+  /** basedOn of the DiagnosticReport, each Observation and each heatmap Media. */
+  function basedOnOf(r: TriageReport): unknown[] {
+    return [r.resources.report, ...r.resources.observations, ...r.resources.media].map((x) => x.basedOn);
+  }
+
+  it('points at it by its identifier (a logical reference), never by an id it does not have', () => {
+    const identifier = [
+      { use: 'secondary', value: 'local-7' },
+      { use: 'official', system: 'urn:oid:2.16.840.1.113883.19.5', value: 'REF-2026-0042', period: { start: '2026-11-27' } },
+    ] satisfies Identifier[];
+    const r = buildTriageReport(reportInput([highImage(1), moderateImage(2)], { referral: { ...referral, id: undefined, identifier } }));
+    const expected = [{ type: 'ServiceRequest', identifier: { system: 'urn:oid:2.16.840.1.113883.19.5', value: 'REF-2026-0042' } }];
+    assert.ok(basedOnOf(r).length > 3);
+    for (const b of basedOnOf(r)) {
+      assert.deepEqual(b, expected);
+    }
+  });
+
+  it('leaves basedOn out when it has neither an id nor an identifier with system and value', () => {
+    for (const noName of [
+      { ...referral, id: undefined },
+      { ...referral, id: '' },
+      { ...referral, id: 'not/a/fhir/id' },
+      { ...referral, id: undefined, identifier: [{ system: 'urn:x' }, { value: 'no-system' }] },
+    ]) {
+      const r = buildTriageReport(reportInput([highImage(1)], { referral: noName }));
+      assert.equal(r.category, 'high');
+      for (const b of basedOnOf(r)) {
+        assert.equal(b, undefined, JSON.stringify(noName));
+      }
+      assert.doesNotMatch(JSON.stringify(r.resources), /ServiceRequest\/(undefined)?"/);
+    }
   });
 });
 

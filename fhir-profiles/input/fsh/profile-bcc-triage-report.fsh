@@ -20,9 +20,10 @@ Observation.device, Media.device and the AI Provenance's agent.
 """
 * insert AiAssertedLabel
 * obeys bcc-report-1 and bcc-report-2
-* basedOn 1..1 MS
+* basedOn 0..1 MS
 * basedOn only Reference(ServiceRequest)
 * basedOn ^short = "The dermatology referral under triage"
+* basedOn ^comment = "By id (ServiceRequest/<id>), else by the referral's identifier (a logical reference); absent only when the draft referral had neither, since an invented id would resolve to nothing"
 * status MS
 * status ^comment = "preliminary as emitted; the reviewing dermatologist makes it final"
 * category ^slicing.discriminator.type = #pattern

@@ -13,8 +13,9 @@ and the output are in extensions (R4 Media has no derivedFrom).
 // the url element (Medplum's) need it there.
 * extension[sourceImage].value[x] only Reference(Media or DocumentReference or ImagingStudy)
 * extension[explainedOutput].value[x] only Coding
-* basedOn 1..1 MS
+* basedOn 0..1 MS
 * basedOn only Reference(ServiceRequest)
+* basedOn ^comment = "By id (ServiceRequest/<id>), else by the referral's identifier (a logical reference); absent only when the draft referral had neither, since an invented id would resolve to nothing"
 * status MS
 * type 1..1 MS
 * type = $media-type#image

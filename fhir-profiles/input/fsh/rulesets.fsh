@@ -18,9 +18,10 @@ RuleSet: ImageObservation
 * category ^slicing.rules = #open
 * category contains imaging 1..1 MS
 * category[imaging] = $observation-category#imaging
-* basedOn 1..1 MS
+* basedOn 0..1 MS
 * basedOn only Reference(ServiceRequest)
 * basedOn ^short = "The dermatology referral"
+* basedOn ^comment = "By id (ServiceRequest/<id>), else by the referral's identifier (a logical reference); absent only when the draft referral had neither, since an invented id would resolve to nothing"
 * subject 1..1 MS
 * subject only Reference(Patient)
 * effective[x] 1..1 MS
