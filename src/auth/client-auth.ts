@@ -9,19 +9,28 @@ const UNAUTHENTICATED = new OperationOutcomeError({
   issue: [{ severity: 'error', code: 'security', details: { text: 'authentication required' } }],
 });
 
+/** The token could not be checked (the replay store failed): the client should retry, not re-authenticate. */
+const UNAVAILABLE = new OperationOutcomeError({
+  resourceType: 'OperationOutcome',
+  issue: [{ severity: 'error', code: 'transient', details: { text: 'client authentication is temporarily unavailable; retry later' } }],
+});
+
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
 export interface ClientAuthOptions {
   readonly verifier: ClientJwtVerifier;
   /** The service's public URL (no trailing slash); `aud` must equal it plus the request path. */
   readonly publicBaseUrl: string;
-  readonly log: Pick<Logger, 'warn'>;
+  readonly log: Pick<Logger, 'warn' | 'error'>;
+  /** Retry-After on a 503 (the check could not be made), as on the service's other 503s. Default 1. */
+  readonly retryAfterSeconds?: number;
 }
 
 /**
  * CDS Hooks 2.0 client authentication for discovery, hooks and feedback: `Authorization: Bearer
  * <JWT>` with `aud` equal to the exact URL called. A failure is 401 with a bare OperationOutcome and
- * `WWW-Authenticate: Bearer`; the reason is logged here, without the token.
+ * `WWW-Authenticate: Bearer`; when the token could not be checked at all (the `jti` replay store
+ * failed) it is 503 with Retry-After instead. The reason is logged here, without the token.
  */
 export function requireClientJwt(opts: ClientAuthOptions): RequestHandler {
   const base = opts.publicBaseUrl.replace(/\/+$/, '');
@@ -30,18 +39,27 @@ export function requireClientJwt(opts: ClientAuthOptions): RequestHandler {
     const header = req.headers.authorization;
     const m = typeof header === 'string' ? BEARER.exec(header) : null;
     const token = m?.[1];
-    const result = token ? await opts.verifier.verify(token, `${base}${path}`) : ({ ok: false, reason: header ? 'Authorization scheme is not Bearer' : 'no Authorization header' } as const);
+    const result = token
+      ? await opts.verifier.verify(token, `${base}${path}`)
+      : ({ ok: false, unavailable: false, reason: header ? 'Authorization scheme is not Bearer' : 'no Authorization header' } as const);
     if (result.ok) {
       setVerifiedClient(res, result.client);
       next();
       return;
     }
-    opts.log.warn('client authentication failed', {
+    const fields = {
       path,
       reason: result.reason,
       ...('iss' in result && result.iss !== undefined ? { iss: result.iss } : {}),
       ...('kid' in result && result.kid !== undefined ? { kid: result.kid } : {}),
-    });
+    };
+    if (result.unavailable) {
+      opts.log.error('client authentication unavailable', fields);
+      res.setHeader('Retry-After', String(opts.retryAfterSeconds ?? 1));
+      next(UNAVAILABLE);
+      return;
+    }
+    opts.log.warn('client authentication failed', fields);
     res.setHeader('WWW-Authenticate', 'Bearer');
     next(UNAUTHENTICATED);
   };

@@ -35,10 +35,13 @@ export interface VerifiedClient {
   readonly tenant?: string;
 }
 
-/** A rejection carries the reason for the server log only; the client is told nothing. */
+/**
+ * A failure carries the reason for the server log only; the client is told nothing. `unavailable`:
+ * the token could not be checked because the replay store failed, which is not the token's fault.
+ */
 export type ClientJwtResult =
   | { readonly ok: true; readonly client: VerifiedClient }
-  | { readonly ok: false; readonly reason: string; readonly iss?: string; readonly kid?: string };
+  | { readonly ok: false; readonly unavailable: boolean; readonly reason: string; readonly iss?: string; readonly kid?: string };
 
 export interface ClientJwtVerifier {
   /** `audience` is the exact URL of the endpoint being called. */
@@ -53,6 +56,7 @@ export interface ClientJwtVerifierDeps {
 }
 
 class Rejected extends Error {}
+class Unavailable extends Error {}
 
 export function createClientJwtVerifier(policy: ClientJwtPolicy, deps: ClientJwtVerifierDeps): ClientJwtVerifier {
   const byIss = new Map(policy.issuers.map((i) => [i.iss, i] as const));
@@ -95,13 +99,22 @@ export function createClientJwtVerifier(policy: ClientJwtPolicy, deps: ClientJwt
         const iat = payload.iat ?? 0;
         const exp = payload.exp ?? 0;
         const until = (Math.min(exp, iat + policy.maxAgeSeconds) + policy.clockSkewSeconds) * 1000;
-        if (!(await deps.replay.remember(client.iss, client.jti, Math.max(until, at + 1000)))) {
+        let firstUse: boolean;
+        try {
+          firstUse = await deps.replay.remember(client.iss, client.jti, Math.max(until, at + 1000));
+        } catch (err) {
+          // The store failed (database unreachable), not the token: refusing it as unauthenticated
+          // would tell a valid client its credentials are wrong.
+          throw new Unavailable(`jti replay check failed: ${clip(err instanceof Error ? err.message : String(err), 200)}`);
+        }
+        if (!firstUse) {
           throw new Rejected('jti was already used (replay)');
         }
         return { ok: true, client };
       } catch (err) {
-        const reason = err instanceof Rejected ? err.message : `verification failed: ${err instanceof Error ? err.message : String(err)}`;
-        return { ok: false, reason, ...(iss !== undefined ? { iss: clip(iss) } : {}), ...(kid !== undefined ? { kid: clip(kid) } : {}) };
+        const unavailable = err instanceof Unavailable;
+        const reason = err instanceof Rejected || unavailable ? err.message : `verification failed: ${err instanceof Error ? err.message : String(err)}`;
+        return { ok: false, unavailable, reason, ...(iss !== undefined ? { iss: clip(iss) } : {}), ...(kid !== undefined ? { kid: clip(kid) } : {}) };
       }
     },
   };
@@ -188,6 +201,6 @@ function isAlgorithm(alg: unknown): alg is ClientJwtAlgorithm {
 }
 
 /** Attacker-chosen strings go to the log only shortened. */
-function clip(s: string): string {
-  return s.length > 80 ? `${s.slice(0, 80)}...` : s;
+function clip(s: string, max = 80): string {
+  return s.length > max ? `${s.slice(0, max)}...` : s;
 }

@@ -119,7 +119,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
       { issuers, clockSkewSeconds: config.jwtClockSkewSeconds, maxAgeSeconds: config.jwtMaxAgeSeconds },
       { keys: createKeyStore(), replay: createReplayCache(store) },
     );
-    authenticate = requireClientJwt({ verifier, publicBaseUrl, log });
+    authenticate = requireClientJwt({ verifier, publicBaseUrl, log, retryAfterSeconds: config.retryAfterSeconds });
     log.info('client JWT authentication on', { issuers: issuers.map((i) => i.iss), audienceBase: publicBaseUrl });
   } else if (!sandbox) {
     // loadServiceConfig (npm start) refuses this; a caller that builds the config itself gets a warning.
