@@ -160,7 +160,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
     log,
     model: () => m,
     storeReady: () => store.ping(),
-    ...(config.rateLimitRequests > 0 ? { rateLimit: rateLimit({ requests: config.rateLimitRequests, windowSeconds: config.rateLimitWindowSeconds, counters: store }) } : {}),
+    ...(config.rateLimitRequests > 0 ? { rateLimit: rateLimit({ requests: config.rateLimitRequests, windowSeconds: config.rateLimitWindowSeconds, counters: store, log, retryAfterSeconds: config.retryAfterSeconds }) } : {}),
     openapi: JSON.parse(openapiText),
     maxBodyBytes: config.maxBodyBytes,
     retryAfterSeconds: config.retryAfterSeconds,

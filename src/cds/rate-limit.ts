@@ -1,7 +1,14 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { tryGetVerifiedClient } from '../auth/client-auth.ts';
+import type { Logger } from '../logger.ts';
 import { OperationOutcomeError } from '../outcomes.ts';
 import type { SharedStore } from '../storage/shared-store.ts';
+
+/** The hit could not be counted (the store failed): the client should retry later. */
+const UNAVAILABLE = new OperationOutcomeError({
+  resourceType: 'OperationOutcome',
+  issue: [{ severity: 'error', code: 'transient', details: { text: 'rate limit is temporarily unavailable; retry later' } }],
+});
 
 export interface RateLimitOptions {
   /** Requests allowed per key and window; the next one gets 429. */
@@ -10,6 +17,9 @@ export interface RateLimitOptions {
   /** Counters in the shared store, so every replica counts against the same limit. */
   readonly counters: Pick<SharedStore, 'countHit'>;
   readonly now?: () => number;
+  readonly log: Pick<Logger, 'error'>;
+  /** Retry-After on a 503 (the store failed), as on the service's other 503s. Default 1. */
+  readonly retryAfterSeconds?: number;
 }
 
 /**
@@ -25,7 +35,9 @@ export function rateLimitKey(req: Request, res: Response): string {
 /**
  * Fixed-window rate limit: windows start at multiples of `windowSeconds` (epoch time), so all
  * replicas agree on them without talking to each other. Over the limit: 429, an OperationOutcome
- * (`throttled`) and Retry-After up to the window's end.
+ * (`throttled`) and Retry-After up to the window's end. When the store fails (database
+ * unreachable): 503, a `transient` OperationOutcome and the configured Retry-After, logged at error
+ * level with the key and the store's error (never a token).
  */
 export function rateLimit(opts: RateLimitOptions): RequestHandler {
   const windowMs = opts.windowSeconds * 1000;
@@ -33,7 +45,17 @@ export function rateLimit(opts: RateLimitOptions): RequestHandler {
   return async (req, res, next) => {
     const t = now();
     const start = Math.floor(t / windowMs) * windowMs;
-    const hits = await opts.counters.countHit(rateLimitKey(req, res), start, start + windowMs);
+    const key = rateLimitKey(req, res);
+    let hits: number;
+    try {
+      hits = await opts.counters.countHit(key, start, start + windowMs);
+    } catch (err) {
+      // Fail closed: letting uncounted requests through would lift the limit exactly while the store is down.
+      opts.log.error('rate limit unavailable', { path: req.path, key, reason: `rate limit count failed: ${clip(err instanceof Error ? err.message : String(err))}` });
+      res.setHeader('Retry-After', String(opts.retryAfterSeconds ?? 1));
+      next(UNAVAILABLE);
+      return;
+    }
     if (hits <= opts.requests) {
       next();
       return;
@@ -46,4 +68,9 @@ export function rateLimit(opts: RateLimitOptions): RequestHandler {
       }),
     );
   };
+}
+
+/** A store error's message goes to the log only shortened. */
+function clip(s: string): string {
+  return s.length > 200 ? `${s.slice(0, 200)}...` : s;
 }

@@ -20,7 +20,7 @@ describe('rate limit', () => {
 
   function appAt(now: () => number, requests: number): express.Express {
     const app = express();
-    app.post('/hook', rateLimit({ requests, windowSeconds: 60, counters: store, now }), (_req, res) => {
+    app.post('/hook', rateLimit({ requests, windowSeconds: 60, counters: store, now, log: quiet }), (_req, res) => {
       res.json({ ok: true });
     });
     app.use(errorHandler(quiet));
