@@ -8,7 +8,7 @@ import { viewerModelFromReport } from './viewer-model.ts';
 /** One referral in the dermatologist's queue: its latest triage. */
 export interface QueueEntry {
   readonly reportId: string;
-  /** `ServiceRequest/<id>`. */
+  /** `ServiceRequest/<id>`; empty when the referral has no id (basedOn by identifier, or none). */
   readonly referral: string;
   readonly patient: string;
   readonly category: TriageCategory;
@@ -48,6 +48,25 @@ export function compareQueueEntries(a: QueueEntry, b: QueueEntry): number {
   return rank(a.category) - rank(b.category) || b.bccProbability - a.bccProbability || a.issued.localeCompare(b.issued);
 }
 
+/**
+ * Which queue entry a report belongs to: its referral's `ServiceRequest/<id>`; for a draft referral
+ * without an id (src/report/referral-reference.ts), its identifier as `system|value`; with neither,
+ * the report's own id, so reports on different id-less referrals never replace one another. The
+ * three cannot collide: only the identifier form has `|`, and a report id has neither `|` nor `/`.
+ */
+export function queueKey(report: TriageReport): string {
+  const r = report.resources.report;
+  const basedOn = r.basedOn?.[0];
+  if (basedOn?.reference) {
+    return basedOn.reference;
+  }
+  const identifier = basedOn?.identifier;
+  if (identifier?.system && identifier.value) {
+    return `${identifier.system}|${identifier.value}`;
+  }
+  return r.id ?? '';
+}
+
 export function toQueueEntry(report: TriageReport): QueueEntry {
   const r = report.resources.report;
   const id = r.id ?? '';
@@ -75,7 +94,7 @@ export function createReportStore(records: Pick<SharedStore, 'putReport' | 'tryG
   return {
     async add(report: TriageReport): Promise<void> {
       const entry = toQueueEntry(report);
-      await records.putReport({ reportId: entry.reportId, referral: entry.referral, entry, viewer: viewerModelFromReport(report) }, capacity);
+      await records.putReport({ reportId: entry.reportId, referral: queueKey(report), entry, viewer: viewerModelFromReport(report) }, capacity);
     },
     async tryGet(reportId: string): Promise<ViewerModel | undefined> {
       return (await records.tryGetReport(reportId))?.viewer;

@@ -8,7 +8,7 @@ import type { ViewerModel } from '../sandbox/viewer-model.ts';
 /** A hook's result as the viewer link shows it, and its row in the triage queue. */
 export interface StoredReport {
   readonly reportId: string;
-  /** `ServiceRequest/<id>`: the queue shows the latest report per referral. */
+  /** The queue key (queueKey in src/sandbox/report-store.ts): the queue shows the latest report per key. */
   readonly referral: string;
   readonly entry: QueueEntry;
   readonly viewer: ViewerModel;
