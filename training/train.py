@@ -157,19 +157,40 @@ class MultiTaskCAM(nn.Module):
     part of the graph, and equals Grad-CAM of the usual GAP + linear head.
     """
 
-    def __init__(self, n_out=8, dropout=0.2, n_diagnoses=0):
+    def __init__(self, n_out=8, dropout=0.2, n_diagnoses=0, coupling=None):
         super().__init__()
         self.features = torchvision.models.mobilenet_v2(weights=None).features
         self.head = nn.Conv2d(1280, n_out, 1)
         # Training-only auxiliary task (which diagnosis): not exported, it only shapes the features.
         self.aux = nn.Linear(1280, n_diagnoses) if n_diagnoses else None
         self.dropout = dropout
+        # Learned coupling: map j += alpha_j * BCC map (config train.coupling; alpha_j starts at the configured
+        # value). A pattern with a handful of positives borrows the BCC evidence its labels say it shares.
+        # Still one linear 1x1 head, so fold_coupling() merges it into the head weights before export.
+        init = torch.zeros(n_out) if coupling is None else torch.as_tensor(coupling, dtype=torch.float32)
+        self.register_buffer("coupling_mask", (init != 0).float())
+        self.coupling = nn.Parameter(init.clone())
+
+    def coupled(self, cam):
+        a = self.coupling * self.coupling_mask
+        return cam + a[None, :, None, None] * cam[:, :1]
+
+    @torch.no_grad()
+    def fold_coupling(self):
+        """Merge alpha into the head (W_j += alpha_j W_0, b_j += alpha_j b_0); returns the alphas merged."""
+        a = (self.coupling * self.coupling_mask).detach().clone()
+        w0, b0 = self.head.weight[0:1].clone(), self.head.bias[0].clone()
+        self.head.weight += a[:, None, None, None] * w0
+        self.head.bias += a * b0
+        self.coupling.zero_()
+        self.coupling_mask.zero_()
+        return a.cpu().numpy()
 
     def forward(self, x, with_aux=False):
         f = self.features(x)
         if self.training and self.dropout > 0:
             f = F.dropout(f, self.dropout)
-        cam = self.head(f)
+        cam = self.coupled(self.head(f))
         if with_aux:
             return cam.mean(dim=(2, 3)), cam, self.aux(f.mean(dim=(2, 3)))
         return cam.mean(dim=(2, 3)), cam
@@ -211,12 +232,29 @@ class Exported(nn.Module):
     linear, so head(mean of feature maps) == mean of the per-flip maps, and logit = spatial mean still holds.
     """
 
-    def __init__(self, net, flips=("none",), modality=None, ood=None, size=224, feat_hw=(7, 7), taps=()):
+    def __init__(self, net, flips=("none",), modality=None, ood=None, size=224, feat_hw=(7, 7), taps=(), texture=None,
+                 modality_taps=True):
         super().__init__()
+        self.modality_taps = bool(modality_taps)
         self.net = net
         self.flips = list(flips)
         self.modality = modality
         self.taps = [int(t) for t in taps]  # earlier blocks whose mean/std-pooled maps also feed the modality head
+        # Texture heads (config textureHeads): these pattern maps are a 1x1 conv over the last feature map plus
+        # each tapped block's map and squared map, average-pooled to the CAM grid; spatial mean = the head's logit.
+        self.texture_channels = [] if texture is None else [int(c) for c in texture["channels"]]
+        self.texture_taps = bool(texture and texture.get("useTaps"))
+        if texture is not None:
+            self.register_buffer("tex_w", torch.as_tensor(texture["weight"], dtype=torch.float32))
+            self.register_buffer("tex_b", torch.as_tensor(texture["bias"], dtype=torch.float32))
+            with torch.no_grad():  # pooling kernel per tapped block: its map side / the CAM grid side
+                h, self.tap_kernels = torch.zeros(1, 3, size, size), {}
+                for bi, m in enumerate(net.features):
+                    h = m(h)
+                    if bi in self.taps:
+                        kh, kw = h.shape[2] // feat_hw[0], h.shape[3] // feat_hw[1]
+                        assert kh * feat_hw[0] == h.shape[2] and kw * feat_hw[1] == h.shape[3], "tap map not a multiple of the CAM grid"
+                        self.tap_kernels[bi] = (kh, kw)
         self.register_buffer("rev_h_in", torch.arange(size - 1, -1, -1, dtype=torch.int64))
         self.register_buffer("rev_w_in", torch.arange(size - 1, -1, -1, dtype=torch.int64))
         self.register_buffer("rev_h_f", torch.arange(feat_hw[0] - 1, -1, -1, dtype=torch.int64))
@@ -236,30 +274,42 @@ class Exported(nn.Module):
         return x
 
     def averaged_features(self, image):
-        """(feature maps averaged over the flips, flipped back; tap statistics averaged over the flips or None)."""
+        """(feature maps averaged over the flips, flipped back; tap statistics averaged over the flips or None;
+        the texture maps [last features, pooled tap maps, pooled squared tap maps] likewise, or None)."""
         nf = len(self.flips)
         plain = nf == 1 and self.flips[0] == "none"
         h = image if plain else torch.cat([self._flip(image, fl, self.rev_h_in, self.rev_w_in) for fl in self.flips], 0)
-        tapped = []
+        tapped, pooled_maps, pooled_sq = [], [], []
         for bi, m in enumerate(self.net.features):
             h = m(h)
             if bi in self.taps:
                 tapped.append(tap_stats(h))
-        t = torch.cat(tapped, 1) if tapped else None
-        if plain:
-            return h, t
-        if t is not None:
-            t = t.reshape(nf, -1, t.shape[1]).mean(dim=0)
-        f = h.reshape(nf, -1, self.net.head.in_channels, self.feat_hw[0], self.feat_hw[1])
-        acc = None
-        for i, fl in enumerate(self.flips):
-            fi = self._flip(f[i], fl, self.rev_h_f, self.rev_w_f)
-            acc = fi if acc is None else acc + fi
-        return acc / nf, t
+                if self.texture_taps:
+                    kh, kw = self.tap_kernels[bi]
+                    pooled_maps.append(F.avg_pool2d(h, (kh, kw)) if (kh, kw) != (1, 1) else h)
+                    pooled_sq.append(F.avg_pool2d(h * h, (kh, kw)) if (kh, kw) != (1, 1) else h * h)
+        t = torch.cat(tapped, 1) if tapped and self.modality_taps else None
+        x = torch.cat([h] + pooled_maps + pooled_sq, 1) if self.texture_taps else h
+        if not plain:
+            if t is not None:
+                t = t.reshape(nf, -1, t.shape[1]).mean(dim=0)
+            xs = x.reshape(nf, -1, x.shape[1], self.feat_hw[0], self.feat_hw[1])
+            acc = None
+            for i, fl in enumerate(self.flips):
+                fi = self._flip(xs[i], fl, self.rev_h_f, self.rev_w_f)
+                acc = fi if acc is None else acc + fi
+            x = acc / nf
+        c = self.net.head.in_channels
+        return (x[:, :c] if self.texture_taps else x), t, (x if self.texture_channels else None)
 
     def forward(self, image):
-        f, t = self.averaged_features(image)
+        f, t, tex = self.averaged_features(image)
         cam = self.net.head(f)
+        if tex is not None:
+            tmaps = F.conv2d(tex, self.tex_w[:, :, None, None], self.tex_b)
+            chans = [tmaps[:, self.texture_channels.index(ci):self.texture_channels.index(ci) + 1]
+                     if ci in self.texture_channels else cam[:, ci:ci + 1] for ci in range(cam.shape[1])]
+            cam = torch.cat(chans, 1)
         logits = cam.mean(dim=(2, 3))
         outs = [torch.sigmoid(logits[:, 0]), torch.sigmoid(logits[:, 1:]), cam]
         pooled = f.mean(dim=(2, 3))
@@ -382,7 +432,7 @@ def train_one(idx, data, cfg, weights_npz, seed, dev, epochs):
     x_tr, m_tr, bcc, pat, has_mask, is_derm = (data["x_train"], data["m_train"], data["bcc"], data["pat"],
                                                data["has_mask"], data["is_derm"])
     n_dx = len(cfg["diagnosisGroups"])
-    net = MultiTaskCAM(1 + len(cfg["patterns"]), tcfg["featureDropout"], n_dx)
+    net = MultiTaskCAM(1 + len(cfg["patterns"]), tcfg["featureDropout"], n_dx, coupling_init(cfg))
     load_imagenet(net, weights_npz)
     nn.init.normal_(net.head.weight, std=0.01)
     nn.init.zeros_(net.head.bias)
@@ -401,7 +451,7 @@ def train_one(idx, data, cfg, weights_npz, seed, dev, epochs):
     ema = copy.deepcopy(net).eval()
     ema_decay = tcfg["emaDecay"]
 
-    head_params = list(net.head.parameters())
+    head_params = list(net.head.parameters()) + [net.coupling]
     hp = {id(p) for p in head_params}
     opt = torch.optim.AdamW([
         {"params": [p for p in net.parameters() if id(p) not in hp], "lr": tcfg["lrBackbone"]},
@@ -425,6 +475,11 @@ def train_one(idx, data, cfg, weights_npz, seed, dev, epochs):
     hm_gpu = torch.from_numpy(has_mask).to(dev)
     step = 0
     net.train()
+    es, ns = ema.state_dict(), net.state_dict()
+    ema_f = [es[k] for k in es if es[k].dtype.is_floating_point]
+    net_f = [ns[k] for k in es if es[k].dtype.is_floating_point]
+    ema_i = [es[k] for k in es if not es[k].dtype.is_floating_point]
+    net_i = [ns[k] for k in es if not es[k].dtype.is_floating_point]
     for ep in range(epochs):
         draw = rng.choice(idx, size=steps_per_epoch * bs, replace=True, p=w)
         sums = np.zeros(4)
@@ -435,7 +490,7 @@ def train_one(idx, data, cfg, weights_npz, seed, dev, epochs):
             bi = torch.from_numpy(draw[k * bs:(k + 1) * bs]).to(dev)
             x01, m = augment(x_gpu[bi], m_gpu[bi], size, tcfg["augment"], gen)
             x = normalise(x01, mean, std).contiguous(memory_format=torch.channels_last)
-            with torch.autocast("cuda", dtype=torch.bfloat16):
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
                 logits, cam, aux = net(x, with_aux=True)
             logits, cam, aux = logits.float(), cam.float(), aux.float()
             l_dx = F.cross_entropy(aux, dx_gpu[bi], ignore_index=-1)
@@ -463,16 +518,33 @@ def train_one(idx, data, cfg, weights_npz, seed, dev, epochs):
             # Exponential moving average of weights and BN statistics: a steadier final model.
             with torch.no_grad():
                 d = min(ema_decay, (1 + step) / (10 + step))
-                for (ke, ve), (k2, v2) in zip(ema.state_dict().items(), net.state_dict().items()):
-                    if ve.dtype.is_floating_point:
+                if hasattr(torch, "_foreach_lerp_"):
+                    torch._foreach_lerp_(ema_f, net_f, 1 - d)  # one fused launch instead of ~300
+                else:
+                    for ve, v2 in zip(ema_f, net_f):
                         ve.lerp_(v2, 1 - d)
-                    else:
-                        ve.copy_(v2)
+                for ve, v2 in zip(ema_i, net_i):
+                    ve.copy_(v2)
             sums += [loss.item(), l_bcc.item(), l_pat.item(), l_mask.item()]
         if ep == 0 or (ep + 1) % 4 == 0 or ep == epochs - 1:
             s = sums / steps_per_epoch
             log(f"    epoch {ep + 1:2d}/{epochs} loss {s[0]:.4f} bcc {s[1]:.4f} pat {s[2]:.4f} mask {s[3]:.4f}")
-    return ema.eval()
+    ema = ema.eval()
+    # From here on the coupling lives inside the head: predict_tta, the saved weights and the export see one conv.
+    ema.coupling_learned = ema.fold_coupling()
+    if ema.coupling_learned.any():
+        log("    coupling to the BCC map (learned): " + ", ".join(
+            f"{cfg['patterns'][j - 1]['id']} {ema.coupling_learned[j]:.4f}" for j in np.nonzero(ema.coupling_learned)[0]))
+    return ema
+
+
+def coupling_init(cfg):
+    """train.coupling {pattern id: initial alpha} -> per-output vector (0 = not coupled; BCC is output 0)."""
+    c = cfg["train"].get("coupling") or {}
+    unknown = set(c) - {p["id"] for p in cfg["patterns"]}
+    if unknown:
+        raise SystemExit(f"train.coupling names unknown patterns: {sorted(unknown)}")
+    return [0.0] + [float(c.get(p["id"], 0.0)) for p in cfg["patterns"]]
 
 
 @torch.no_grad()
@@ -756,6 +828,72 @@ def modality_prob(head, X):
     return torch.sigmoid(head(torch.as_tensor(np.asarray(X), dtype=torch.float32))).numpy().astype(np.float64)
 
 
+def tap_channels(taps):
+    """Channels of each tapped MobileNetV2 block, in tap order."""
+    feats = torchvision.models.mobilenet_v2(weights=None).features.eval()
+    out, h = [], torch.zeros(1, 3, 64, 64)
+    with torch.no_grad():
+        for bi, m in enumerate(feats):
+            h = m(h)
+            if bi in taps:
+                out.append(int(h.shape[1]))
+    return out
+
+
+def texture_features(fd, td, flips_idx, chans, use_taps):
+    """[pooled last-block features, then per tapped block its channel means, then per tapped block its raw
+    second moments E[h^2]] averaged over the given flips: the spatial means of the maps the exported graph
+    builds (Exported.averaged_features). td holds [mean, std] per block (tap_stats): E[h^2] = std^2 - 1e-6 + mean^2."""
+    fd = fd[flips_idx].astype(np.float64)
+    if not use_taps:
+        return fd.mean(0)
+    td = td[flips_idx].astype(np.float64)
+    mus, sqs, o = [], [], 0
+    for c in chans:
+        mu, sd = td[:, :, o:o + c], td[:, :, o + c:o + 2 * c]
+        mus.append(mu)
+        sqs.append(sd * sd - 1e-6 + mu * mu)
+        o += 2 * c
+    assert o == td.shape[2], (o, td.shape)
+    return np.concatenate([fd] + mus + sqs, 2).mean(0)
+
+
+def texture_head_oof(args, cfg, k, fold_of, pat, trained, groups, dev):
+    """Experiment (cv-only): pattern heads fit on frozen multi-scale texture features of each fold model
+    (class-balanced L2 logistic regression on the training folds' annotated rows), scored on the held-out
+    fold. Training rows' features come from a model that was trained on them (in-sample), as for any
+    stacked head; the held-out scores are honest."""
+    taps = cfg["gate"]["modality"].get("taps", [])
+    if not taps:
+        return {}
+    chans = tap_channels(taps)
+    fidx = {fl: i for i, fl in enumerate(FLIPS)}
+    out = {}
+    for vname, flips in cfg["tta"]["variants"].items():
+        ii = [fidx[fl] for fl in flips]
+        X = None
+        for f in range(k):
+            z = np.load(os.path.join(args.work, f"fold{f}.npz"))
+            Xf = texture_features(z["fd"], z["td"], ii, chans, True)
+            X = np.zeros((k,) + Xf.shape) if X is None else X
+            X[f] = Xf
+        for j, p in enumerate(cfg["patterns"]):
+            if not trained[j]:
+                continue
+            known = ~np.isnan(pat[:, j])
+            for l2 in cfg.get("textureHeads", {}).get("compareL2", [1.0, 10.0, 100.0]):
+                for cols, cname in ((slice(0, 1280), "pooled"), (slice(0, None), "pooled+taps")):
+                    sc = np.full(len(pat), np.nan)
+                    for f in range(k):
+                        tr, te = known & (fold_of != f), known & (fold_of == f)
+                        head = fit_modality(X[f][tr][:, cols], pat[tr, j], {"l2": l2}, dev, "logistic", cfg["seed"] + f)
+                        sc[te] = modality_prob(head, X[f][te][:, cols])
+                    a = auc(pat[known, j], sc[known])
+                    out.setdefault(p["id"], []).append({"tta": vname, "features": cname, "l2": l2, "auc": round(a, 4)})
+                    log(f"texture head {p['id']} {vname} {cname} l2 {l2}: out-of-fold AUC {a:.4f}")
+    return out
+
+
 def fit_ood(X, k, shrink):
     """Mean and top-k principal axes of dermoscopic pooled features; eigenvalues shrunk toward their mean
     (lambda' = (1 - a) lambda + a mean(lambda)). Returns mu [d] and w = V / sqrt(lambda') [d,k]."""
@@ -980,6 +1118,7 @@ def run_worker(args, cfg, job, dev):
         log(f"final model on all {len(rows)} development images")
         net = train_one(np.arange(len(rows)), data, cfg, args.weights, cfg["seed"] + 100, dev, epochs)
         torch.save(net.state_dict(), os.path.join(args.work, "final.pt"))
+        np.save(os.path.join(args.work, "final-alpha.npy"), net.coupling_learned)
         # Pooled features of every flip, dermoscopic and clinical: the shipped gate heads are fit on these.
         taps = cfg["gate"]["modality"].get("taps", [])
         _, fd, _, td = predict_tta(net, data["x_eval"], cfg, dev, taps=taps)
@@ -997,6 +1136,7 @@ def run_worker(args, cfg, job, dev):
         ld, fd, cm, td = predict_tta(net, data["x_eval"], cfg, dev, cam_rows=te, taps=taps)
         lc, fc, _, tc = predict_tta(net, data["x_clin"], cfg, dev, taps=taps)
         np.savez(os.path.join(args.work, f"fold{f}.npz"), te=te, logits=ld[:, te], cm=cm, fd=fd, fc=fc, lc=lc,
+                 alpha=net.coupling_learned,
                  **({"td": td, "tc": tc} if taps else {}))
         log(f"  fold {f + 1} AUC (no flips) {auc(bcc[te], ld[0, te, 0]):.4f}")
     log(f"  {job} done in {time.time() - t0:.0f}s")
@@ -1016,6 +1156,8 @@ def spawn_jobs(args, jobs):
             env["CUDA_VISIBLE_DEVICES"] = ids[i % len(ids)]
         cmd = [sys.executable, os.path.abspath(__file__), "--data", args.data, "--weights", args.weights, "--out", args.out,
                "--config", args.config, "--work", args.work, "--cache", args.cache, "--worker", job] + (["--smoke"] if args.smoke else [])
+        for item in args.set:
+            cmd += ["--set", item]
         logf = open(os.path.join(logs, f"worker-{job}.log"), "w")
         procs.append((job, subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env), logf))
     failed = []
@@ -1030,6 +1172,26 @@ def spawn_jobs(args, jobs):
         raise SystemExit(f"workers failed: {failed}")
 
 
+def apply_overrides(cfg, sets):
+    """--set a.b.c=<JSON> (a bare word is taken as a string). Workers get the same --set flags."""
+    for item in sets:
+        path, sep, raw = item.partition("=")
+        if not sep or not path:
+            raise SystemExit(f"--set wants PATH=VALUE, got {item!r}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        node = cfg
+        keys = path.split(".")
+        for key in keys[:-1]:
+            if not isinstance(node.get(key), dict):
+                raise SystemExit(f"--set {path}: {key!r} is not a section of the config")
+            node = node[key]
+        node[keys[-1]] = value
+    return cfg
+
+
 def main():
     global LOG
     ap = argparse.ArgumentParser()
@@ -1042,9 +1204,13 @@ def main():
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "bcc-train-cache"), help="decoded-image cache")
     ap.add_argument("--jobs", default="all", help="fits to run: 'all' (5 folds + final), 'none' (aggregate fits already in --work), or a list like 0,1,final")
     ap.add_argument("--no-aggregate", action="store_true", help="only run the fits (split a run over several sessions)")
+    ap.add_argument("--cv-only", action="store_true",
+                    help="cross-validation folds only, then the out-of-fold TTA table (compare recipes; no final model, no export)")
+    ap.add_argument("--set", action="append", default=[], metavar="PATH=JSON",
+                    help="override a config value, e.g. --set input.size=288 --set train.storeSize=320 (repeatable)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    cfg = json.load(open(args.config))
+    cfg = apply_overrides(json.load(open(args.config)), args.set)
     os.makedirs(args.out, exist_ok=True)
     args.work = args.work or os.path.join(args.out, ".work")
     os.makedirs(args.work, exist_ok=True)
@@ -1073,13 +1239,15 @@ def main():
         f" diagnosis groups {np.bincount(data['dx'][data['dx'] >= 0], minlength=len(cfg['diagnosisGroups'])).tolist()}"
         f" (unmapped {int((data['dx'] < 0).sum())})")
     k = cfg["train"]["folds"]
-    jobs = ([str(f) for f in range(k)] + ["final"] if args.jobs == "all"
+    jobs = ([str(f) for f in range(k)] + ([] if args.cv_only else ["final"]) if args.jobs == "all"
             else [] if args.jobs in ("none", "skip") else args.jobs.split(","))
+    if args.set:
+        log(f"config overrides: {args.set}")
     spawn_jobs(args, jobs)
     log(f"fits done in {time.time() - t0:.0f}s")
     if args.no_aggregate:
         return
-    missing = [j for j in [f"fold{f}.npz" for f in range(k)] + ["final.pt", "final-features.npz"]
+    missing = [j for j in [f"fold{f}.npz" for f in range(k)] + ([] if args.cv_only else ["final.pt", "final-features.npz"])
                if not os.path.exists(os.path.join(args.work, j))]
     if missing:
         raise SystemExit(f"cannot aggregate: {missing} missing in {args.work}")
@@ -1098,6 +1266,7 @@ def main():
     L = np.zeros((len(FLIPS), len(rows), n_out), np.float32)
     Lc = np.zeros((len(FLIPS), nc, n_out), np.float32)
     cams4 = None
+    alpha_fold = np.zeros((len(rows), n_out), np.float32)  # each held-out row: its fold model's learned coupling
     for f in range(k):
         z = np.load(os.path.join(args.work, f"fold{f}.npz"))
         te = z["te"]
@@ -1107,6 +1276,7 @@ def main():
         cams4[:, te] = z["cm"]
         sel = clin_fold == f
         Lc[:, sel] = z["lc"][:, sel]
+        alpha_fold[te] = z["alpha"] if "alpha" in z.files else 0.0
         log(f"fold {f + 1} AUC (no flips) {auc(bcc[te], L[0, te, 0]):.4f}")
     fidx = {fl: i for i, fl in enumerate(FLIPS)}
 
@@ -1139,6 +1309,31 @@ def main():
             + " ".join(f"{s2} {row['bccAuc'][s2]['value']}" for s2 in sorted(set(sources)))
             + " " + " ".join(f"{pid} {v['value']}" for pid, v in row["patternAuc"].items())
             + f" heatmap ratio {row['heatmapRatio']} (selection AUC {tta_sel_auc[vname]:.5f})")
+    # A coupled pattern's own evidence, without the BCC map it borrows: logit_j - alpha_j * logit_BCC.
+    coupling_report = {}
+    for j, p in enumerate(patterns):
+        if trained[j] and alpha_fold[:, 1 + j].any():
+            known = ~np.isnan(pat[:, j])
+            own = L[0, :, 1 + j] - alpha_fold[:, 1 + j] * L[0, :, 0]
+            coupling_report[p["id"]] = {
+                "alphaByFold": sorted({round(float(a), 4) for a in alpha_fold[:, 1 + j]}),
+                "aucCoupled1Pass": round(auc(pat[known, j], L[0, known, 1 + j]), 4),
+                "aucOwnMapOnly1Pass": round(auc(pat[known, j], own[known]), 4),
+                "aucOfBccOutput": round(auc(pat[known, j], L[0, known, 0]), 4)}
+            log(f"coupling {p['id']}: {coupling_report[p['id']]}")
+    if args.cv_only:
+        try:
+            texture = texture_head_oof(args, cfg, k, fold_of, pat, trained, groups, dev)
+        except Exception as e:  # an experiment must not cost the run's other numbers
+            import traceback
+            log("texture heads failed: " + "".join(traceback.format_exception(e)))
+            texture = {"error": str(e)}
+        with open(os.path.join(args.out, "cv-summary.json"), "w") as f:
+            json.dump({"overrides": args.set, "version": cfg["version"], "size": size, "epochs": epochs,
+                       "tta": tta_table, "coupling": coupling_report, "textureHeads": texture}, f, indent=1)
+        log(f"cv-only: done in {time.time() - t0:.0f}s -> {os.path.join(args.out, 'cv-summary.json')}")
+        return
+
     best = max(tta_sel_auc.values())
     chosen = next(v for v in order if tta_sel_auc[v] >= best - tcfg["tolerance"])
     if tcfg.get("ship"):
@@ -1160,6 +1355,55 @@ def main():
     p_bcc_clin = sigmoid_np(lgc[:, 0]).astype(np.float32)
     p_pat_clin = sigmoid_np(lgc[:, 1:]).astype(np.float32)
     del cams4
+
+    # ---- texture heads (config textureHeads): for the named patterns, replace the jointly trained head by a
+    # class-balanced L2 logistic regression on frozen features of the network (pooled last block, plus the
+    # tapped blocks' means and second moments). Out-of-fold: fit on each fold model's training-fold annotated
+    # rows, scored on its held-out rows (training rows' features are in-sample for that model, as for any
+    # stacked head). It stays a class-activation head: exported as a 1x1 conv over maps whose spatial means are
+    # these features.
+    tex_cfg = cfg.get("textureHeads") or {}
+    pid_index = {p["id"]: j for j, p in enumerate(patterns)}
+    tex_patterns = [pid for pid in tex_cfg.get("patterns", []) if trained[pid_index[pid]]]
+    texture_report, tex_export, tex_final_heads = {}, None, {}
+    if tex_patterns:
+        tex_taps = list(cfg["gate"]["modality"].get("taps", []))
+        use_taps = tex_cfg.get("features", "pooled+taps") == "pooled+taps" and bool(tex_taps)
+        chans = tap_channels(tex_taps) if use_taps else []
+        l2 = float(tex_cfg["l2"])
+        Xd, Xc = [], []
+        for f in range(k):
+            z = np.load(os.path.join(args.work, f"fold{f}.npz"))
+            Xd.append(texture_features(z["fd"], z["td"] if use_taps else None, ii, chans, use_taps))
+            Xc.append(texture_features(z["fc"], z["tc"] if use_taps else None, ii, chans, use_taps))
+        zf_t = np.load(os.path.join(args.work, "final-features.npz"))
+        X_final = texture_features(zf_t["fd"], zf_t["td"] if use_taps else None, ii, chans, use_taps)
+        ws, bs_ = [], []
+        for pid in tex_patterns:
+            j = pid_index[pid]
+            known = ~np.isnan(pat[:, j])
+            sc, scc = np.zeros(len(rows)), np.zeros(nc)
+            for f in range(k):
+                head = fit_modality(Xd[f][known & (fold_of != f)], pat[known & (fold_of != f), j], {"l2": l2}, dev,
+                                    "logistic", cfg["seed"] + 50 + f)
+                sc[fold_of == f] = modality_prob(head, Xd[f][fold_of == f])
+                if (clin_fold == f).any():
+                    scc[clin_fold == f] = modality_prob(head, Xc[f][clin_fold == f])
+            texture_report[pid] = {
+                "jointHeadAuc": auc_ci(pat[known, j], p_pat[known, j], groups[known], nb, 40 + j),
+                "textureHeadAuc": auc_ci(pat[known, j], sc[known], groups[known], nb, 40 + j)}
+            log(f"texture head {pid} ({tex_cfg.get('features', 'pooled+taps')}, L2 {l2}, {chosen}): out-of-fold AUC "
+                f"{texture_report[pid]['textureHeadAuc']} vs jointly trained head {texture_report[pid]['jointHeadAuc']}")
+            p_pat[:, j] = sc.astype(np.float32)
+            p_pat_clin[:, j] = scc.astype(np.float32)
+            head = fit_modality(X_final[known], pat[known, j], {"l2": l2}, dev, "logistic", cfg["seed"] + 150 + j)
+            tex_final_heads[pid] = head
+            lin = head.body[0]
+            w = lin.weight.detach().double().numpy()[0] / head.std.double().numpy()
+            ws.append(w)
+            bs_.append(float(lin.bias.detach().double().numpy()[0] - (w * head.mean.double().numpy()).sum()))
+        tex_export = {"channels": [1 + pid_index[pid] for pid in tex_patterns], "weight": np.stack(ws).astype(np.float32),
+                      "bias": np.array(bs_, np.float32), "useTaps": use_taps}
 
     thresholds = choose_thresholds(bcc, p_bcc, cfg)
     pat_thr = {}
@@ -1364,11 +1608,14 @@ def main():
 
     # ---- export: final model + TTA + gate heads in one graph
     net = MultiTaskCAM(1 + len(patterns), cfg["train"]["featureDropout"], len(cfg["diagnosisGroups"]))
-    net.load_state_dict(torch.load(os.path.join(args.work, "final.pt"), map_location="cpu"))
+    net.load_state_dict(torch.load(os.path.join(args.work, "final.pt"), map_location="cpu"))  # coupling already folded in
+    alpha_path = os.path.join(args.work, "final-alpha.npy")
+    alpha_final = np.load(alpha_path) if os.path.exists(alpha_path) else np.zeros(n_out, np.float32)
     net = net.float().cpu().eval()
     cam_hw = list(cams.shape[-2:])
     wrapped = Exported(net, flips, head_final, {"mu": ood_final["mu"], "w": ood_final["w"]}, size, cam_hw,
-                       taps=taps if mod["taps"] else ()).eval()
+                       taps=taps if (mod["taps"] or tex_export) else (), modality_taps=mod["taps"],
+                       texture=tex_export).eval()
     x_eval = data["x_eval"]
     name = cfg["modelName"]
     onnx_path = os.path.join(args.out, f"{name}.onnx")
@@ -1384,6 +1631,9 @@ def main():
     # The graph's gate outputs against the training pipeline's features (GPU, TF32) of the same final model.
     pipe = {"dermoscopy": float(np.abs(ref[3][:len(pick)] - modality_prob(head_final, Md_final[pick])).max()),
             "ood": float(np.abs(ref[4][:len(pick)] - ood_distance(ood_final, Fd_final[pick])).max())}
+    for pid, head in tex_final_heads.items():
+        j = pid_index[pid]
+        pipe[pid] = float(np.abs(ref[1][:len(pick), j] - modality_prob(head, X_final[pick])).max())
     log(f"graph vs pipeline gate outputs (max abs diff, final model, {len(pick)} images): {pipe}")
     parity_ok = max(diffs["maxAbsDiff"]["bcc"], diffs["maxAbsDiff"]["patterns"], diffs["maxAbsDiff"]["dermoscopy"],
                     diffs["relative"]["cam"], diffs["relative"]["ood"]) <= 1e-4
@@ -1408,7 +1658,9 @@ def main():
                     "dermoscopy": {"name": "dermoscopy", "shape": ["N"]},
                     "ood": {"name": "ood", "shape": ["N"]}},
         "patterns": [{"id": p["id"], "display": p["display"], "role": p["role"], "trained": trained[j],
-                      "threshold": None if pat_thr[p["id"]] is None else round(pat_thr[p["id"]], 6)}
+                      "threshold": None if pat_thr[p["id"]] is None else round(pat_thr[p["id"]], 6),
+                      **({"bccCoupling": round(float(alpha_final[1 + j]), 6)} if alpha_final[1 + j] else {}),
+                      **({"head": "texture"} if p["id"] in tex_final_heads else {})}
                      for j, p in enumerate(patterns)],
         "thresholds": {k2: round(v, 6) for k2, v in thresholds.items()},
         "gate": {"modality": gate_modality, "ood": gate_ood},
@@ -1442,6 +1694,16 @@ def main():
                             f"({len(flips)} passes, logits and flipped-back maps averaged); gate heads on the 1280-d pooled "
                             f"features: modality ({mod['kind']} head{', with mean/std-pooled maps of blocks ' + str(taps) if mod['taps'] else ''}, output 'dermoscopy') and out-of-distribution distance "
                             f"(Mahalanobis, top-{kc} PCA, output 'ood')",
+            "textureHeads": ({
+                "patterns": list(tex_final_heads),
+                "method": f"class-balanced logistic regression (L2 {tex_cfg.get('l2')}, standardised features) on frozen features of "
+                          f"the trained network: {'the pooled last block plus the means and second moments of blocks ' + str(taps) if tex_export['useTaps'] else 'the pooled last block'}"
+                          f", averaged over the TTA flips; fit after training (out-of-fold: per fold model on its training folds' annotated "
+                          f"rows; shipped: final model, all annotated rows). In the graph: a 1x1 conv over the last feature map and the "
+                          f"tapped blocks' maps and squared maps average-pooled to the {cam_hw[0]}x{cam_hw[1]} grid, so the map's spatial mean is the logit.",
+                "outOfFold": texture_report,
+                "selection": tex_cfg.get("selection", ""),
+            } if tex_final_heads else None),
             "trainingData": [
                 {"name": "HAM10000", "images": int((data['is_derm'] == 0).sum()), "bcc": int(bcc[~data['is_derm']].sum()),
                  "licence": "CC BY-NC 4.0", "citation": "Tschandl P., Rosendahl C., Kittler H., Sci. Data 5, 180161 (2018); lesion masks: Tschandl et al., HAM10000 segmentations"},
@@ -1455,6 +1717,10 @@ def main():
             "training": {"folds": k, "grouping": "lesion (labels.csv group)", "epochs": epochs, "seed": cfg["seed"],
                          "losses": "BCE (BCC), masked BCE (annotated patterns only), share of positive BCC map outside the lesion mask (BCC images with masks), auxiliary diagnosis-group cross-entropy (training only, not exported)",
                          "ema": tcfg_ema,
+                         "patternCoupling": {"initial": cfg["train"].get("coupling") or {},
+                                             "finalModel": {p["id"]: round(float(alpha_final[1 + j]), 6)
+                                                            for j, p in enumerate(patterns) if alpha_final[1 + j]},
+                                             "outOfFold": coupling_report},
                          "sampling": cfg["train"]["sampling"], "torch": torch.__version__,
                          "config": "training/config.json", "smoke": bool(args.smoke)},
             "thresholdSelection": {"triage": f"highest threshold with out-of-fold sensitivity >= {cfg['thresholds']['triageSensitivity']}",
@@ -1490,6 +1756,18 @@ def main():
                 "Thresholds were chosen on out-of-fold predictions and applied to the final model trained on all images; "
                 "they apply to the raw bcc output. The calibration map is for displaying probabilities only.",
                 "Heatmaps show where the BCC evidence lies at 32-pixel granularity; they are not a segmentation.",
+            ] + ([
+                f"The {', '.join(patterns[pid_index[pid]]['display'] for pid in tex_final_heads)} output(s) come from a texture head fit "
+                "on frozen features after training (see textureHeads); its out-of-fold AUC was measured on the same folds on which "
+                "this recipe was chosen, so it is slightly optimistic."
+            ] if tex_final_heads else []) + [
+                f"{patterns[j]['display']} shares BCC evidence by design: its map is its own map plus "
+                f"{alpha_final[1 + j]:.3f} x the BCC map (coupling learned in training, config train.coupling). As an input "
+                f"to the BCC rule it is therefore not independent of the network's BCC score. Out-of-fold AUC (1 pass): "
+                f"{coupling_report[patterns[j]['id']]['aucCoupled1Pass']} coupled, "
+                f"{coupling_report[patterns[j]['id']]['aucOwnMapOnly1Pass']} its own map alone, "
+                f"{coupling_report[patterns[j]['id']]['aucOfBccOutput']} the BCC output alone."
+                for j in range(len(patterns)) if alpha_final[1 + j] and patterns[j]["id"] in coupling_report
             ],
         },
     }
