@@ -5,7 +5,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { runSession, sessionOptions } from './graph-runner.ts';
-import type { RunRequest, WorkerInit, WorkerReply } from './worker-protocol.ts';
+import type { CloseRequest, RunRequest, WorkerInit, WorkerReply } from './worker-protocol.ts';
+import { isCloseRequest } from './worker-protocol.ts';
 
 const port = parentPort;
 if (!port) {
@@ -16,7 +17,15 @@ const init = workerData as WorkerInit;
 
 try {
   const session = await ort.InferenceSession.create(init.model, sessionOptions(init.tuning));
-  port.on('message', (req: RunRequest) => {
+  port.on('message', (req: RunRequest | CloseRequest) => {
+    if (isCloseRequest(req)) {
+      // Runs are synchronous, so none is in flight here: release, then close the port and the thread ends.
+      session.release().then(
+        () => port.close(),
+        () => port.close(),
+      );
+      return;
+    }
     // Through a promise, so that a synchronous throw (a bad tensor) answers this request instead of
     // killing the worker and every request behind it.
     Promise.resolve()

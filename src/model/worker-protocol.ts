@@ -13,6 +13,15 @@ export interface RunRequest {
   readonly outputs: readonly string[];
 }
 
+/** Release the session and let the thread end by itself: terminating it mid-teardown can abort the process in ONNX Runtime's native code. */
+export interface CloseRequest {
+  readonly type: 'close';
+}
+
+export function isCloseRequest(x: RunRequest | CloseRequest): x is CloseRequest {
+  return 'type' in x && x.type === 'close';
+}
+
 export type WorkerReply =
   | { readonly type: 'ready'; readonly inputs: readonly InferenceSession.ValueMetadata[]; readonly outputs: readonly InferenceSession.ValueMetadata[] }
   | { readonly type: 'failed'; readonly message: string }

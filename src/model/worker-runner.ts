@@ -2,7 +2,10 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { GraphRunner, SessionTuning } from './graph-runner.ts';
-import type { RunRequest, WorkerInit } from './worker-protocol.ts';
+import type { CloseRequest, RunRequest, WorkerInit } from './worker-protocol.ts';
+
+/** How long release() waits for the worker to end by itself before terminating it. */
+const CLOSE_GRACE_MS = 5000;
 import { isWorkerReply } from './worker-protocol.ts';
 
 interface WorkerMeta {
@@ -43,6 +46,7 @@ export async function createWorkerRunner(model: Uint8Array, tuning: SessionTunin
   const pending = new Map<number, Pending>();
   let nextId = 0;
   let stopped: Error | undefined;
+  let ended = false;
 
   const fail = (err: Error): void => {
     stopped ??= err;
@@ -85,6 +89,7 @@ export async function createWorkerRunner(model: Uint8Array, tuning: SessionTunin
       fail(new Error(`inference worker failed: ${err.message}`));
     });
     worker.on('exit', (code) => {
+      ended = true;
       reject(new Error(`inference worker exited (code ${code}) before the model loaded`));
       fail(new Error(`inference worker exited (code ${code})`));
     });
@@ -118,7 +123,16 @@ export async function createWorkerRunner(model: Uint8Array, tuning: SessionTunin
     },
     async release() {
       fail(new Error('the model was closed'));
-      await worker.terminate();
+      if (ended) {
+        return;
+      }
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.ref();
+      worker.postMessage({ type: 'close' } satisfies CloseRequest);
+      // A graceful end normally takes milliseconds; terminate only a thread that does not end.
+      const timer = setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }
