@@ -7,6 +7,7 @@ import { wilson } from '../evaluation/confidence.ts';
 import type { GateCheck, GateConfig } from './gate-config.ts';
 import type { QualityReasonCode } from './gate-reasons.ts';
 import type { LesionPosition, QualityMeasures } from './quality-measures.ts';
+import { positionOfCells } from './quality-measures.ts';
 import { measureValue } from './quality-measures.ts';
 import { judgeQuality } from './quality-gate.ts';
 
@@ -93,29 +94,7 @@ export function suggestLimit(originals: readonly MeasuredImage[], check: Pick<Ga
 
 /** Position of a lesion outline given as a 0/1 grid (grid x grid), measured as findLesion measures. */
 export function positionOfMask(cells: Uint8Array, grid: number): LesionPosition | null {
-  let sx = 0;
-  let sy = 0;
-  let n = 0;
-  let ring = 0;
-  let ringLesion = 0;
-  for (let i = 0; i < grid * grid; i++) {
-    const x = i % grid;
-    const y = (i - x) / grid;
-    const on = cells[i] === 1;
-    if (on) {
-      sx += x + 0.5;
-      sy += y + 0.5;
-      n++;
-    }
-    if (x === 0 || y === 0 || x === grid - 1 || y === grid - 1) {
-      ring++;
-      ringLesion += on ? 1 : 0;
-    }
-  }
-  if (n === 0) {
-    return null;
-  }
-  return { offset: Math.hypot(sx / n - grid / 2, sy / n - grid / 2) / (grid / 2), borderShare: ringLesion / ring, area: n / (grid * grid) };
+  return positionOfCells((i) => cells[i] === 1, grid);
 }
 
 export function pearson(a: readonly number[], b: readonly number[]): number {

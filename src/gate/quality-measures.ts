@@ -213,26 +213,38 @@ export function findLesion(y: Float32Array, width: number, height: number, p: Pi
   if (bestLabel < 0) {
     return null;
   }
+  return positionOfCells((i) => label[i] === bestLabel, g);
+}
+
+/**
+ * Where a set of cells of a grid x grid lies: centroid offset from the centre (share of the half
+ * side), share of the border ring it covers, share of the grid. null for an empty set. One
+ * definition for the lesion the gate finds and for the expert outlines it is evaluated against.
+ */
+export function positionOfCells(inLesion: (cell: number) => boolean, grid: number): LesionPosition | null {
   let sx = 0;
   let sy = 0;
+  let n = 0;
   let ring = 0;
   let ringLesion = 0;
-  for (let i = 0; i < g * g; i++) {
-    const cx = i % g;
-    const cy = (i - cx) / g;
-    const inBlob = label[i] === bestLabel;
-    if (inBlob) {
-      sx += cx + 0.5;
-      sy += cy + 0.5;
+  for (let i = 0; i < grid * grid; i++) {
+    const x = i % grid;
+    const y = (i - x) / grid;
+    const on = inLesion(i);
+    if (on) {
+      sx += x + 0.5;
+      sy += y + 0.5;
+      n++;
     }
-    if (cx === 0 || cy === 0 || cx === g - 1 || cy === g - 1) {
+    if (x === 0 || y === 0 || x === grid - 1 || y === grid - 1) {
       ring++;
-      ringLesion += inBlob ? 1 : 0;
+      ringLesion += on ? 1 : 0;
     }
   }
-  const dx = sx / bestSize - g / 2;
-  const dy = sy / bestSize - g / 2;
-  return { offset: Math.hypot(dx, dy) / (g / 2), borderShare: ringLesion / ring, area: bestSize / (g * g) };
+  if (n === 0) {
+    return null;
+  }
+  return { offset: Math.hypot(sx / n - grid / 2, sy / n - grid / 2) / (grid / 2), borderShare: ringLesion / ring, area: n / (grid * grid) };
 }
 
 /** All measures of one image. `shorterSide` is the original's (before resizing to the raster). */
