@@ -64,6 +64,11 @@ export function tooCostly(text: string, expression?: string): OperationOutcome {
   return outcome('error', 'too-costly', text, expression);
 }
 
+/** Not now: the client should retry later (503; the error handler adds Retry-After). */
+export function unavailable(text: string): OperationOutcome {
+  return outcome('error', 'transient', text);
+}
+
 export function serverError(text: string): OperationOutcome {
   return outcome('error', 'exception', text);
 }

@@ -1,6 +1,6 @@
 import type { RequestHandler, Response } from 'express';
 import type { Logger } from '../logger.ts';
-import { OperationOutcomeError } from '../outcomes.ts';
+import { OperationOutcomeError, unavailable } from '../outcomes.ts';
 import type { ClientJwtVerifier, VerifiedClient } from './verify-client-jwt.ts';
 
 /** What the client is told on any authentication failure: nothing it could use to probe. */
@@ -10,10 +10,7 @@ const UNAUTHENTICATED = new OperationOutcomeError({
 });
 
 /** The token could not be checked (the replay store failed): the client should retry, not re-authenticate. */
-const UNAVAILABLE = new OperationOutcomeError({
-  resourceType: 'OperationOutcome',
-  issue: [{ severity: 'error', code: 'transient', details: { text: 'client authentication is temporarily unavailable; retry later' } }],
-});
+const UNAVAILABLE = new OperationOutcomeError(unavailable('client authentication is temporarily unavailable; retry later'));
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
@@ -22,15 +19,13 @@ export interface ClientAuthOptions {
   /** The service's public URL (no trailing slash); `aud` must equal it plus the request path. */
   readonly publicBaseUrl: string;
   readonly log: Pick<Logger, 'warn' | 'error'>;
-  /** Retry-After on a 503 (the check could not be made), as on the service's other 503s. Default 1. */
-  readonly retryAfterSeconds?: number;
 }
 
 /**
  * CDS Hooks 2.0 client authentication for discovery, hooks and feedback: `Authorization: Bearer
  * <JWT>` with `aud` equal to the exact URL called. A failure is 401 with a bare OperationOutcome and
  * `WWW-Authenticate: Bearer`; when the token could not be checked at all (the `jti` replay store
- * failed) it is 503 with Retry-After instead. The reason is logged here, without the token.
+ * failed) it is 503 instead (the error handler adds Retry-After). The reason is logged here, without the token.
  */
 export function requireClientJwt(opts: ClientAuthOptions): RequestHandler {
   const base = opts.publicBaseUrl.replace(/\/+$/, '');
@@ -55,7 +50,6 @@ export function requireClientJwt(opts: ClientAuthOptions): RequestHandler {
     };
     if (result.unavailable) {
       opts.log.error('client authentication unavailable', fields);
-      res.setHeader('Retry-After', String(opts.retryAfterSeconds ?? 1));
       next(UNAVAILABLE);
       return;
     }

@@ -3,7 +3,7 @@ import type { Express, Request, RequestHandler, Response } from 'express';
 import type { FeedbackStore } from '../feedback/feedback-store.ts';
 import type { Logger } from '../logger.ts';
 import type { ModelManifest } from '../model/manifest.ts';
-import { OperationOutcomeError, badRequest, getStatus } from '../outcomes.ts';
+import { OperationOutcomeError, badRequest, getStatus, unavailable } from '../outcomes.ts';
 import { errorHandler } from './error-handler.ts';
 import { parseFeedback } from './feedback-request.ts';
 import type { HookRequest } from './hook-request.ts';
@@ -32,7 +32,7 @@ export interface AppDeps {
   readonly storeReady?: () => Promise<void>;
   /** CORS on /cds-services and below, preflight included; runs before authentication. */
   readonly cors?: RequestHandler;
-  /** Retry-After on a 503 hook answer (overload, draining, model loading). Default 1. */
+  /** Retry-After on every 503 (overload, draining, model loading, a store down); the error handler sets it. Default 1. */
   readonly retryAfterSeconds?: number;
   readonly clock?: () => Date;
   /** Extra routes (sandbox FHIR server, demo page, viewer), mounted before the error handler. */
@@ -74,7 +74,7 @@ export function createApp(deps: AppDeps): Express {
     const stop = deps.metrics.hookSeconds.startTimer({ service: service.id });
     try {
       if (!deps.model()) {
-        throw new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', details: { text: 'model not loaded yet' } }] });
+        throw new OperationOutcomeError(unavailable('model not loaded yet'));
       }
       const request = parseHookRequest(req.body);
       if (request.hook !== service.hook) {
@@ -86,9 +86,6 @@ export function createApp(deps: AppDeps): Express {
     } catch (err) {
       const status = err instanceof OperationOutcomeError ? getStatus(err.outcome) : 500;
       deps.metrics.hooks.inc({ service: service.id, status: String(status) });
-      if (status === 503) {
-        res.setHeader('Retry-After', String(deps.retryAfterSeconds ?? 1));
-      }
       throw err;
     } finally {
       stop();
@@ -129,7 +126,7 @@ export function createApp(deps: AppDeps): Express {
   app.use((req, _res, next) => {
     next(new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', details: { text: `no route ${req.method} ${req.path}` } }] }));
   });
-  app.use(errorHandler(deps.log));
+  app.use(errorHandler(deps.log, { retryAfterSeconds: deps.retryAfterSeconds }));
   return app;
 }
 

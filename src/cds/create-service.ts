@@ -119,7 +119,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
       { issuers, clockSkewSeconds: config.jwtClockSkewSeconds, maxAgeSeconds: config.jwtMaxAgeSeconds },
       { keys: createKeyStore(), replay: createReplayCache(store) },
     );
-    authenticate = requireClientJwt({ verifier, publicBaseUrl, log, retryAfterSeconds: config.retryAfterSeconds });
+    authenticate = requireClientJwt({ verifier, publicBaseUrl, log });
     log.info('client JWT authentication on', { issuers: issuers.map((i) => i.iss), audienceBase: publicBaseUrl });
   } else if (!sandbox) {
     // loadServiceConfig (npm start) refuses this; a caller that builds the config itself gets a warning.
@@ -160,7 +160,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
     log,
     model: () => m,
     storeReady: () => store.ping(),
-    ...(config.rateLimitRequests > 0 ? { rateLimit: rateLimit({ requests: config.rateLimitRequests, windowSeconds: config.rateLimitWindowSeconds, counters: store, log, retryAfterSeconds: config.retryAfterSeconds }) } : {}),
+    ...(config.rateLimitRequests > 0 ? { rateLimit: rateLimit({ requests: config.rateLimitRequests, windowSeconds: config.rateLimitWindowSeconds, counters: store, log }) } : {}),
     openapi: JSON.parse(openapiText),
     maxBodyBytes: config.maxBodyBytes,
     retryAfterSeconds: config.retryAfterSeconds,

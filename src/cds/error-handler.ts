@@ -7,8 +7,13 @@ export interface ErrorLogger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
+export interface ErrorHandlerOptions {
+  /** Retry-After on every 503 that does not carry its own (overload, draining, model loading, a store down). Default 1. */
+  readonly retryAfterSeconds?: number;
+}
+
 /** The one place errors become HTTP: an OperationOutcome body with the status its code maps to. */
-export function errorHandler(log: ErrorLogger): ErrorRequestHandler {
+export function errorHandler(log: ErrorLogger, opts: ErrorHandlerOptions = {}): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     let outcome: OperationOutcome;
     let status: number;
@@ -31,6 +36,9 @@ export function errorHandler(log: ErrorLogger): ErrorRequestHandler {
       log.warn('request refused', { path: req.path, error: err.message });
     } else if (status >= 500 && err instanceof OperationOutcomeError) {
       log.error('request failed', { path: req.path, error: err.message });
+    }
+    if (status === 503 && !res.hasHeader('Retry-After')) {
+      res.setHeader('Retry-After', String(opts.retryAfterSeconds ?? 1));
     }
     res.status(status).type('application/fhir+json').json(outcome);
   };

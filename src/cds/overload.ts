@@ -1,4 +1,4 @@
-import { OperationOutcomeError } from '../outcomes.ts';
+import { OperationOutcomeError, unavailable } from '../outcomes.ts';
 
 export interface WorkQueueOptions {
   /** Jobs running at once. */
@@ -19,7 +19,7 @@ export interface WorkQueueStats {
 
 /**
  * A bounded work queue: at most `concurrency` jobs run, at most `maxQueued` wait, and a job that
- * cannot run is refused with a `transient` OperationOutcome (HTTP 503; the edge adds Retry-After)
+ * cannot run is refused with a `transient` OperationOutcome (HTTP 503; the error handler adds Retry-After)
  * instead of piling up until memory runs out. `drain` stops admitting work and resolves once
  * everything admitted has finished, for graceful shutdown.
  */
@@ -39,8 +39,7 @@ export function createWorkQueue(opts: WorkQueueOptions): WorkQueue {
   if (!(opts.concurrency >= 1)) {
     throw new RangeError('concurrency must be at least 1');
   }
-  const busy = (text: string): OperationOutcomeError =>
-    new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient', details: { text } }] });
+  const busy = (text: string): OperationOutcomeError => new OperationOutcomeError(unavailable(text));
   const busyText = opts.busyText ?? 'the service is busy; retry later';
   const waiting: Waiter[] = [];
   const idle: (() => void)[] = [];

@@ -1,14 +1,11 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { tryGetVerifiedClient } from '../auth/client-auth.ts';
 import type { Logger } from '../logger.ts';
-import { OperationOutcomeError } from '../outcomes.ts';
+import { OperationOutcomeError, unavailable } from '../outcomes.ts';
 import type { SharedStore } from '../storage/shared-store.ts';
 
 /** The hit could not be counted (the store failed): the client should retry later. */
-const UNAVAILABLE = new OperationOutcomeError({
-  resourceType: 'OperationOutcome',
-  issue: [{ severity: 'error', code: 'transient', details: { text: 'rate limit is temporarily unavailable; retry later' } }],
-});
+const UNAVAILABLE = new OperationOutcomeError(unavailable('rate limit is temporarily unavailable; retry later'));
 
 export interface RateLimitOptions {
   /** Requests allowed per key and window; the next one gets 429. */
@@ -18,8 +15,6 @@ export interface RateLimitOptions {
   readonly counters: Pick<SharedStore, 'countHit'>;
   readonly now?: () => number;
   readonly log: Pick<Logger, 'error'>;
-  /** Retry-After on a 503 (the store failed), as on the service's other 503s. Default 1. */
-  readonly retryAfterSeconds?: number;
 }
 
 /**
@@ -36,7 +31,7 @@ export function rateLimitKey(req: Request, res: Response): string {
  * Fixed-window rate limit: windows start at multiples of `windowSeconds` (epoch time), so all
  * replicas agree on them without talking to each other. Over the limit: 429, an OperationOutcome
  * (`throttled`) and Retry-After up to the window's end. When the store fails (database
- * unreachable): 503, a `transient` OperationOutcome and the configured Retry-After, logged at error
+ * unreachable): 503, a `transient` OperationOutcome (the error handler adds Retry-After), logged at error
  * level with the key and the store's error (never a token).
  */
 export function rateLimit(opts: RateLimitOptions): RequestHandler {
@@ -52,7 +47,6 @@ export function rateLimit(opts: RateLimitOptions): RequestHandler {
     } catch (err) {
       // Fail closed: letting uncounted requests through would lift the limit exactly while the store is down.
       opts.log.error('rate limit unavailable', { path: req.path, key, reason: `rate limit count failed: ${clip(err instanceof Error ? err.message : String(err))}` });
-      res.setHeader('Retry-After', String(opts.retryAfterSeconds ?? 1));
       next(UNAVAILABLE);
       return;
     }
