@@ -858,7 +858,22 @@ def texture_features(fd, td, flips_idx, chans, use_taps):
     return np.concatenate([fd] + mus + sqs, 2).mean(0)
 
 
-def texture_head_oof(args, cfg, k, fold_of, pat, trained, groups, dev):
+def texture_scores_oof(X, y, known, fold_of, k, l2, dev, seed, X_other=None, fold_other=None):
+    """Out-of-fold texture-head scores: per fold f, a class-balanced L2 logistic regression on the fold
+    model's features X[f] of the training folds' annotated rows, applied to the held-out fold (and to
+    the rows of X_other[f] whose fold_other is f). Returns (scores of all rows, scores of the other rows)."""
+    sc = np.zeros(len(y))
+    so = None if X_other is None else np.zeros(len(fold_other))
+    for f in range(k):
+        tr = known & (fold_of != f)
+        head = fit_modality(X[f][tr], y[tr], {"l2": l2}, dev, "logistic", seed + f)
+        sc[fold_of == f] = modality_prob(head, X[f][fold_of == f])
+        if so is not None and (fold_other == f).any():
+            so[fold_other == f] = modality_prob(head, X_other[f][fold_other == f])
+    return sc, so
+
+
+def texture_head_oof(args, cfg, k, fold_of, pat, trained, dev):
     """Experiment (cv-only): pattern heads fit on frozen multi-scale texture features of each fold model
     (class-balanced L2 logistic regression on the training folds' annotated rows), scored on the held-out
     fold. Training rows' features come from a model that was trained on them (in-sample), as for any
@@ -883,11 +898,7 @@ def texture_head_oof(args, cfg, k, fold_of, pat, trained, groups, dev):
             known = ~np.isnan(pat[:, j])
             for l2 in cfg.get("textureHeads", {}).get("compareL2", [1.0, 10.0, 100.0]):
                 for cols, cname in ((slice(0, 1280), "pooled"), (slice(0, None), "pooled+taps")):
-                    sc = np.full(len(pat), np.nan)
-                    for f in range(k):
-                        tr, te = known & (fold_of != f), known & (fold_of == f)
-                        head = fit_modality(X[f][tr][:, cols], pat[tr, j], {"l2": l2}, dev, "logistic", cfg["seed"] + f)
-                        sc[te] = modality_prob(head, X[f][te][:, cols])
+                    sc, _ = texture_scores_oof(X[:, :, cols], pat[:, j], known, fold_of, k, l2, dev, cfg["seed"])
                     a = auc(pat[known, j], sc[known])
                     out.setdefault(p["id"], []).append({"tta": vname, "features": cname, "l2": l2, "auc": round(a, 4)})
                     log(f"texture head {p['id']} {vname} {cname} l2 {l2}: out-of-fold AUC {a:.4f}")
@@ -1323,7 +1334,7 @@ def main():
             log(f"coupling {p['id']}: {coupling_report[p['id']]}")
     if args.cv_only:
         try:
-            texture = texture_head_oof(args, cfg, k, fold_of, pat, trained, groups, dev)
+            texture = texture_head_oof(args, cfg, k, fold_of, pat, trained, dev)
         except Exception as e:  # an experiment must not cost the run's other numbers
             import traceback
             log("texture heads failed: " + "".join(traceback.format_exception(e)))
@@ -1382,13 +1393,7 @@ def main():
         for pid in tex_patterns:
             j = pid_index[pid]
             known = ~np.isnan(pat[:, j])
-            sc, scc = np.zeros(len(rows)), np.zeros(nc)
-            for f in range(k):
-                head = fit_modality(Xd[f][known & (fold_of != f)], pat[known & (fold_of != f), j], {"l2": l2}, dev,
-                                    "logistic", cfg["seed"] + 50 + f)
-                sc[fold_of == f] = modality_prob(head, Xd[f][fold_of == f])
-                if (clin_fold == f).any():
-                    scc[clin_fold == f] = modality_prob(head, Xc[f][clin_fold == f])
+            sc, scc = texture_scores_oof(Xd, pat[:, j], known, fold_of, k, l2, dev, cfg["seed"] + 50, Xc, clin_fold)
             texture_report[pid] = {
                 "jointHeadAuc": auc_ci(pat[known, j], p_pat[known, j], groups[known], nb, 40 + j),
                 "textureHeadAuc": auc_ci(pat[known, j], sc[known], groups[known], nb, 40 + j)}
