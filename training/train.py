@@ -210,8 +210,8 @@ def tap_stats(h):
     return torch.cat([mu, torch.sqrt((d * d).mean(dim=(2, 3)) + 1e-6)], 1)
 
 
-class ModalityHead(nn.Module):
-    """Dermoscopic-or-not head on pooled features: body((pooled - mean) / std)[:, 0] is the logit."""
+class StandardisedHead(nn.Module):
+    """A binary head on features: body((x - mean) / std)[:, 0] is the logit (modality gate, texture heads)."""
 
     def __init__(self, mean, std, body):
         super().__init__()
@@ -782,8 +782,9 @@ def standardiser(X):
     return X.mean(0), np.sqrt(X.var(0) + 1e-4)
 
 
-def fit_modality(X, y, gcfg, dev, kind, seed):
-    """Class-balanced, L2-penalised head; X pooled features [n,1280], y 1 = dermoscopic, 0 = clinical."""
+def fit_balanced_head(X, y, gcfg, dev, kind, seed):
+    """Class-balanced, L2-penalised binary head on standardised features: the modality gate (y 1 = dermoscopic,
+    0 = clinical) and the texture heads (y = pattern present)."""
     mean, std = standardiser(X)
     Xs = torch.as_tensor((np.asarray(X, np.float64) - mean) / std, dtype=torch.float64, device=dev)
     yt = torch.as_tensor(y, dtype=torch.float64, device=dev)
@@ -820,11 +821,11 @@ def fit_modality(X, y, gcfg, dev, kind, seed):
             loss.backward()
             opt.step()
     body = body.float().cpu().eval()
-    return ModalityHead(mean, std, body).eval()
+    return StandardisedHead(mean, std, body).eval()
 
 
 @torch.no_grad()
-def modality_prob(head, X):
+def head_prob(head, X):
     return torch.sigmoid(head(torch.as_tensor(np.asarray(X), dtype=torch.float32))).numpy().astype(np.float64)
 
 
@@ -866,10 +867,10 @@ def texture_scores_oof(X, y, known, fold_of, k, l2, dev, seed, X_other=None, fol
     so = None if X_other is None else np.zeros(len(fold_other))
     for f in range(k):
         tr = known & (fold_of != f)
-        head = fit_modality(X[f][tr], y[tr], {"l2": l2}, dev, "logistic", seed + f)
-        sc[fold_of == f] = modality_prob(head, X[f][fold_of == f])
+        head = fit_balanced_head(X[f][tr], y[tr], {"l2": l2}, dev, "logistic", seed + f)
+        sc[fold_of == f] = head_prob(head, X[f][fold_of == f])
         if so is not None and (fold_other == f).any():
-            so[fold_other == f] = modality_prob(head, X_other[f][fold_other == f])
+            so[fold_other == f] = head_prob(head, X_other[f][fold_other == f])
     return sc, so
 
 
@@ -1401,7 +1402,7 @@ def main():
                 f"{texture_report[pid]['textureHeadAuc']} vs jointly trained head {texture_report[pid]['jointHeadAuc']}")
             p_pat[:, j] = sc.astype(np.float32)
             p_pat_clin[:, j] = scc.astype(np.float32)
-            head = fit_modality(X_final[known], pat[known, j], {"l2": l2}, dev, "logistic", cfg["seed"] + 150 + j)
+            head = fit_balanced_head(X_final[known], pat[known, j], {"l2": l2}, dev, "logistic", cfg["seed"] + 150 + j)
             tex_final_heads[pid] = head
             lin = head.body[0]
             w = lin.weight.detach().double().numpy()[0] / head.std.double().numpy()
@@ -1482,10 +1483,10 @@ def main():
             trd, trc = fold_of != f, clin_fold != f
             X = np.concatenate([Fd[trd], Fc[trc]])
             yy = np.concatenate([np.ones(int(trd.sum())), np.zeros(int(trc.sum()))])
-            head = fit_modality(X, yy, gcfg, dev, kind, cfg["seed"] + f)
-            pd_[~trd] = modality_prob(head, Fd[~trd])
+            head = fit_balanced_head(X, yy, gcfg, dev, kind, cfg["seed"] + f)
+            pd_[~trd] = head_prob(head, Fd[~trd])
             if (~trc).any():
-                pc_[~trc] = modality_prob(head, Fc[~trc])
+                pc_[~trc] = head_prob(head, Fc[~trc])
         thr = highest_threshold_keeping(pd_, gcfg["acceptance"])
         acc = wilson(int((pd_ >= thr).sum()), len(pd_))
         rej = wilson(int((pc_ < thr).sum()), nc)
@@ -1508,9 +1509,9 @@ def main():
     p_derm, p_derm_clin, mod_thr = mod["pd"], mod["pc"], mod["threshold"]
     Md_final = np.concatenate([Fd_final, Td_final], 1) if mod["taps"] else Fd_final
     Mc_final = np.concatenate([Fc_final, Tc_final], 1) if mod["taps"] else Fc_final
-    head_final = fit_modality(np.concatenate([Md_final, Mc_final]),
+    head_final = fit_balanced_head(np.concatenate([Md_final, Mc_final]),
                               np.concatenate([np.ones(len(Md_final)), np.zeros(len(Mc_final))]), gcfg, dev, mod["kind"], cfg["seed"] + 100)
-    ins_d, ins_c = modality_prob(head_final, Md_final), modality_prob(head_final, Mc_final)
+    ins_d, ins_c = head_prob(head_final, Md_final), head_prob(head_final, Mc_final)
     y_mod = np.concatenate([np.ones(len(rows)), np.zeros(nc)])
     by_src_mod = {}
     for src in sorted(set(sources)):
@@ -1634,11 +1635,11 @@ def main():
     diffs, shapes, ref = check_parity(wrapped, onnx_path, x_par, cfg, out_names)
     log(f"ONNX parity on {len(x_par)} real images ({len(pick)} dermoscopic, {len(pick_c)} clinical): {diffs}; outputs {shapes}")
     # The graph's gate outputs against the training pipeline's features (GPU, TF32) of the same final model.
-    pipe = {"dermoscopy": float(np.abs(ref[3][:len(pick)] - modality_prob(head_final, Md_final[pick])).max()),
+    pipe = {"dermoscopy": float(np.abs(ref[3][:len(pick)] - head_prob(head_final, Md_final[pick])).max()),
             "ood": float(np.abs(ref[4][:len(pick)] - ood_distance(ood_final, Fd_final[pick])).max())}
     for pid, head in tex_final_heads.items():
         j = pid_index[pid]
-        pipe[pid] = float(np.abs(ref[1][:len(pick), j] - modality_prob(head, X_final[pick])).max())
+        pipe[pid] = float(np.abs(ref[1][:len(pick), j] - head_prob(head, X_final[pick])).max())
     log(f"graph vs pipeline gate outputs (max abs diff, final model, {len(pick)} images): {pipe}")
     parity_ok = max(diffs["maxAbsDiff"]["bcc"], diffs["maxAbsDiff"]["patterns"], diffs["maxAbsDiff"]["dermoscopy"],
                     diffs["relative"]["cam"], diffs["relative"]["ood"]) <= 1e-4
