@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   const refRow = inference.find((r) => r.model === 'fp32' && r.threads === SERVICE_THREADS && r.batch === 1);
 
   log('starting the FHIR server process ...');
-  const fhir = await startChildServer('src/fhir-server/main.ts');
+  const fhir = await startChildServer('src/sandbox/fhir-server/main.ts');
   const stopOnSignal = (): void => {
     void fhir.stop().finally(() => process.exit(130));
   };

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createService } from '../src/cds/create-service.ts';
+import { createService } from '../src/service/create-service.ts';
 import { DEFAULT_IMAGE_GATE } from '../src/config.ts';
 import { loadGateConfig, withModelChecks } from '../src/gate/gate-config.ts';
 import { DEFAULT_CONFIG } from '../src/service-config.ts';

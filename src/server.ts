@@ -5,12 +5,12 @@
  * Production (BCC_CDS_MODE=production) serves the hooks only and needs FHIR_ALLOWED_SERVERS.
  */
 import type { AddressInfo } from 'node:net';
-import { createService } from './cds/create-service.ts';
+import { createService } from './service/create-service.ts';
 import { shutdownGracefully } from './cds/graceful-shutdown.ts';
-import { createLogger } from './logger.ts';
-import { describeOutcome, OperationOutcomeError } from './outcomes.ts';
+import { createLogger } from './common/logger.ts';
+import { describeOutcome, OperationOutcomeError } from './common/outcomes.ts';
 import { createSandboxFrontEnd } from './sandbox/sandbox-front-end.ts';
-import { createReportStore } from './sandbox/report-store.ts';
+import { createReportStore } from './viewer/report-store.ts';
 import { loadServiceConfig } from './service-config.ts';
 import { openSharedStore } from './storage/shared-store.ts';
 

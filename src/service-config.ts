@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { CONFIG_FILE_ENV, IMAGE_GATE_ENV, MODEL_MANIFEST_ENV, PROJECT_ROOT, RULES_ENV } from './config.ts';
-import { parseOrThrow } from './validation-outcome.ts';
+import { parseOrThrow } from './common/validation-outcome.ts';
 
 /** sandbox: embedded FHIR server, demo page, no client auth. production: nothing trusted by default. */
 export const SERVICE_MODES = ['sandbox', 'production'] as const;
@@ -29,7 +29,7 @@ const configSchema = z.object({
   /** Also return the FHIR resources as CDS Hooks systemActions (applied by the EHR without a click). */
   systemActions: z.boolean(),
   logLevel: z.enum(['info', 'warn', 'error', 'silent']),
-  /** JSON file of trusted CDS clients (src/auth/trusted-issuers.ts); client JWTs are verified when set. */
+  /** JSON file of trusted CDS clients (src/cds/auth/trusted-issuers.ts); client JWTs are verified when set. */
   trustedIssuersFile: z.string().min(1).optional(),
   /** Leeway for JWT exp/nbf/iat. */
   jwtClockSkewSeconds: z.number().int().min(0).max(300),

@@ -66,7 +66,7 @@ def select_rows(rows, source, limit, rng):
     return picked
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--labels", required=True, help="labels.csv to simulate from")
     ap.add_argument("--out", required=True, help="annotation sheet to write (image,annotator,label,value)")
@@ -77,7 +77,11 @@ def main():
     ap.add_argument("--missing", type=float, default=0.1, help="share of votes left empty (default 0.1)")
     ap.add_argument("--simulate-unannotated", metavar="PATTERN", help="also simulate this unlabelled pattern (SIMULATED truth, see above)")
     ap.add_argument("--seed", type=int, default=20261126)
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main():
+    args = parse_args()
     if not 0 <= args.missing < 1:
         raise SystemExit("--missing must lie in [0, 1)")
     annotators = parse_annotators(args.annotators)

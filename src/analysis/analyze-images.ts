@@ -6,7 +6,7 @@ import { toModelInput } from '../imaging/preprocess.ts';
 import type { ModelFindings } from '../model/findings.ts';
 import { readFindings } from '../model/findings.ts';
 import type { BccModel } from '../model/session.ts';
-import { OperationOutcomeError, businessRule, serverError } from '../outcomes.ts';
+import { OperationOutcomeError, businessRule, serverError } from '../common/outcomes.ts';
 import type { GateConfig } from '../gate/gate-config.ts';
 import type { GateReason } from '../gate/gate-reasons.ts';
 import { judgeModelGate } from '../gate/model-gate.ts';

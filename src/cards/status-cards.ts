@@ -1,5 +1,5 @@
 import type { ServiceRequest } from 'fhir/r4';
-import { describeOutcome } from '../outcomes.ts';
+import { describeOutcome } from '../common/outcomes.ts';
 import type { ReferralImageOutcome } from '../report/triage-report.ts';
 import type { Card } from './card.ts';
 import { CARD_NOTICE, RESEND_ADVICE, escapeMarkdown } from './card-detail.ts';

@@ -1,9 +1,9 @@
 import express from 'express';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import type { FeedbackStore } from '../feedback/feedback-store.ts';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../common/logger.ts';
 import type { ModelManifest } from '../model/manifest.ts';
-import { OperationOutcomeError, badRequest, getStatus, unavailable } from '../outcomes.ts';
+import { OperationOutcomeError, badRequest, getStatus, unavailable } from '../common/outcomes.ts';
 import { errorHandler } from './error-handler.ts';
 import { parseFeedback } from './feedback-request.ts';
 import type { HookRequest } from './hook-request.ts';

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import type { OperationOutcome } from 'fhir/r4';
-import { OperationOutcomeError, getStatus, serverError } from '../outcomes.ts';
+import { OperationOutcomeError, getStatus, serverError } from '../common/outcomes.ts';
 
 export interface ErrorLogger {
   warn(msg: string, fields?: Record<string, unknown>): void;

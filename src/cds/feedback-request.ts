@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { FeedbackRecord } from '../feedback/feedback-store.ts';
 import { FEEDBACK_OUTCOMES } from '../feedback/feedback-store.ts';
-import { parseOrThrow } from '../validation-outcome.ts';
+import { parseOrThrow } from '../common/validation-outcome.ts';
 
 /** CDS Hooks 2.0 feedback body (https://cds-hooks.hl7.org/2.0/#feedback). */
 const feedbackBody = z.object({

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { Logger } from '../logger.ts';
+import type { Logger } from '../common/logger.ts';
 
 export interface Drainable {
   /** Refuses new hooks (503 + Retry-After) and resolves true once the admitted ones have finished. */

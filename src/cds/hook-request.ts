@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseOrThrow } from '../validation-outcome.ts';
+import { parseOrThrow } from '../common/validation-outcome.ts';
 
 /**
  * CDS Hooks 2.0 request (https://cds-hooks.hl7.org/2.0/#http-request). Liberal where the meaning is

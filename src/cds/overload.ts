@@ -1,4 +1,4 @@
-import { OperationOutcomeError, unavailable } from '../outcomes.ts';
+import { OperationOutcomeError, unavailable } from '../common/outcomes.ts';
 
 export interface WorkQueueOptions {
   /** Jobs running at once. */

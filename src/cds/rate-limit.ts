@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { tryGetVerifiedClient } from '../auth/client-auth.ts';
-import type { Logger } from '../logger.ts';
-import { OperationOutcomeError, unavailable } from '../outcomes.ts';
+import { tryGetVerifiedClient } from './auth/client-auth.ts';
+import type { Logger } from '../common/logger.ts';
+import { OperationOutcomeError, unavailable } from '../common/outcomes.ts';
 import type { SharedStore } from '../storage/shared-store.ts';
 
 /** The hit could not be counted (the store failed): the client should retry later. */

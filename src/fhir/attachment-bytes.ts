@@ -1,4 +1,4 @@
-import { OperationOutcomeError, preconditionFailed, tooCostly, unprocessable } from '../outcomes.ts';
+import { OperationOutcomeError, preconditionFailed, tooCostly, unprocessable } from '../common/outcomes.ts';
 import type { ReferralImage } from '../referral/referral-images.ts';
 import type { FhirGateway } from './fhir-gateway.ts';
 

@@ -1,10 +1,10 @@
 import { Client } from 'fhir-kit-client';
 import type { RequestOptions } from 'fhir-kit-client';
 import type { Bundle, OperationOutcome, Resource } from 'fhir/r4';
-import { OperationOutcomeError, badGateway, badRequest, preconditionFailed, tooCostly, unprocessable } from '../outcomes.ts';
+import { OperationOutcomeError, badGateway, badRequest, preconditionFailed, tooCostly, unprocessable } from '../common/outcomes.ts';
 import { decodeBase64 } from './attachment-bytes.ts';
 import { resolveUnderBase } from './server-allow-list.ts';
-import { readCapped } from '../net/read-capped.ts';
+import { readCapped } from '../common/read-capped.ts';
 
 /**
  * The FHIR server a hook names (`fhirServer`), reached with its token (`fhirAuthorization`): the

@@ -1,6 +1,6 @@
-import { readJsonFile } from '../read-json-file.ts';
+import { readJsonFile } from '../common/read-json-file.ts';
 import { z } from 'zod';
-import { parseOrThrow } from '../validation-outcome.ts';
+import { parseOrThrow } from '../common/validation-outcome.ts';
 import { GATE_REASONS, MODEL_REASONS, QUALITY_REASONS } from './gate-reasons.ts';
 import type { GateReasonCode } from './gate-reasons.ts';
 import { MEASURE_KEYS } from './quality-measures.ts';

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { Metadata } from 'sharp';
-import { OperationOutcomeError, notSupported, tooCostly, unprocessable } from '../outcomes.ts';
+import { OperationOutcomeError, notSupported, tooCostly, unprocessable } from '../common/outcomes.ts';
 
 export const IMAGE_FORMATS = ['jpeg', 'png', 'webp', 'tiff'] as const;
 export type ImageFormat = (typeof IMAGE_FORMATS)[number];

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import type { ModelManifest } from '../model/manifest.ts';
-import { OperationOutcomeError, unprocessable } from '../outcomes.ts';
+import { OperationOutcomeError, unprocessable } from '../common/outcomes.ts';
 import type { DermoscopyImage } from './decode.ts';
 
 /** Where in the upright image the network's square input came from (the whole image for `fill`). */

@@ -1,6 +1,6 @@
-import { readJsonFile } from '../read-json-file.ts';
+import { readJsonFile } from '../common/read-json-file.ts';
 import { z } from 'zod';
-import { parseOrThrow } from '../validation-outcome.ts';
+import { parseOrThrow } from '../common/validation-outcome.ts';
 
 /** How the whole image becomes the square network input. */
 export const RESIZE_MODES = ['fill', 'cover'] as const;

@@ -1,5 +1,5 @@
 import type { InferenceSession } from 'onnxruntime-node';
-import { OperationOutcomeError } from '../outcomes.ts';
+import { OperationOutcomeError } from '../common/outcomes.ts';
 import type { ModelManifest } from './manifest.ts';
 
 type Meta = InferenceSession.ValueMetadata;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { OperationOutcomeError, badRequest } from '../outcomes.ts';
+import { OperationOutcomeError, badRequest } from '../common/outcomes.ts';
 import type { ModelManifest } from './manifest.ts';
 import { loadManifest } from './manifest.ts';
 import { checkModelIo } from './model-io.ts';

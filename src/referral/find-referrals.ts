@@ -1,5 +1,5 @@
 import type { ServiceRequest } from 'fhir/r4';
-import { OperationOutcomeError, badRequest } from '../outcomes.ts';
+import { OperationOutcomeError, badRequest } from '../common/outcomes.ts';
 import { isDermatologySpecialty, isReferralCoding } from './referral-value-set.ts';
 import type { ReferralValueSet } from './referral-value-set.ts';
 

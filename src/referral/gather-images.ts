@@ -1,7 +1,7 @@
 import type { Resource, ServiceRequest } from 'fhir/r4';
 import { atElement } from '../fhir/attachment-bytes.ts';
 import type { FhirGateway } from '../fhir/fhir-gateway.ts';
-import { OperationOutcomeError, preconditionFailed, unprocessable } from '../outcomes.ts';
+import { OperationOutcomeError, preconditionFailed, unprocessable } from '../common/outcomes.ts';
 import { keyOf, parseReference, selectReferralImages, supportingImageReferences } from './referral-images.ts';
 import type { ReferralImage } from './referral-images.ts';
 

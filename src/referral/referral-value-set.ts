@@ -1,8 +1,8 @@
-import { readJsonFile } from '../read-json-file.ts';
+import { readJsonFile } from '../common/read-json-file.ts';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { PROJECT_ROOT } from '../config.ts';
-import { parseOrThrow } from '../validation-outcome.ts';
+import { parseOrThrow } from '../common/validation-outcome.ts';
 
 export const DEFAULT_REFERRAL_CODES = resolve(PROJECT_ROOT, 'cds-hooks/referral-codes.json');
 

@@ -1,6 +1,6 @@
 import type { DiagnosticReportMedia, Media, Observation } from 'fhir/r4';
 import { assessablePatterns } from '../model/manifest.ts';
-import { OperationOutcomeError, badRequest, describeOutcome, unprocessable } from '../outcomes.ts';
+import { OperationOutcomeError, badRequest, describeOutcome, unprocessable } from '../common/outcomes.ts';
 import { buildAiProvenance } from './ai-provenance.ts';
 import type { AnalysedImage, BuildContext } from './build-context.ts';
 import { writeConclusion } from './conclusion.ts';

@@ -1,4 +1,4 @@
-import { OperationOutcomeError, serverError } from '../outcomes.ts';
+import { OperationOutcomeError, serverError } from '../common/outcomes.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

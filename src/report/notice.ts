@@ -1,5 +1,5 @@
 /**
- * Shown with every AI result. Same words as the CLI's notice (src/cli/analyze.ts), which cannot be
+ * Shown with every AI result. Same words as the CLI's notice (src/tools/cli/analyze.ts), which cannot be
  * imported here: importing that module runs the CLI.
  */
 export const DECISION_SUPPORT_NOTICE =

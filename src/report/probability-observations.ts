@@ -1,6 +1,6 @@
 import type { Observation, Quantity } from 'fhir/r4';
 import type { PatternFinding } from '../model/findings.ts';
-import { OperationOutcomeError, serverError } from '../outcomes.ts';
+import { OperationOutcomeError, serverError } from '../common/outcomes.ts';
 import type { AnalysedImage, BuildContext } from './build-context.ts';
 import { aiAssertedMeta, basedOnReferral, modelTitle } from './build-context.ts';
 import type { AllocatedId } from './ids.ts';

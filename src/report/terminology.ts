@@ -1,9 +1,9 @@
-import { readJsonFile } from '../read-json-file.ts';
+import { readJsonFile } from '../common/read-json-file.ts';
 import { resolve } from 'node:path';
 import type { Coding } from 'fhir/r4';
 import { z } from 'zod';
 import { PROJECT_ROOT } from '../config.ts';
-import { OperationOutcomeError } from '../outcomes.ts';
+import { OperationOutcomeError } from '../common/outcomes.ts';
 import { TRIAGE_CATEGORIES } from '../rules/rule-set.ts';
 
 /** Codes and canonical URLs live in fhir-profiles/terminology/codes.json, never in TypeScript. */

@@ -1,7 +1,7 @@
-import { readJsonFile } from '../read-json-file.ts';
+import { readJsonFile } from '../common/read-json-file.ts';
 import { z } from 'zod';
-import { OperationOutcomeError, badRequest } from '../outcomes.ts';
-import { parseOrThrow } from '../validation-outcome.ts';
+import { OperationOutcomeError, badRequest } from '../common/outcomes.ts';
+import { parseOrThrow } from '../common/validation-outcome.ts';
 import { PATTERN_ROLES } from '../model/manifest.ts';
 
 /** What the dermatologists' criterion can conclude. */

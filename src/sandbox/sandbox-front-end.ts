@@ -1,11 +1,11 @@
 import type { Express } from 'express';
-import type { ServiceOptions } from '../cds/create-service.ts';
+import type { ServiceOptions } from '../service/create-service.ts';
 import { modelPaths } from '../config.ts';
 import { createFhirGateway } from '../fhir/fhir-gateway.ts';
 import { loadManifest } from '../model/manifest.ts';
 import type { TriageReport } from '../report/triage-report.ts';
 import { loadTerminology } from '../report/terminology.ts';
-import type { ReportStore } from './report-store.ts';
+import type { ReportStore } from '../viewer/report-store.ts';
 import { mountSandbox, ownFhirBase } from './sandbox-routes.ts';
 
 export interface SandboxFrontEndOptions {

@@ -3,12 +3,12 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import type { FhirGateway } from '../fhir/fhir-gateway.ts';
-import { OperationOutcomeError, badRequest } from '../outcomes.ts';
-import { tryReadSavedReport } from './read-saved-report.ts';
-import type { ReportStore } from './report-store.ts';
-import type { FhirViewerContext } from './viewer-model-fhir.ts';
-import { viewerModelFromFhir } from './viewer-model-fhir.ts';
-import type { ViewerModel } from './viewer-model.ts';
+import { OperationOutcomeError, badRequest } from '../common/outcomes.ts';
+import { tryReadSavedReport } from '../viewer/read-saved-report.ts';
+import type { ReportStore } from '../viewer/report-store.ts';
+import type { FhirViewerContext } from '../viewer/viewer-model-fhir.ts';
+import { viewerModelFromFhir } from '../viewer/viewer-model-fhir.ts';
+import type { ViewerModel } from '../viewer/viewer-model.ts';
 
 export const SANDBOX_PUBLIC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'public');
 

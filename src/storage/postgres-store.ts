@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { FeedbackOutcome } from '../feedback/feedback-store.ts';
-import type { QueueEntry } from '../sandbox/report-store.ts';
+import type { QueueEntry } from '../viewer/report-store.ts';
 import { CARD_COLUMNS, FEEDBACK_WITH_CARD, cardParams, feedbackParams, toIssued, toStored } from './rows.ts';
 import type { SharedStore, StoredReport } from './shared-store.ts';
 import { SWEEP_INTERVAL_MS, readMigrations } from './shared-store.ts';

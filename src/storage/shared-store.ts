@@ -2,13 +2,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CardOutcomes, FeedbackOutcome, FeedbackRecord, IssuedCard, StoredFeedback } from '../feedback/feedback-store.ts';
-import type { QueueEntry } from '../sandbox/report-store.ts';
-import type { ViewerModel } from '../sandbox/viewer-model.ts';
+import type { QueueEntry } from '../viewer/report-store.ts';
+import type { ViewerModel } from '../viewer/viewer-model.ts';
 
 /** A hook's result as the viewer link shows it, and its row in the triage queue. */
 export interface StoredReport {
   readonly reportId: string;
-  /** The queue key (queueKey in src/sandbox/report-store.ts): the queue shows the latest report per key. */
+  /** The queue key (queueKey in src/viewer/report-store.ts): the queue shows the latest report per key. */
   readonly referral: string;
   readonly entry: QueueEntry;
   readonly viewer: ViewerModel;

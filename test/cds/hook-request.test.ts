@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseFeedback } from '../../src/cds/feedback-request.ts';
 import { parseHookRequest } from '../../src/cds/hook-request.ts';
-import { OperationOutcomeError } from '../../src/outcomes.ts';
+import { OperationOutcomeError } from '../../src/common/outcomes.ts';
 
 const base = {
   hook: 'order-sign',

@@ -8,7 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { parseTrustedIssuers } from '../../src/auth/trusted-issuers.ts';
+import { parseTrustedIssuers } from '../../src/cds/auth/trusted-issuers.ts';
 import { HEALTH_PATHS } from '../../src/cds/app.ts';
 import { FLUSH_MS } from '../../src/cds/graceful-shutdown.ts';
 import { PROJECT_ROOT } from '../../src/config.ts';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Attachment, Bundle, Resource } from 'fhir/r4';
 import { attachmentBytes, decodeBase64 } from '../../src/fhir/attachment-bytes.ts';
 import type { FhirGateway } from '../../src/fhir/fhir-gateway.ts';
-import { OperationOutcomeError, getStatus, badGateway } from '../../src/outcomes.ts';
+import { OperationOutcomeError, getStatus, badGateway } from '../../src/common/outcomes.ts';
 import type { ReferralImage } from '../../src/referral/referral-images.ts';
 
 /** Serves attachment bytes from a map; records each fetch. */

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createFhirGateway } from '../../src/fhir/fhir-gateway.ts';
 import type { FhirGateway } from '../../src/fhir/fhir-gateway.ts';
-import { OperationOutcomeError, getStatus } from '../../src/outcomes.ts';
+import { OperationOutcomeError, getStatus } from '../../src/common/outcomes.ts';
 
 const TOKEN = 'secret-token-123';
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 9, 8, 7, 6]);

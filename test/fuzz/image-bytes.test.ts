@@ -11,7 +11,7 @@ import request from 'supertest';
 import { analyzeImages } from '../../src/analysis/analyze-images.ts';
 import { modelPaths } from '../../src/config.ts';
 import { decodeDermoscopy } from '../../src/imaging/decode.ts';
-import { OperationOutcomeError } from '../../src/outcomes.ts';
+import { OperationOutcomeError } from '../../src/common/outcomes.ts';
 import { loadRuleSet } from '../../src/rules/rule-set.ts';
 import type { RuleSet } from '../../src/rules/rule-set.ts';
 import { lesionJpeg, solidPng } from '../helpers/images.ts';

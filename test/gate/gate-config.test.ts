@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { PROJECT_ROOT } from '../../src/config.ts';
 import { fillText, formatNumber, loadGateConfig, parseGateConfig, reasonText } from '../../src/gate/gate-config.ts';
 import { GATE_REASONS, QUALITY_REASONS } from '../../src/gate/gate-reasons.ts';
-import { OperationOutcomeError } from '../../src/outcomes.ts';
+import { OperationOutcomeError } from '../../src/common/outcomes.ts';
 
 const FILE = resolve(PROJECT_ROOT, 'models/image-gate.json');
 const shipped = async (): Promise<Record<string, unknown> & { checks: Record<string, unknown>[]; texts: Record<string, unknown> }> => JSON.parse(await readFile(FILE, 'utf8'));

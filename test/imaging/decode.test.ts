@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { DEFAULT_DECODE_LIMITS, decodeDermoscopy } from '../../src/imaging/decode.ts';
-import { OperationOutcomeError, getStatus } from '../../src/outcomes.ts';
+import { OperationOutcomeError, getStatus } from '../../src/common/outcomes.ts';
 import { solidJpeg, solidPng } from '../helpers/images.ts';
 
 async function rejectsWith(p: Promise<unknown>, status: number, text: RegExp, expression = 'Media/1.content'): Promise<void> {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { DEFAULT_MODEL_MANIFEST } from '../../src/config.ts';
 import { assessablePatterns, parseManifest } from '../../src/model/manifest.ts';
-import { OperationOutcomeError, describeOutcome } from '../../src/outcomes.ts';
+import { OperationOutcomeError, describeOutcome } from '../../src/common/outcomes.ts';
 
 const shipped: Record<string, unknown> = JSON.parse(await readFile(DEFAULT_MODEL_MANIFEST, 'utf8'));
 

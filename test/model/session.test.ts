@@ -11,7 +11,7 @@ import { parseManifest } from '../../src/model/manifest.ts';
 import { checkModelIo } from '../../src/model/model-io.ts';
 import type { BccModel } from '../../src/model/session.ts';
 import { openModel } from '../../src/model/session.ts';
-import { OperationOutcomeError } from '../../src/outcomes.ts';
+import { OperationOutcomeError } from '../../src/common/outcomes.ts';
 import { lesionJpeg, solidJpeg } from '../helpers/images.ts';
 
 const manifestJson = JSON.parse(await readFile(DEFAULT_MODEL_MANIFEST, 'utf8'));

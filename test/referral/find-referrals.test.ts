@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ServiceRequest } from 'fhir/r4';
-import { OperationOutcomeError, getStatus } from '../../src/outcomes.ts';
+import { OperationOutcomeError, getStatus } from '../../src/common/outcomes.ts';
 import { findDermatologyReferralEntries, findDermatologyReferrals } from '../../src/referral/find-referrals.ts';
 import type { ReferralValueSet } from '../../src/referral/referral-value-set.ts';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Bundle, FhirResource, Media, OperationOutcome, Resource, ServiceRequest } from 'fhir/r4';
 import type { FhirGateway } from '../../src/fhir/fhir-gateway.ts';
-import { OperationOutcomeError, getStatus, unprocessable } from '../../src/outcomes.ts';
+import { OperationOutcomeError, getStatus, unprocessable } from '../../src/common/outcomes.ts';
 import { gatherReferralImages } from '../../src/referral/gather-images.ts';
 
 /** An in-memory FHIR server: Media search by based-on, read by reference; it records what it was asked. */

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { OperationOutcomeError, getStatus } from '../../src/outcomes.ts';
+import { OperationOutcomeError, getStatus } from '../../src/common/outcomes.ts';
 import {
   DERMATOLOGY_SPECIALTY,
   isDermatologySpecialty,

@@ -3,7 +3,7 @@ import type { ImageResult } from '../../src/analysis/analyze-images.ts';
 import { DEFAULT_RULES } from '../../src/config.ts';
 import type { OutputHeatmap } from '../../src/explain/output-heatmaps.ts';
 import { readFindings } from '../../src/model/findings.ts';
-import { businessRule, unprocessable } from '../../src/outcomes.ts';
+import { businessRule, unprocessable } from '../../src/common/outcomes.ts';
 import { loadTerminology } from '../../src/report/terminology.ts';
 import type { ReferralImageOutcome, TriageReportInput } from '../../src/report/triage-report.ts';
 import { applyBccCriterion } from '../../src/rules/criterion.ts';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import type { Response } from 'supertest';
-import type { TrustedIssuer } from '../../src/auth/trusted-issuers.ts';
+import type { TrustedIssuer } from '../../src/cds/auth/trusted-issuers.ts';
 import type { PostgresCluster } from '../support/postgres.ts';
 import { startPostgres } from '../support/postgres.ts';
 import { jwksOf, makeClient, signClientJwt } from './jwt-clients.ts';

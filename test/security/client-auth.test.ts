@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import type { Response } from 'supertest';
-import type { TrustedIssuer } from '../../src/auth/trusted-issuers.ts';
+import type { TrustedIssuer } from '../../src/cds/auth/trusted-issuers.ts';
 import { hmacJwt, jwksOf, makeClient, signClientJwt, unsignedJwt } from './jwt-clients.ts';
 import type { SignOptions, TestClient } from './jwt-clients.ts';
 import { sendJson, startLoopback } from './loopback.ts';

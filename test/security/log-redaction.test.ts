@@ -1,7 +1,7 @@
 /** No tokens, image bytes or patient identifiers in logs, whatever the field is called. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger } from '../../src/common/logger.ts';
 
 const JWT = 'eyJhbGciOiJFUzM4NCJ9.eyJpc3MiOiJ4In0.c2lnbmF0dXJl';
 

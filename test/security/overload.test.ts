@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { shutdownGracefully } from '../../src/cds/graceful-shutdown.ts';
 import { createWorkQueue } from '../../src/cds/overload.ts';
-import { OperationOutcomeError, getStatus } from '../../src/outcomes.ts';
+import { OperationOutcomeError, getStatus } from '../../src/common/outcomes.ts';
 import { sendJson, startLoopback } from './loopback.ts';
 import type { Loopback } from './loopback.ts';
 import { ORDER_SIGN, orderSignHook, startTestService } from './service.ts';

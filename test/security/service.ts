@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, Media, ServiceRequest } from 'fhir/r4';
-import type { TrustedIssuer } from '../../src/auth/trusted-issuers.ts';
-import { createService } from '../../src/cds/create-service.ts';
-import type { Service } from '../../src/cds/create-service.ts';
-import { createLogger } from '../../src/logger.ts';
+import type { TrustedIssuer } from '../../src/cds/auth/trusted-issuers.ts';
+import { createService } from '../../src/service/create-service.ts';
+import type { Service } from '../../src/service/create-service.ts';
+import { createLogger } from '../../src/common/logger.ts';
 import { DEFAULT_CONFIG } from '../../src/service-config.ts';
 import type { ServiceConfig } from '../../src/service-config.ts';
 

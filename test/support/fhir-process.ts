@@ -1,5 +1,5 @@
 /**
- * Starts src/fhir-server/main.ts as a separate process, as integration tests need a FHIR server that
+ * Starts src/sandbox/fhir-server/main.ts as a separate process, as integration tests need a FHIR server that
  * shares nothing (module state, Medplum's global schema) with the code under test.
  */
 import { spawn } from 'node:child_process';
@@ -18,7 +18,7 @@ const START_TIMEOUT_MS = 60_000;
 const STDERR_KEEP = 8_000;
 
 export async function startFhirServerProcess(): Promise<FhirServerProcess> {
-  const child = spawn(process.execPath, ['--experimental-websocket', '--import', 'tsx', 'src/fhir-server/main.ts'], {
+  const child = spawn(process.execPath, ['--experimental-websocket', '--import', 'tsx', 'src/sandbox/fhir-server/main.ts'], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],

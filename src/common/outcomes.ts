@@ -1,0 +1,151 @@
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
+
+/**
+ * OperationOutcome is the one error currency (after Medplum's core/src/common/outcomes.ts): pure code
+ * throws an OperationOutcomeError, and the edges (HTTP, CLI) translate it once.
+ */
+
+export const ISSUE_CODES = [
+  'invalid',
+  'structure',
+  'required',
+  'value',
+  'not-found',
+  'not-supported',
+  'too-costly',
+  'processing',
+  'business-rule',
+  'exception',
+  'timeout',
+  'security',
+  'forbidden',
+  'incomplete',
+  'transient',
+  'throttled',
+] as const;
+export type IssueCode = (typeof ISSUE_CODES)[number];
+
+export class OperationOutcomeError extends Error {
+  readonly outcome: OperationOutcome;
+
+  constructor(outcome: OperationOutcome, cause?: unknown) {
+    super(outcome.issue.map((i) => i.details?.text ?? i.diagnostics ?? i.code).join('; '), { cause });
+    this.name = 'OperationOutcomeError';
+    this.outcome = outcome;
+  }
+}
+
+function outcome(severity: OperationOutcomeIssue['severity'], code: IssueCode, text: string, expression?: string): OperationOutcome {
+  const issue: OperationOutcomeIssue = { severity, code, details: { text } };
+  if (expression) {
+    issue.expression = [expression];
+  }
+  return { resourceType: 'OperationOutcome', issue: [issue] };
+}
+
+export function badRequest(text: string, expression?: string): OperationOutcome {
+  return outcome('error', 'invalid', text, expression);
+}
+
+export function unprocessable(text: string, expression?: string): OperationOutcome {
+  return outcome('error', 'processing', text, expression);
+}
+
+export function notSupported(text: string, expression?: string): OperationOutcome {
+  return outcome('error', 'not-supported', text, expression);
+}
+
+/** Readable and valid, but refused by a rule of this service (the image gate). */
+export function businessRule(text: string, expression?: string): OperationOutcome {
+  return outcome('error', 'business-rule', text, expression);
+}
+
+export function tooCostly(text: string, expression?: string): OperationOutcome {
+  return outcome('error', 'too-costly', text, expression);
+}
+
+/** Not now: the client should retry later (503; the error handler adds Retry-After). */
+export function unavailable(text: string): OperationOutcome {
+  return outcome('error', 'transient', text);
+}
+
+export function serverError(text: string): OperationOutcome {
+  return outcome('error', 'exception', text);
+}
+
+/**
+ * Marks a bad gateway. FHIR has no issue type for "the upstream server answered with something
+ * unusable", so, as Medplum's outcomes do, the OperationOutcome's id carries it for getStatus.
+ */
+export const BAD_GATEWAY_ID = 'bad-gateway';
+
+/**
+ * The EHR's FHIR server answered, but not with anything the service can use (a 5xx, a body that is
+ * not FHIR JSON, the wrong resource): 502, so the client sees that the fault is upstream, not ours.
+ */
+export function badGateway(text: string, expression?: string): OperationOutcome {
+  return { resourceType: 'OperationOutcome', id: BAD_GATEWAY_ID, issue: outcome('error', 'exception', text, expression).issue };
+}
+
+/**
+ * HTTP status for an outcome: 400 invalid/structure/required/value, 422 processing/business-rule/
+ * not-supported/too-costly, 502 a bad gateway (by id), 503 transient, 504 timeout.
+ */
+export function getStatus(o: OperationOutcome): number {
+  if (o.id === BAD_GATEWAY_ID) {
+    return 502;
+  }
+  const code = o.issue[0]?.code;
+  switch (code) {
+    case 'invalid':
+    case 'structure':
+    case 'required':
+    case 'value':
+      return 400;
+    case 'security':
+      return 401;
+    case 'forbidden':
+      return 403;
+    case 'not-found':
+      return 404;
+    case 'processing':
+    case 'business-rule':
+    case 'not-supported':
+    case 'too-costly':
+      return 422;
+    case 'timeout':
+      return 504;
+    case 'incomplete':
+      return 412;
+    case 'transient':
+      return 503;
+    case 'throttled':
+      return 429;
+    default:
+      return 500;
+  }
+}
+
+/** The message a person reads, with the element at fault when known. */
+export function describeOutcome(o: OperationOutcome): string {
+  return o.issue
+    .map((i) => {
+      const text = i.details?.text ?? i.diagnostics ?? i.code;
+      return i.expression?.length ? `${i.expression.join(', ')}: ${text}` : text;
+    })
+    .join('; ');
+}
+
+/**
+ * CDS Hooks 2.0 (https://cds-hooks.hl7.org/2.0/#prefetch-template): a service that cannot get the
+ * data it needs (no usable prefetch and no FHIR server it may call) SHALL answer 412 Precondition
+ * Failed. FHIR's issue type `incomplete` ("not all data sources ... could be reached") carries it;
+ * getStatus maps `incomplete` to 412.
+ */
+export function preconditionFailed(text: string, expression?: string): OperationOutcome {
+  const issue: OperationOutcomeIssue = { severity: 'error', code: 'incomplete', details: { text } };
+  if (expression) {
+    issue.expression = [expression];
+  }
+  return { resourceType: 'OperationOutcome', issue: [issue] };
+}

@@ -1,0 +1,206 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Express, RequestHandler, Router } from 'express';
+import { requireClientJwt } from '../cds/auth/client-auth.ts';
+import { createKeyStore } from '../cds/auth/key-store.ts';
+import { createReplayCache } from '../cds/auth/replay-cache.ts';
+import { loadTrustedIssuers } from '../cds/auth/trusted-issuers.ts';
+import type { TrustedIssuer } from '../cds/auth/trusted-issuers.ts';
+import { createClientJwtVerifier } from '../cds/auth/verify-client-jwt.ts';
+import { PROJECT_ROOT, modelPaths } from '../config.ts';
+import type { FeedbackStore } from '../feedback/feedback-store.ts';
+import type { Logger } from '../common/logger.ts';
+import { createLogger } from '../common/logger.ts';
+import { openModel } from '../model/session.ts';
+import type { BccModel } from '../model/session.ts';
+import { loadReferralValueSet } from '../referral/referral-value-set.ts';
+import type { TriageReport } from '../report/triage-report.ts';
+import { loadTerminology } from '../report/terminology.ts';
+import { checkRulesAgainstThresholds, loadRuleSet } from '../rules/rule-set.ts';
+import { loadGateConfig, withModelChecks } from '../gate/gate-config.ts';
+import type { GateConfig } from '../gate/gate-config.ts';
+import type { ServiceConfig } from '../service-config.ts';
+import { openSharedStore } from '../storage/shared-store.ts';
+import type { SharedStore } from '../storage/shared-store.ts';
+import { createApp } from '../cds/app.ts';
+import { corsForOrigins } from '../cds/cors.ts';
+import { limitInference } from '../cds/limited-model.ts';
+import { createMetrics } from '../cds/metrics.ts';
+import type { ServiceMetrics } from '../cds/metrics.ts';
+import { createWorkQueue } from '../cds/overload.ts';
+import { rateLimit } from '../cds/rate-limit.ts';
+import type { WorkQueueStats } from '../cds/overload.ts';
+import { loadServiceDefinitions } from '../cds/service-definitions.ts';
+import { createTriageHook } from '../cds/triage-hook.ts';
+
+export interface Service {
+  readonly app: Express;
+  readonly model: BccModel;
+  readonly feedback: FeedbackStore;
+  /** Everything another replica may need (src/storage): SQLite, or PostgreSQL with DATABASE_URL. */
+  readonly store: SharedStore;
+  readonly metrics: ServiceMetrics;
+  /** FHIR servers the hook may call with a token (config plus, in sandbox, the embedded one). */
+  readonly allowedFhirServers: readonly string[];
+  /** Whether discovery, hooks and feedback require a client JWT (trusted issuers configured). */
+  readonly clientAuth: boolean;
+  /** The hook queue: running and waiting hooks. */
+  hookQueue(): WorkQueueStats;
+  /** Graceful shutdown: new hooks get 503; true once the admitted ones finished within `timeoutMs`. */
+  drain(timeoutMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  readonly log?: Logger;
+  /** Routes mounted before the 404/error handlers (sandbox FHIR server, pages). */
+  readonly mount?: (app: Express) => void;
+  readonly onReport?: (report: TriageReport) => void | Promise<void>;
+  /** A store the caller opened (and closes); otherwise createService opens the configured one and close() closes it. */
+  readonly store?: SharedStore;
+  /** Result viewer: cards link to `<viewerBaseUrl>/<report id>` (the sandbox serves one at `/viewer`). */
+  readonly viewerBaseUrl?: string;
+  readonly clock?: () => Date;
+  readonly newId?: () => string;
+  /**
+   * The image gate given directly (tests); otherwise the file at BCC_IMAGE_GATE or
+   * models/image-gate.json, with the model-based checks set to `warn` in sandbox mode.
+   */
+  readonly gate?: GateConfig;
+  /** Trusted CDS clients given directly (tests, embedding); otherwise config.trustedIssuersFile. */
+  readonly trustedIssuers?: readonly TrustedIssuer[];
+}
+
+/**
+ * Wires the service from configuration: the same assembly for `npm start` and the integration
+ * tests, so the tests exercise what runs. Every startup check (manifest vs graph, rules vs
+ * thresholds, data files) fails here, before a port is opened.
+ */
+export async function createService(config: ServiceConfig, opts: ServiceOptions = {}): Promise<Service> {
+  const log = opts.log ?? createLogger(undefined, config.logLevel);
+  const paths = modelPaths();
+  const [model, rules, gateFile, valueSet, terminology, services, openapiText] = await Promise.all([
+    openModel(paths.manifest, { threads: config.inferenceThreads }),
+    loadRuleSet(paths.rules),
+    opts.gate ?? loadGateConfig(paths.gate),
+    loadReferralValueSet(),
+    loadTerminology(),
+    loadServiceDefinitions(),
+    readFile(resolve(PROJECT_ROOT, 'cds-hooks/openapi.json'), 'utf8'),
+  ]);
+  checkRulesAgainstThresholds(rules, model.manifest.thresholds);
+  const metrics = createMetrics();
+  const m = model.manifest;
+  metrics.modelInfo.set({ name: m.name, version: m.version, sha256: m.sha256 }, 1);
+  let store: SharedStore;
+  try {
+    store = opts.store ?? (await openSharedStore(config, { onIdleError: (err) => log.warn('store connection lost; reconnecting on next use', { error: err.message }) }));
+  } catch (err) {
+    await model.close();
+    throw err;
+  }
+  const ownsStore = opts.store === undefined;
+  const feedback: FeedbackStore = store;
+  const publicBaseUrl = (config.publicBaseUrl ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
+  const sandbox = config.mode === 'sandbox';
+  // The sandbox shows the flow on synthetic drawings, which the model's own gate refuses as not
+  // dermoscopic / out of distribution: there it warns (shown on the card) instead. Quality checks
+  // refuse in both modes; production refuses on every check the file says.
+  const gate = opts.gate ?? (sandbox ? withModelChecks(gateFile, 'warn') : gateFile);
+  // The sandbox trusts only its own embedded server, under each name a local client may use.
+  const allowedFhirServers = sandbox
+    ? [...config.allowedFhirServers, `${publicBaseUrl}/fhir`, `http://localhost:${config.port}/fhir`, `http://127.0.0.1:${config.port}/fhir`]
+    : [...config.allowedFhirServers];
+
+  const issuers = opts.trustedIssuers ?? (config.trustedIssuersFile ? await loadTrustedIssuers(config.trustedIssuersFile) : undefined);
+  let authenticate: RequestHandler | undefined;
+  if (issuers && issuers.length > 0) {
+    const verifier = createClientJwtVerifier(
+      { issuers, clockSkewSeconds: config.jwtClockSkewSeconds, maxAgeSeconds: config.jwtMaxAgeSeconds },
+      { keys: createKeyStore(), replay: createReplayCache(store) },
+    );
+    authenticate = requireClientJwt({ verifier, publicBaseUrl, log });
+    log.info('client JWT authentication on', { issuers: issuers.map((i) => i.iss), audienceBase: publicBaseUrl });
+  } else if (!sandbox) {
+    // loadServiceConfig (npm start) refuses this; a caller that builds the config itself gets a warning.
+    log.warn('production mode WITHOUT client authentication: no trusted issuers configured; any caller can reach the hooks');
+  }
+  const hookQueue = createWorkQueue({ concurrency: config.maxConcurrentHooks, maxQueued: config.maxQueuedHooks, maxWaitMs: config.maxQueueWaitMs });
+
+  let sandboxRouter: Router | undefined;
+  if (sandbox) {
+    if (!('WebSocket' in globalThis)) {
+      throw new Error('sandbox mode embeds @medplum/fhir-router, which needs a global WebSocket: run node with --experimental-websocket (npm start does)');
+    }
+    const { createFhirServerRouter } = await import('../sandbox/fhir-server/fhir-router-app.ts');
+    sandboxRouter = createFhirServerRouter({ logger: log });
+  }
+
+  const app = createApp({
+    services,
+    runHook: createTriageHook({
+      model: limitInference(model, config.inferenceConcurrency),
+      admit: (job) => hookQueue.run(job),
+      rules,
+      gate,
+      valueSet,
+      terminology,
+      config: { ...config, allowedFhirServers },
+      publicBaseUrl,
+      feedback,
+      metrics,
+      log,
+      ...(opts.onReport ? { onReport: opts.onReport } : {}),
+      ...(opts.viewerBaseUrl ? { viewerBaseUrl: opts.viewerBaseUrl } : {}),
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.newId ? { newId: opts.newId } : {}),
+    }),
+    feedback,
+    metrics,
+    log,
+    model: () => m,
+    storeReady: () => store.ping(),
+    ...(config.rateLimitRequests > 0 ? { rateLimit: rateLimit({ requests: config.rateLimitRequests, windowSeconds: config.rateLimitWindowSeconds, counters: store, log }) } : {}),
+    openapi: JSON.parse(openapiText),
+    maxBodyBytes: config.maxBodyBytes,
+    retryAfterSeconds: config.retryAfterSeconds,
+    ...(authenticate ? { authenticate } : {}),
+    ...(config.corsOrigins.length > 0 ? { cors: corsForOrigins({ origins: config.corsOrigins }) } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    mount: (a) => {
+      a.get('/model-card', (_req, res) => {
+        // The manifest, plus the image gate as this service applies it (sandbox: model checks warn).
+        res.json({
+          ...m,
+          imageGate: {
+            name: gate.name,
+            version: gate.version,
+            checks: gate.checks.map((c) => ({ code: c.code, measure: c.measure, direction: c.direction, limit: c.limit, action: c.action })),
+            modelChecks: gate.modelChecks,
+          },
+        });
+      });
+      if (sandboxRouter) {
+        a.use('/fhir', sandboxRouter);
+      }
+      opts.mount?.(a);
+    },
+  });
+  return {
+    app,
+    model,
+    feedback,
+    store,
+    metrics,
+    allowedFhirServers,
+    clientAuth: authenticate !== undefined,
+    hookQueue: () => hookQueue.stats(),
+    drain: (timeoutMs) => hookQueue.drain(timeoutMs),
+    async close() {
+      if (ownsStore) {
+        await store.close();
+      }
+      await model.close();
+    },
+  };
+}

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { PROJECT_ROOT } from '../../../src/config.ts';
+
+const EXAMPLES = resolve(PROJECT_ROOT, 'fhir-profiles/examples');
+
+function runValidate(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--experimental-websocket', '--import', 'tsx', 'src/tools/cli/validate.ts', ...args], { cwd: PROJECT_ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+describe('npm run validate', () => {
+  it('prints OK for a valid file and each error of a broken one, and exits 1', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'bcc-validate-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const media = JSON.parse(await readFile(join(EXAMPLES, 'Media-heatmap-media.json'), 'utf8')) as { content: { contentType: string } };
+    media.content.contentType = 'image/jpeg';
+    const broken = join(dir, 'broken-media.json');
+    await writeFile(broken, JSON.stringify(media));
+    const notJson = join(dir, 'not-json.json');
+    await writeFile(notJson, '{ nope');
+
+    const good = join(EXAMPLES, 'Bundle-bcc-triage-transaction.json');
+    const r = await runValidate([good, broken, notJson]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, new RegExp(`${good.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: OK`));
+    assert.match(r.stdout, /broken-media\.json: error Media\.content\.contentType: Value did not match expected pattern: expected "image\/png"/);
+    assert.match(r.stdout, /not-json\.json: error cannot read JSON/);
+  });
+
+  it('exits 0 when every file is valid, and 2 without files', async () => {
+    const ok = await runValidate([join(EXAMPLES, 'Observation-dermoscopic-pattern.json')]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /Observation-dermoscopic-pattern\.json: OK/);
+    const usage = await runValidate([]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /usage: npm run validate/);
+  });
+});

@@ -1,0 +1,1 @@
+"""BCC multitask model training, by phase: config, data, model, augment, losses, loop, metrics, calibration, heads, export, pipeline."""
