@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { createService } from '../src/service/create-service.ts';
 import { DEFAULT_IMAGE_GATE } from '../src/config.ts';
 import { loadGateConfig, withModelChecks } from '../src/gate/gate-config.ts';
-import { DEFAULT_CONFIG } from '../src/service-config.ts';
-import type { ServiceConfig } from '../src/service-config.ts';
+import { DEFAULT_CONFIG } from '../src/config.ts';
+import type { ServiceConfig } from '../src/config.ts';
 
 async function main(): Promise<void> {
   const fhir = process.env['BENCH_FHIR_BASE'];

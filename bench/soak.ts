@@ -20,7 +20,7 @@ import { createService } from '../src/service/create-service.ts';
 import { DEFAULT_IMAGE_GATE } from '../src/config.ts';
 import { loadGateConfig, withModelChecks } from '../src/gate/gate-config.ts';
 import { createLogger } from '../src/common/logger.ts';
-import { DEFAULT_CONFIG } from '../src/service-config.ts';
+import { DEFAULT_CONFIG } from '../src/config.ts';
 import { lesionJpeg } from '../test/helpers/images.ts';
 
 const { values: args } = parseArgs({

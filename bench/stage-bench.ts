@@ -22,7 +22,7 @@ import type { BccModel } from '../src/model/session.ts';
 import { buildTriageReport } from '../src/report/build-triage-report.ts';
 import { loadTerminology } from '../src/report/terminology.ts';
 import { loadRuleSet } from '../src/rules/rule-set.ts';
-import { DEFAULT_CONFIG } from '../src/service-config.ts';
+import { DEFAULT_CONFIG } from '../src/config.ts';
 import { createImageBinary } from './fhir-seed.ts';
 import type { Timing } from './stats.ts';
 import { timeRuns } from './stats.ts';

@@ -5,30 +5,23 @@
  * Production (BCC_CDS_MODE=production) serves the hooks only and needs FHIR_ALLOWED_SERVERS.
  */
 import type { AddressInfo } from 'node:net';
-import { createService } from './service/create-service.ts';
+import { createService, publicBaseUrlOf } from './service/create-service.ts';
 import { shutdownGracefully } from './cds/graceful-shutdown.ts';
 import { createLogger } from './common/logger.ts';
 import { describeOutcome, OperationOutcomeError } from './common/outcomes.ts';
-import { createSandboxFrontEnd } from './sandbox/sandbox-front-end.ts';
-import { createReportStore } from './viewer/report-store.ts';
-import { loadServiceConfig } from './service-config.ts';
+import { createSandboxService } from './sandbox/sandbox-service.ts';
+import { loadServiceConfig } from './config.ts';
 import { openSharedStore } from './storage/shared-store.ts';
 
 async function main(): Promise<void> {
   const config = loadServiceConfig();
   const log = createLogger(undefined, config.logLevel);
   const port = config.port;
-  const publicBaseUrl = (config.publicBaseUrl ?? `http://localhost:${port}`).replace(/\/+$/, '');
-  // Sandbox: the EHR-like page at /, the result viewer the cards link to, the triage queue.
+  const publicBaseUrl = publicBaseUrlOf(config);
   // One store for the hook's feedback, replay cache and rate counters and the viewer's results.
   const store = await openSharedStore(config, { onIdleError: (err) => log.warn('store connection lost; reconnecting on next use', { error: err.message }) });
-  const frontEnd =
-    config.mode === 'sandbox' ? await createSandboxFrontEnd({ publicBaseUrl, fhirTimeoutMs: config.fhirTimeoutMs, store: createReportStore(store) }) : undefined;
-  const service = await createService(config, {
-    log,
-    store,
-    ...(frontEnd ? { mount: frontEnd.mount, onReport: frontEnd.onReport, viewerBaseUrl: frontEnd.viewerBaseUrl } : {}),
-  });
+  // Sandbox: the core service plus the embedded FHIR server, the EHR-like page, viewer and queue.
+  const service = config.mode === 'sandbox' ? await createSandboxService(config, { log, store }) : await createService(config, { log, store });
   const m = service.model.manifest;
   const app = service.app;
   const server = app.listen(port, config.host);

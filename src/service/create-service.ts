@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Express, RequestHandler, Router } from 'express';
+import type { Express, RequestHandler } from 'express';
 import { requireClientJwt } from '../cds/auth/client-auth.ts';
 import { createKeyStore } from '../cds/auth/key-store.ts';
 import { createReplayCache } from '../cds/auth/replay-cache.ts';
 import { loadTrustedIssuers } from '../cds/auth/trusted-issuers.ts';
 import type { TrustedIssuer } from '../cds/auth/trusted-issuers.ts';
 import { createClientJwtVerifier } from '../cds/auth/verify-client-jwt.ts';
-import { PROJECT_ROOT, modelPaths } from '../config.ts';
+import { PROJECT_ROOT } from '../config.ts';
+import type { ServiceConfig } from '../config.ts';
 import type { FeedbackStore } from '../feedback/feedback-store.ts';
 import type { Logger } from '../common/logger.ts';
 import { createLogger } from '../common/logger.ts';
@@ -17,9 +18,8 @@ import { loadReferralValueSet } from '../referral/referral-value-set.ts';
 import type { TriageReport } from '../report/triage-report.ts';
 import { loadTerminology } from '../report/terminology.ts';
 import { checkRulesAgainstThresholds, loadRuleSet } from '../rules/rule-set.ts';
-import { loadGateConfig, withModelChecks } from '../gate/gate-config.ts';
+import { loadGateConfig } from '../gate/gate-config.ts';
 import type { GateConfig } from '../gate/gate-config.ts';
-import type { ServiceConfig } from '../service-config.ts';
 import { openSharedStore } from '../storage/shared-store.ts';
 import type { SharedStore } from '../storage/shared-store.ts';
 import { createApp } from '../cds/app.ts';
@@ -62,11 +62,10 @@ export interface ServiceOptions {
   readonly viewerBaseUrl?: string;
   readonly clock?: () => Date;
   readonly newId?: () => string;
-  /**
-   * The image gate given directly (tests); otherwise the file at BCC_IMAGE_GATE or
-   * models/image-gate.json, with the model-based checks set to `warn` in sandbox mode.
-   */
+  /** The image gate given directly (the sandbox, tests); otherwise config.imageGateFile. */
   readonly gate?: GateConfig;
+  /** FHIR servers trusted besides config.allowedFhirServers (the sandbox's embedded one). */
+  readonly extraAllowedFhirServers?: readonly string[];
   /** Trusted CDS clients given directly (tests, embedding); otherwise config.trustedIssuersFile. */
   readonly trustedIssuers?: readonly TrustedIssuer[];
 }
@@ -78,11 +77,10 @@ export interface ServiceOptions {
  */
 export async function createService(config: ServiceConfig, opts: ServiceOptions = {}): Promise<Service> {
   const log = opts.log ?? createLogger(undefined, config.logLevel);
-  const paths = modelPaths();
-  const [model, rules, gateFile, valueSet, terminology, services, openapiText] = await Promise.all([
-    openModel(paths.manifest, { threads: config.inferenceThreads }),
-    loadRuleSet(paths.rules),
-    opts.gate ?? loadGateConfig(paths.gate),
+  const [model, rules, gate, valueSet, terminology, services, openapiText] = await Promise.all([
+    openModel(config.modelManifest, { threads: config.inferenceThreads }),
+    loadRuleSet(config.rulesFile),
+    opts.gate ?? loadGateConfig(config.imageGateFile),
     loadReferralValueSet(),
     loadTerminology(),
     loadServiceDefinitions(),
@@ -101,16 +99,8 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
   }
   const ownsStore = opts.store === undefined;
   const feedback: FeedbackStore = store;
-  const publicBaseUrl = (config.publicBaseUrl ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
-  const sandbox = config.mode === 'sandbox';
-  // The sandbox shows the flow on synthetic drawings, which the model's own gate refuses as not
-  // dermoscopic / out of distribution: there it warns (shown on the card) instead. Quality checks
-  // refuse in both modes; production refuses on every check the file says.
-  const gate = opts.gate ?? (sandbox ? withModelChecks(gateFile, 'warn') : gateFile);
-  // The sandbox trusts only its own embedded server, under each name a local client may use.
-  const allowedFhirServers = sandbox
-    ? [...config.allowedFhirServers, `${publicBaseUrl}/fhir`, `http://localhost:${config.port}/fhir`, `http://127.0.0.1:${config.port}/fhir`]
-    : [...config.allowedFhirServers];
+  const publicBaseUrl = publicBaseUrlOf(config);
+  const allowedFhirServers = [...config.allowedFhirServers, ...(opts.extraAllowedFhirServers ?? [])];
 
   const issuers = opts.trustedIssuers ?? (config.trustedIssuersFile ? await loadTrustedIssuers(config.trustedIssuersFile) : undefined);
   let authenticate: RequestHandler | undefined;
@@ -121,20 +111,11 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
     );
     authenticate = requireClientJwt({ verifier, publicBaseUrl, log });
     log.info('client JWT authentication on', { issuers: issuers.map((i) => i.iss), audienceBase: publicBaseUrl });
-  } else if (!sandbox) {
+  } else if (config.mode !== 'sandbox') {
     // loadServiceConfig (npm start) refuses this; a caller that builds the config itself gets a warning.
     log.warn('production mode WITHOUT client authentication: no trusted issuers configured; any caller can reach the hooks');
   }
   const hookQueue = createWorkQueue({ concurrency: config.maxConcurrentHooks, maxQueued: config.maxQueuedHooks, maxWaitMs: config.maxQueueWaitMs });
-
-  let sandboxRouter: Router | undefined;
-  if (sandbox) {
-    if (!('WebSocket' in globalThis)) {
-      throw new Error('sandbox mode embeds @medplum/fhir-router, which needs a global WebSocket: run node with --experimental-websocket (npm start does)');
-    }
-    const { createFhirServerRouter } = await import('../sandbox/fhir-server/fhir-router-app.ts');
-    sandboxRouter = createFhirServerRouter({ logger: log });
-  }
 
   const app = createApp({
     services,
@@ -180,9 +161,6 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
           },
         });
       });
-      if (sandboxRouter) {
-        a.use('/fhir', sandboxRouter);
-      }
       opts.mount?.(a);
     },
   });
@@ -203,4 +181,9 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
       await model.close();
     },
   };
+}
+
+/** Where clients reach this service (config.publicBaseUrl, else localhost at its port), without a trailing slash. */
+export function publicBaseUrlOf(config: Pick<ServiceConfig, 'publicBaseUrl' | 'port'>): string {
+  return (config.publicBaseUrl ?? `http://localhost:${config.port}`).replace(/\/+$/, '');
 }

@@ -16,8 +16,8 @@ import { PROJECT_ROOT } from '../../src/config.ts';
 import { createLogger } from '../../src/common/logger.ts';
 import type { ReportStore } from '../../src/viewer/report-store.ts';
 import { createReportStore } from '../../src/viewer/report-store.ts';
-import { createSandboxFrontEnd } from '../../src/sandbox/sandbox-front-end.ts';
-import { DEFAULT_CONFIG } from '../../src/service-config.ts';
+import { createSandboxService } from '../../src/sandbox/sandbox-service.ts';
+import { DEFAULT_CONFIG } from '../../src/config.ts';
 import type { SharedStore } from '../../src/storage/shared-store.ts';
 import { openSqliteStore } from '../../src/storage/sqlite-store.ts';
 import { freeLoopbackPort } from '../support/free-port.ts';
@@ -90,14 +90,7 @@ export async function startSandboxStand(): Promise<SandboxStand> {
   let service: Service | undefined;
   let server: Server | undefined;
   try {
-    const frontEnd = await createSandboxFrontEnd({ publicBaseUrl: baseUrl, fhirTimeoutMs: config.fhirTimeoutMs, store });
-    service = await createService(config, {
-      log: createLogger((line) => logs.push(line), 'info'),
-      store: shared,
-      mount: frontEnd.mount,
-      onReport: frontEnd.onReport,
-      viewerBaseUrl: frontEnd.viewerBaseUrl,
-    });
+    service = await createSandboxService(config, { log: createLogger((line) => logs.push(line), 'info'), store: shared, reports: store });
     const listening = service.app.listen(port, '127.0.0.1');
     server = listening;
     await new Promise<void>((ok, fail) => {

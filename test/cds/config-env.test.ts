@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CONFIG_ENV, DEFAULT_CONFIG, SERVICE_ENV_NAMES, loadServiceConfig } from '../../src/service-config.ts';
+import { CONFIG_ENV, DEFAULT_CONFIG, SERVICE_ENV_NAMES, loadServiceConfig } from '../../src/config.ts';
 
 /** A value per variable that differs from the default (sandbox mode, so nothing else is required). */
 const SAMPLES: Readonly<Record<string, string>> = {

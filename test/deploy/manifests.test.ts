@@ -12,7 +12,7 @@ import { parseTrustedIssuers } from '../../src/cds/auth/trusted-issuers.ts';
 import { HEALTH_PATHS } from '../../src/cds/app.ts';
 import { FLUSH_MS } from '../../src/cds/graceful-shutdown.ts';
 import { PROJECT_ROOT } from '../../src/config.ts';
-import { SERVICE_ENV_NAMES, loadServiceConfig } from '../../src/service-config.ts';
+import { SERVICE_ENV_NAMES, loadServiceConfig } from '../../src/config.ts';
 
 const K8S = join(PROJECT_ROOT, 'deploy/k8s');
 
@@ -97,7 +97,7 @@ describe('deployment manifests and image against the service configuration', () 
     assert.ok(dockerEnv.length > 0, 'Dockerfile ENV parsed');
     // NODE_ENV is for node and its libraries, not the service.
     for (const n of [...names, ...dockerEnv.filter((n) => n !== 'NODE_ENV')]) {
-      assert.ok(SERVICE_ENV_NAMES.includes(n), `${n} is not read by the service (src/service-config.ts CONFIG_ENV)`);
+      assert.ok(SERVICE_ENV_NAMES.includes(n), `${n} is not read by the service (src/config.ts CONFIG_ENV)`);
     }
   });
 

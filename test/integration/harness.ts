@@ -21,7 +21,7 @@ import { DEFAULT_IMAGE_GATE } from '../../src/config.ts';
 import { loadGateConfig, withModelChecks } from '../../src/gate/gate-config.ts';
 import type { Service } from '../../src/service/create-service.ts';
 import { createLogger } from '../../src/common/logger.ts';
-import { DEFAULT_CONFIG } from '../../src/service-config.ts';
+import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { startFhirServerProcess } from '../support/fhir-process.ts';
 import type { FhirServerProcess } from '../support/fhir-process.ts';
 import { loadDefaultValidator } from '../../src/tools/profiles/validate-resource.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseTrustedIssuers } from '../../src/cds/auth/trusted-issuers.ts';
 import { OperationOutcomeError, describeOutcome } from '../../src/common/outcomes.ts';
-import { loadServiceConfig } from '../../src/service-config.ts';
+import { loadServiceConfig } from '../../src/config.ts';
 import { jwksOf, makeClient } from './jwt-clients.ts';
 import type { TestClient } from './jwt-clients.ts';
 import { startTestService } from './service.ts';

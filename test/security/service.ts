@@ -9,8 +9,8 @@ import type { TrustedIssuer } from '../../src/cds/auth/trusted-issuers.ts';
 import { createService } from '../../src/service/create-service.ts';
 import type { Service } from '../../src/service/create-service.ts';
 import { createLogger } from '../../src/common/logger.ts';
-import { DEFAULT_CONFIG } from '../../src/service-config.ts';
-import type { ServiceConfig } from '../../src/service-config.ts';
+import { DEFAULT_CONFIG } from '../../src/config.ts';
+import type { ServiceConfig } from '../../src/config.ts';
 
 export const PUBLIC_BASE_URL = 'https://cds.example.org';
 export const ORDER_SIGN = 'bcc-triage-order-sign';

@@ -1,0 +1,62 @@
+import type { Express } from 'express';
+import { createFhirGateway } from '../fhir/fhir-gateway.ts';
+import { loadGateConfig, withModelChecks } from '../gate/gate-config.ts';
+import type { Logger } from '../common/logger.ts';
+import { loadManifest } from '../model/manifest.ts';
+import { loadTerminology } from '../report/terminology.ts';
+import type { ServiceConfig } from '../config.ts';
+import type { Service, ServiceOptions } from '../service/create-service.ts';
+import { createService, publicBaseUrlOf } from '../service/create-service.ts';
+import type { SharedStore } from '../storage/shared-store.ts';
+import type { ReportStore } from '../viewer/report-store.ts';
+import { createReportStore } from '../viewer/report-store.ts';
+import { createFhirServerRouter } from './fhir-server/fhir-router-app.ts';
+import { mountSandbox, ownFhirBase } from './sandbox-routes.ts';
+
+export interface SandboxServiceOptions extends Pick<ServiceOptions, 'clock' | 'newId' | 'trustedIssuers'> {
+  readonly log: Logger;
+  /** The shared store (the caller opens and closes it): feedback, replay cache and the viewer's results. */
+  readonly store: SharedStore;
+  /** Where the viewer and queue keep results; default: the shared store. Tests wrap it. */
+  readonly reports?: ReportStore;
+  /** Signs the page's CDS client JWT when the service authenticates clients (see SandboxDeps). */
+  readonly signHookToken?: (audience: string) => Promise<string>;
+}
+
+/**
+ * The service in sandbox mode: the core service plus what only a sandbox has. An embedded in-memory
+ * FHIR R4 server at /fhir, trusted under each name a local client may use; the EHR-like page at `/`,
+ * the result viewer the cards link to and the triage queue; and the model's own gate set to warn,
+ * since the sandbox shows the flow on synthetic drawings that the gate rightly calls not dermoscopic
+ * (quality checks still refuse). Production never loads any of this.
+ */
+export async function createSandboxService(config: ServiceConfig, opts: SandboxServiceOptions): Promise<Service> {
+  if (!('WebSocket' in globalThis)) {
+    throw new Error('sandbox mode embeds @medplum/fhir-router, which needs a global WebSocket: run node with --experimental-websocket (npm start does)');
+  }
+  const publicBaseUrl = publicBaseUrlOf(config);
+  const [gateFile, manifest, terminology] = await Promise.all([loadGateConfig(config.imageGateFile), loadManifest(config.modelManifest), loadTerminology()]);
+  const reports = opts.reports ?? createReportStore(opts.store);
+  const fhirRouter = createFhirServerRouter({ logger: opts.log });
+  const mount = (app: Express): void => {
+    app.use('/fhir', fhirRouter);
+    mountSandbox(app, {
+      store: reports,
+      fhirFor: (req) => createFhirGateway({ baseUrl: ownFhirBase(req), timeoutMs: config.fhirTimeoutMs }),
+      viewer: { terminology, manifest },
+      ...(opts.signHookToken ? { signHookToken: opts.signHookToken } : {}),
+    });
+  };
+  return createService(config, {
+    log: opts.log,
+    store: opts.store,
+    gate: withModelChecks(gateFile, 'warn'),
+    extraAllowedFhirServers: [`${publicBaseUrl}/fhir`, `http://localhost:${config.port}/fhir`, `http://127.0.0.1:${config.port}/fhir`],
+    viewerBaseUrl: `${publicBaseUrl}/viewer`,
+    onReport: (report) => reports.add(report),
+    mount,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.newId ? { newId: opts.newId } : {}),
+    ...(opts.trustedIssuers ? { trustedIssuers: opts.trustedIssuers } : {}),
+  });
+}
