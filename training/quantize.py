@@ -48,6 +48,12 @@ def preprocess(path: str, inp: dict) -> np.ndarray:
         s = min(w, h)
         im = im.crop(((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s))
     x = np.asarray(im.resize((size, size), Image.BILINEAR), dtype=np.float32) / 255.0
+    cc = inp.get("colorConstancy")
+    if cc:  # manifest input.colorConstancy (shades of grey): per-channel gain on the resized image
+        p = float(cc["p"])
+        e = np.maximum(np.power(np.mean(np.power(x.astype(np.float64), p), axis=(0, 1)), 1.0 / p), 1e-6)
+        g = np.clip(e.mean() / e, cc["gainClamp"][0], cc["gainClamp"][1])
+        x = np.minimum(1.0, x * g).astype(np.float32)
     x = (x - np.array(inp["mean"], np.float32)) / np.array(inp["std"], np.float32)
     return x.transpose(2, 0, 1)[None]
 
@@ -95,6 +101,19 @@ def gate_only_nodes(model: onnx.ModelProto, main_outputs: list, gate_outputs: li
     return [n.name for n in model.graph.node if id(n) in gate and id(n) not in main]
 
 
+def head_nodes(model: onnx.ModelProto, names: list) -> list:
+    """Nodes after the backbone that feed the pattern/texture heads: the texture 1x1 conv, the pooled squared tap
+    maps and the channel assembly (kept float: the squared maps quantize badly, issue #17)."""
+    keep = []
+    for n in model.graph.node:
+        ins = " ".join(n.input)
+        if n.op_type in ("Mul", "Pow") and "features" in ins and any(o for o in n.output):
+            keep.append(n.name)  # squared tap maps
+        elif n.op_type == "Conv" and ("tex_w" in ins):
+            keep.append(n.name)
+    return keep + list(names)
+
+
 def preprocess_all(paths: list, inp: dict) -> list:
     with ThreadPoolExecutor(max_workers=min(16, os.cpu_count() or 4)) as ex:
         return list(ex.map(lambda p: preprocess(p, inp), paths))
@@ -113,7 +132,7 @@ def sha256(path: str) -> str:
     return h.hexdigest()
 
 
-def main() -> None:
+def parse_args():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True, help="fp32 manifest (the .onnx beside it)")
     ap.add_argument("--data", required=True, help="folder with labels.csv (and clinical.csv, if there)")
@@ -121,7 +140,33 @@ def main() -> None:
     ap.add_argument("--calibration", type=int, default=300)
     ap.add_argument("--seed", type=int, default=20261126)
     ap.add_argument("--limit", type=int, default=0, help="evaluate on this many development images (0 = all; for a smoke run)")
-    args = ap.parse_args()
+    ap.add_argument("--float-heads", action="store_true", help="keep the texture/pattern head nodes float too")
+    return ap.parse_args()
+
+
+def quantize(args, manifest, fp32, inp, calib_t):
+    pre = os.path.join(args.out, "pre.onnx")
+    quant_pre_process(fp32, pre)
+    pm = onnx.load(pre)
+    for i, n in enumerate(pm.graph.node):
+        if not n.name:
+            n.name = f"node_{i}_{n.op_type}"
+    onnx.save(pm, pre)
+    main_outs = [manifest["outputs"][k]["name"] for k in ("bcc", "patterns", "cam")]
+    gate_outs = [manifest["outputs"][k]["name"] for k in ("dermoscopy", "ood") if k in manifest["outputs"]]
+    exclude = gate_only_nodes(pm, main_outs, gate_outs) if gate_outs else []
+    if args.float_heads:
+        exclude = head_nodes(pm, exclude)
+    stem = manifest["file"][:-len(".onnx")] + "-int8"
+    int8 = os.path.join(args.out, stem + ".onnx")
+    quantize_static(pre, int8, Reader(calib_t, inp["name"]), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=exclude)
+    os.remove(pre)
+    return int8, stem, exclude
+
+
+def main() -> None:
+    args = parse_args()
     t0 = time.time()
     manifest = json.load(open(args.model))
     fp32 = os.path.join(os.path.dirname(args.model), manifest["file"])
@@ -137,21 +182,7 @@ def main() -> None:
     calib = rng.sample(bcc_rows, n_cal_bcc) + rng.sample(other, args.calibration - n_cal_bcc)
     calib_t = preprocess_all([os.path.join(args.data, r["image"]) for r in calib], inp)
     os.makedirs(args.out, exist_ok=True)
-    pre = os.path.join(args.out, "pre.onnx")
-    quant_pre_process(fp32, pre)
-    pm = onnx.load(pre)
-    for i, n in enumerate(pm.graph.node):
-        if not n.name:
-            n.name = f"node_{i}_{n.op_type}"
-    onnx.save(pm, pre)
-    main_outs = [manifest["outputs"][k]["name"] for k in ("bcc", "patterns", "cam")]
-    gate_outs = [manifest["outputs"][k]["name"] for k in ("dermoscopy", "ood") if k in manifest["outputs"]]
-    exclude = gate_only_nodes(pm, main_outs, gate_outs) if gate_outs else []
-    stem = manifest["file"][:-len(".onnx")] + "-int8"
-    int8 = os.path.join(args.out, stem + ".onnx")
-    quantize_static(pre, int8, Reader(calib_t, inp["name"]), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=exclude)
-    os.remove(pre)
+    int8, stem, exclude = quantize(args, manifest, fp32, inp, calib_t)
     print(f"quantized in {time.time() - t0:.0f}s; {len(exclude)} gate-only nodes kept float", flush=True)
 
     # Agreement on the development images (and the clinical photos, for the gates).
@@ -180,6 +211,8 @@ def main() -> None:
     cam_corr = float(np.mean([np.corrcoef(cam_a[i, 0].ravel(), cam_b[i, 0].ravel())[0, 1] for i in range(len(ev_rows))]))
     t = manifest["thresholds"]["triage"]
     decisions = {"triage": {"threshold": t, "dermoscopic": changed(a[o["bcc"]] >= t, b[o["bcc"]] >= t)}}
+    flipped = decisions["triage"]["dermoscopic"]
+    print(f"triage decisions flipped by int8: {flipped['changed']} of {flipped['n']} ({flipped['rate']}; target < 0.01)", flush=True)
     max_abs = {"bcc": float(np.abs(a[o["bcc"]] - b[o["bcc"]]).max()),
                "patterns": float(np.abs(a[o["patterns"]] - b[o["patterns"]]).max())}
     gate = manifest.get("gate", {})

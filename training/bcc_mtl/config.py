@@ -52,6 +52,9 @@ def parse_args(argv=None):
                     help="cross-validation folds only, then the out-of-fold TTA table (compare recipes; no final model, no export)")
     ap.add_argument("--set", action="append", default=[], metavar="PATH=JSON",
                     help="override a config value, e.g. --set input.size=288 --set train.storeSize=320 (repeatable)")
+    ap.add_argument("--loso", help="leave-one-source-out only: comma list of sources to hold out (e.g. ham10000,derm7pt); "
+                    "fits them (unless --jobs none), writes loso.json, loso.csv, loso-predictions.csv to --out and adds a "
+                    "'loso' section to the manifest in --out if there is one")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     return ap.parse_args(argv)
 

@@ -141,7 +141,8 @@ def prepare(args, cfg):
         rng = random.Random(0)
         keep = [r for r in rows if r["bcc"] == "1" or r["source"] == "derm7pt"]
         rest = [r for r in rows if not (r["bcc"] == "1" or r["source"] == "derm7pt")]
-        rows = rng.sample(keep, 300) + rng.sample(rest, 300)
+        half = int(cfg.get("smokeImages", 600)) // 2  # config smokeImages (default 600): a smaller CPU check
+        rows = rng.sample(keep, half) + rng.sample(rest, half)
     clin_rows = read_clinical(args.data)
     if args.smoke:
         present = {r["group"] for r in rows}

@@ -22,8 +22,9 @@ class Exported(nn.Module):
     """
 
     def __init__(self, net, flips=("none",), modality=None, ood=None, size=224, feat_hw=(7, 7), taps=(), texture=None,
-                 modality_taps=True):
+                 modality_taps=True, emit=()):
         super().__init__()
+        self.emit = tuple(emit)  # extra outputs after the five: "features" (last feature map), "textureFeatures"
         self.modality_taps = bool(modality_taps)
         self.net = net
         self.flips = list(flips)
@@ -107,6 +108,10 @@ class Exported(nn.Module):
         if self.has_ood:
             y = (pooled - self.ood_mu) @ self.ood_w
             outs.append(torch.sqrt((y * y).sum(dim=1)))
+        if "features" in self.emit:  # [N,1280,7,7]: the map the CAM 1x1 conv reads (flip-averaged if flips)
+            outs.append(f)
+        if "textureFeatures" in self.emit and tex is not None:  # [N,1280+2*sum(tap channels),7,7]: what the texture conv reads
+            outs.append(tex)
         return tuple(outs)
 
 

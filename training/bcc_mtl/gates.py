@@ -10,22 +10,56 @@ from .heads import fit_balanced_head, fit_ood, head_prob, highest_threshold_keep
 from .metrics import auc_ci, wilson
 
 
+def positive_weights(sources_pos, gcfg):
+    """gate.modality.balanceSources: each source of positives (and the augmented copies) weighs the same in total."""
+    if not gcfg.get("balanceSources"):
+        return None
+    u, inv, cnt = np.unique(sources_pos, return_inverse=True, return_counts=True)
+    return 1.0 / cnt[inv.reshape(-1)]
+
+
+def gate_training_set(Fd, Fc, trd, trc, aug, sources, fold_of_aug_ok, gcfg):
+    """Positives: dermoscopic rows trd (+ augmented copies whose source row is usable); negatives: clinical rows trc."""
+    pos = [Fd[trd]]
+    src = [sources[trd]]
+    if aug is not None:
+        pos.append(aug[fold_of_aug_ok])
+        src.append(np.full(int(fold_of_aug_ok.sum()), "augmented"))
+    P = np.concatenate(pos)
+    X = np.concatenate([P, Fc[trc]])
+    yy = np.concatenate([np.ones(len(P)), np.zeros(int(trc.sum()))])
+    wp = positive_weights(np.concatenate(src), gcfg)
+    w = None if wp is None else np.concatenate([wp, np.ones(int(trc.sum()))])
+    return X, yy, w
+
+
+def gate_threshold(pd_, sources, gcfg):
+    """Highest threshold keeping the acceptance; gate.modality.acceptanceBy = "source": for every source."""
+    if gcfg.get("acceptanceBy") == "source":
+        return min(highest_threshold_keeping(pd_[sources == s], gcfg["acceptance"]) for s in sorted(set(sources)))
+    return highest_threshold_keeping(pd_, gcfg["acceptance"])
+
+
 def modality_oof(c, feats, gcfg, kind, use_taps, taps):
     """Per fold: head fit on the fold model's training-fold features, applied to the held-out fold."""
     targets = gcfg["targets"]
     pd_, pc_ = np.zeros(len(c.rows)), np.zeros(c.nc)
     for f in range(c.k):
-        Fd, Fc, Td, Tc = feats[f]
+        Fd, Fc, Td, Tc = feats[f][:4]
+        A = feats[f][4] if len(feats[f]) > 4 else None
         if use_taps:
             Fd, Fc = np.concatenate([Fd, Td], 1), np.concatenate([Fc, Tc], 1)
+        aug, ok = None, None
+        if A is not None:
+            aug = np.concatenate([A["fa"], A["ta"]], 1) if use_taps else A["fa"]
+            ok = c.fold_of[A["aug_idx"]] != f
         trd, trc = c.fold_of != f, c.clin_fold != f
-        X = np.concatenate([Fd[trd], Fc[trc]])
-        yy = np.concatenate([np.ones(int(trd.sum())), np.zeros(int(trc.sum()))])
-        head = fit_balanced_head(X, yy, gcfg, c.dev, kind, c.cfg["seed"] + f)
+        X, yy, w = gate_training_set(Fd, Fc, trd, trc, aug, c.sources, ok, gcfg)
+        head = fit_balanced_head(X, yy, gcfg, c.dev, kind, c.cfg["seed"] + f, weights=w)
         pd_[~trd] = head_prob(head, Fd[~trd])
         if (~trc).any():
             pc_[~trc] = head_prob(head, Fc[~trc])
-    thr = highest_threshold_keeping(pd_, gcfg["acceptance"])
+    thr = gate_threshold(pd_, c.sources, gcfg)
     acc = wilson(int((pd_ >= thr).sum()), len(pd_))
     rej = wilson(int((pc_ < thr).sum()), c.nc)
     ok = acc["value"] >= targets["dermoscopicAccepted"] and rej["value"] is not None and rej["value"] >= targets["clinicalRejected"]
@@ -68,8 +102,15 @@ def modality_stage(c, feats, final, taps):
     thr = mod["threshold"]
     Md = np.concatenate([final.Fd, final.Td], 1) if mod["taps"] else final.Fd
     Mc = np.concatenate([final.Fc, final.Tc], 1) if mod["taps"] else final.Fc
-    head = fit_balanced_head(np.concatenate([Md, Mc]), np.concatenate([np.ones(len(Md)), np.zeros(len(Mc))]),
-                             gcfg, c.dev, mod["kind"], c.cfg["seed"] + 100)
+    A = getattr(final, "aug", None)
+    if A is None:
+        head = fit_balanced_head(np.concatenate([Md, Mc]), np.concatenate([np.ones(len(Md)), np.zeros(len(Mc))]),
+                                 gcfg, c.dev, mod["kind"], c.cfg["seed"] + 100)
+    else:
+        aug = np.concatenate([A["fa"], A["ta"]], 1) if mod["taps"] else A["fa"]
+        X, yy, w = gate_training_set(Md, Mc, np.ones(len(Md), bool), np.ones(len(Mc), bool), aug, c.sources,
+                                     np.ones(len(aug), bool), gcfg)
+        head = fit_balanced_head(X, yy, gcfg, c.dev, mod["kind"], c.cfg["seed"] + 100, weights=w)
     ins_d, ins_c = head_prob(head, Md), head_prob(head, Mc)
     y_mod = np.concatenate([np.ones(len(c.rows)), np.zeros(c.nc)])
     by_src = modality_by_source(c, mod["pd"], mod["pc"], thr)
@@ -83,7 +124,9 @@ def modality_stage(c, feats, final, taps):
         "features": "pooled+taps" if mod["taps"] else "pooled", "taps": taps if mod["taps"] else [],
         "method": f"{mod_desc} on standardised {feat_desc}, "
                   f"averaged over the TTA flips; positives: dermoscopic development images, negatives: clinical close-up "
-                  f"photos; threshold = highest with out-of-fold dermoscopic acceptance >= {gcfg['acceptance']}; "
+                  f"photos{'; plus ' + str(gcfg.get('augmentedPositives')) + ' device-augmented dermoscopic copies' if A is not None else ''}"
+                  f"{'; each source of positives weighted equally' if gcfg.get('balanceSources') else ''}; threshold = highest with out-of-fold dermoscopic acceptance >= {gcfg['acceptance']}"
+                  f"{' in every source' if gcfg.get('acceptanceBy') == 'source' else ''}; "
                   f"shipped head refit on all images with the final model's features",
         "metrics": {
             "kind": "out-of-fold: per CV fold, the fold model's features, head fit on training-fold images (dermoscopic and "

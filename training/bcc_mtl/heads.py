@@ -18,7 +18,7 @@ def standardiser(X):
     return X.mean(0), np.sqrt(X.var(0) + 1e-4)
 
 
-def fit_balanced_head(X, y, gcfg, dev, kind, seed):
+def fit_balanced_head(X, y, gcfg, dev, kind, seed, weights=None):
     """Class-balanced, L2-penalised binary head on standardised features: the modality gate (y 1 = dermoscopic,
     0 = clinical) and the texture heads (y = pattern present)."""
     mean, std = standardiser(X)
@@ -27,6 +27,12 @@ def fit_balanced_head(X, y, gcfg, dev, kind, seed):
     npos, nneg = float((y == 1).sum()), float((y == 0).sum())
     sw = torch.full_like(yt, 0.5 / max(nneg, 1))
     sw[yt == 1] = 0.5 / max(npos, 1)
+    if weights is not None:  # relative weights within each class (e.g. each source of positives counts equally)
+        wt = torch.as_tensor(np.asarray(weights, np.float64), device=dev)
+        for cls in (0, 1):
+            sel = yt == cls
+            if sel.any():
+                sw[sel] = 0.5 * wt[sel] / wt[sel].sum()
     d = Xs.shape[1]
     l2 = gcfg["l2"]
     torch.manual_seed(seed)

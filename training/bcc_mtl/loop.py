@@ -103,10 +103,31 @@ def gpu_tensors(data, dev):
             "has_mask": torch.from_numpy(data["has_mask"]).to(dev), "dx": torch.from_numpy(data["dx"]).to(dev)}
 
 
+def flip_pair_batch(x01, m, bi, gen):
+    """Flip consistency: the first half of the batch again, flipped (h, v or both, one draw per batch)."""
+    half = x01.shape[0] // 2
+    fl = FLIPS[1 + int(torch.randint(0, 3, (1,), device=x01.device, generator=gen).item())]
+    d = flip_dims(fl)
+    return (torch.cat([x01[:half], torch.flip(x01[:half], d)]), torch.cat([m[:half], torch.flip(m[:half], d)]),
+            torch.cat([bi[:half], bi[:half]]), d)
+
+
+def consistency_loss(logits, cam, d, map_weight):
+    """Mean squared difference between the two views' logits and maps (the flipped view's maps flipped back):
+    the one-pass network learns the flip average that test-time flips would otherwise compute."""
+    half = logits.shape[0] // 2
+    return (((logits[:half] - logits[half:]) ** 2).mean()
+            + map_weight * ((cam[:half] - torch.flip(cam[half:], d)) ** 2).mean())
+
+
 def train_step(net, opt, g, bi, cfg, gen, pos_weight, dev):
     """One optimiser step on the batch of row indices bi; returns the loss terms."""
     tcfg = cfg["train"]
     x01, m = augment(g["x"][bi], g["m"][bi], cfg["input"]["size"], tcfg["augment"], gen)
+    fc = tcfg.get("flipConsistency") or {}
+    w_cons = fc.get("weight", 0.0)
+    if w_cons > 0:
+        x01, m, bi, d = flip_pair_batch(x01, m, bi, gen)
     x = preprocess(x01, cfg).contiguous(memory_format=torch.channels_last)
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
         logits, cam, aux = net(x, with_aux=True)
@@ -114,6 +135,8 @@ def train_step(net, opt, g, bi, cfg, gen, pos_weight, dev):
     batch = {k: g[k][bi] for k in ("y", "yp", "has_mask", "dx")}
     parts = multitask_losses(logits, cam, aux, m, batch, pos_weight)
     loss = total_loss(parts, tcfg)
+    if w_cons > 0:
+        loss = loss + w_cons * consistency_loss(logits, cam, d, fc.get("mapWeight", 0.02))
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -178,25 +201,25 @@ def predict(net, x_u8, cfg, dev, bs=256):
 
 
 @torch.no_grad()
-def predict_tta(net, x_u8, cfg, dev, bs=256, cam_rows=None, taps=()):
+def predict_tta(net, x_u8, cfg, dev, bs=256, cam_rows=None, taps=(), flips=FLIPS):
     """Every flip of FLIPS: logits [4,N,8], pooled features [4,N,1280] and, for cam_rows, the maps
     flipped back to the original orientation [4,len(cam_rows),8,h,w]. Averages are taken later."""
     n = len(x_u8)
     if n == 0:
-        return (np.zeros((len(FLIPS), 0, net.head.out_channels), np.float32),
-                np.zeros((len(FLIPS), 0, net.head.in_channels), np.float32), None, None)
+        return (np.zeros((len(flips), 0, net.head.out_channels), np.float32),
+                np.zeros((len(flips), 0, net.head.in_channels), np.float32), None, None)
     want = np.zeros(n, bool)
     if cam_rows is not None:
         want[cam_rows] = True
     # Full fp32 (no TF32) so the features the gate heads are fit on match the exported graph's arithmetic.
     tf32 = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-    logits, feats, cams, tapf = [[] for _ in FLIPS], [[] for _ in FLIPS], [[] for _ in FLIPS], [[] for _ in FLIPS]
+    logits, feats, cams, tapf = [[] for _ in flips], [[] for _ in flips], [[] for _ in flips], [[] for _ in flips]
     for i in range(0, n, bs):
         x = torch.from_numpy(np.asarray(x_u8[i:i + bs])).to(dev).permute(0, 3, 1, 2).float() / 255
         x = preprocess(x, cfg)
         w = torch.from_numpy(want[i:i + bs]).to(dev)
-        for j, fl in enumerate(FLIPS):
+        for j, fl in enumerate(flips):
             d = flip_dims(fl)
             xf = torch.flip(x, d) if d else x
             h = xf.contiguous(memory_format=torch.channels_last)
@@ -222,13 +245,42 @@ def predict_tta(net, x_u8, cfg, dev, bs=256, cam_rows=None, taps=()):
     return L, Fe, C, T
 
 
+def augmented_copies(data, cfg, dev, n, seed):
+    """n development images (seeded draw) through the training augmentation with the gate's device augmentation
+    (config gate.modality.augment, merged over train.augment): extra, varied dermoscopic examples for the gate.
+    Returns (row indices, uint8 images [n,size,size,3])."""
+    idx = np.sort(np.random.RandomState(seed).choice(len(data["bcc"]), size=min(n, len(data["bcc"])), replace=False))
+    aug = {**cfg["train"]["augment"], **(cfg["gate"]["modality"].get("augment") or {})}
+    gen = torch.Generator(device=dev)
+    gen.manual_seed(seed)
+    out = []
+    for i in range(0, len(idx), 256):
+        xb = torch.from_numpy(np.asarray(data["x_train"][idx[i:i + 256]])).to(dev)
+        x01, _ = augment(xb, torch.zeros(xb.shape[:3], dtype=torch.uint8, device=dev), cfg["input"]["size"], aug, gen)
+        out.append((x01 * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy())
+    return idx, np.concatenate(out)
+
+
+def gate_positive_features(net, data, cfg, dev, taps):
+    """One-pass features of augmented dermoscopic copies (config gate.modality.augmentedPositives; 0/absent = none)."""
+    n = int(cfg["gate"]["modality"].get("augmentedPositives") or 0)
+    if n <= 0:
+        return {}
+    idx, xa = augmented_copies(data, cfg, dev, n, cfg["seed"] + 300)
+    _, fa, _, ta = predict_tta(net, xa, cfg, dev, taps=taps, flips=("none",))
+    return {"aug_idx": idx, "fa": fa, **({"ta": ta} if taps else {})}
+
+
 def run_worker(args, cfg, job, dev, log):
     """One fit: a cross-validation fold (its out-of-fold predictions) or the final model (its weights)."""
     rows, data, fold_of = prepare(args, cfg)
     epochs = 1 if args.smoke else cfg["train"]["epochs"]
     bcc = data["bcc"]
     t0 = time.time()
-    if job == "final":
+    if job.startswith("loso-"):
+        from .loso import loso_fit
+        loso_fit(args, cfg, job[len("loso-"):], dev, log, rows, data, epochs)
+    elif job == "final":
         log(f"final model on all {len(rows)} development images")
         net = train_one(np.arange(len(rows)), data, cfg, args.weights, cfg["seed"] + 100, dev, epochs, log)
         torch.save(net.state_dict(), os.path.join(args.work, "final.pt"))
@@ -238,7 +290,7 @@ def run_worker(args, cfg, job, dev, log):
         _, fd, _, td = predict_tta(net, data["x_eval"], cfg, dev, taps=taps)
         lc, fc, _, tc = predict_tta(net, data["x_clin"], cfg, dev, taps=taps)
         np.savez(os.path.join(args.work, "final-features.npz"), fd=fd, fc=fc,
-                 **({"td": td, "tc": tc} if taps else {}))
+                 **({"td": td, "tc": tc} if taps else {}), **gate_positive_features(net, data, cfg, dev, taps))
     else:
         f = int(job)
         tr, te = np.where(fold_of != f)[0], np.where(fold_of == f)[0]
@@ -251,7 +303,7 @@ def run_worker(args, cfg, job, dev, log):
         lc, fc, _, tc = predict_tta(net, data["x_clin"], cfg, dev, taps=taps)
         np.savez(os.path.join(args.work, f"fold{f}.npz"), te=te, logits=ld[:, te], cm=cm, fd=fd, fc=fc, lc=lc,
                  alpha=net.coupling_learned,
-                 **({"td": td, "tc": tc} if taps else {}))
+                 **({"td": td, "tc": tc} if taps else {}), **gate_positive_features(net, data, cfg, dev, taps))
         log(f"  fold {f + 1} AUC (no flips) {auc(bcc[te], ld[0, te, 0]):.4f}")
     log(f"  {job} done in {time.time() - t0:.0f}s")
 

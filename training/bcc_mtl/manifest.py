@@ -11,8 +11,27 @@ from .export import sha256
 FLIP_WORDS = {"none": "identity", "h": "horizontal flip", "v": "vertical flip", "hv": "both flips"}
 
 
+def extra_output_entries(exp):
+    out = {}
+    if "features" in exp.emit:
+        out["features"] = {"name": "features", "shape": ["N"] + exp.shapes["features"][1:],
+                           "description": "the last feature map (MobileNetV2 block 18 output) that the 1x1 CAM conv reads; "
+                                          "a new pattern head w, b on its spatial mean has logit = mean over the grid of "
+                                          "(w . features[:, :, i, j]) + b, and that map is its exact class-activation map"}
+    if "textureFeatures" in exp.emit:
+        out["textureFeatures"] = {"name": "textureFeatures", "shape": ["N"] + exp.shapes["textureFeatures"][1:],
+                                  "description": "what the texture heads' 1x1 conv reads: the last feature map, then each tapped "
+                                                 "block's map average-pooled to the CAM grid, then each tapped block's squared map "
+                                                 "average-pooled (channels in that order; see modelCard.textureHeads)"}
+    return out
+
+
 def outputs_section(c, exp):
     n = len(c.patterns)
+    return {**_base_outputs(c, exp, n), **extra_output_entries(exp)}
+
+
+def _base_outputs(c, exp, n):
     return {"bcc": {"name": "bcc", "shape": ["N"]},
             "patterns": {"name": "patterns", "shape": ["N", n]},
             "cam": {"name": "cam", "shape": ["N", 1 + n] + exp.cam_hw, "channels": ["bcc"] + [p["id"] for p in c.patterns]},
@@ -184,6 +203,15 @@ def model_card(c, parts):
     }
 
 
+def color_constancy_entry(cfg):
+    cc = cfg["input"]["colorConstancy"]
+    lo, hi = cc.get("gainClamp", [0.25, 4.0])
+    return {"method": cc.get("method", "shades-of-grey"), "p": cc["p"], "gainClamp": [lo, hi],
+            "appliesTo": "the resized RGB image (size x size, after resize), values x = byte / 255, before mean/std",
+            "formula": f"e_c = (mean over pixels of x_c^p)^(1/p), floored at 1e-6; g_c = clamp((e_R + e_G + e_B) / 3 / e_c, {lo}, {hi}); "
+                       "x'_c = min(1, x_c * g_c); then (x' - mean) / std"}
+
+
 def build_manifest(c, parts):
     cfg, exp = c.cfg, parts.exp
     name = cfg["modelName"]
@@ -196,7 +224,8 @@ def build_manifest(c, parts):
         "sha256": sha256(exp.onnx_path),
         "opset": 17,
         "input": {"name": cfg["input"]["name"], "layout": "NCHW", "type": "float32", "size": c.size,
-                  "resize": cfg["input"]["resize"], "mean": cfg["input"]["mean"], "std": cfg["input"]["std"]},
+                  "resize": cfg["input"]["resize"], "mean": cfg["input"]["mean"], "std": cfg["input"]["std"],
+                  **({"colorConstancy": color_constancy_entry(cfg)} if cfg["input"].get("colorConstancy") else {})},
         "outputs": outputs_section(c, exp),
         "patterns": patterns_section(c, pat_thr, exp, parts.tex),
         "thresholds": {k2: round(v, 6) for k2, v in thresholds.items()},
@@ -204,4 +233,5 @@ def build_manifest(c, parts):
         "calibration": calibration_section(c, parts.cal, parts.chosen),
         "tta": tta_section(c, parts),
         "modelCard": model_card(c, parts),
+        **({"loso": parts.loso} if getattr(parts, "loso", None) else {}),
     }

@@ -20,6 +20,7 @@ from .gates import modality_stage, ood_stage
 from .heads import fit_balanced_head, texture_features, texture_head_oof, texture_scores_oof
 from .log import Logger
 from .loop import run_worker, spawn_jobs
+from .loso import loso_report
 from .manifest import build_manifest
 from .release import export_stage, write_oof_csv
 from .metrics import auc, auc_ci, choose_thresholds, evaluate_oof, heatmap_localisation, youden
@@ -59,8 +60,11 @@ def make_context(args, cfg, dev, log):
 
 def run_fits(c):
     args, k = c.args, c.k
-    jobs = ([str(f) for f in range(k)] + ([] if args.cv_only else ["final"]) if args.jobs == "all"
-            else [] if args.jobs in ("none", "skip") else args.jobs.split(","))
+    if args.loso:
+        jobs = [] if args.jobs in ("none", "skip") else [f"loso-{s}" for s in args.loso.split(",")]
+    else:
+        jobs = ([str(f) for f in range(k)] + ([] if args.cv_only else ["final"]) if args.jobs == "all"
+                else [] if args.jobs in ("none", "skip") else args.jobs.split(","))
     if args.set:
         c.log(f"config overrides: {args.set}")
     spawn_jobs(args, jobs, c.log)
@@ -311,13 +315,21 @@ def gate_features(c, ii):
     def vfeat(arr):
         return arr[ii].mean(0).astype(np.float64)
     taps = list(c.cfg["gate"]["modality"].get("taps", []))
+    def aug(z):  # augmented gate positives: one-pass features, usable when the shipped variant is one pass
+        if "fa" not in z.files or ii != [0]:
+            return None
+        return {"aug_idx": z["aug_idx"], "fa": z["fa"][0].astype(np.float64), "ta": z["ta"][0].astype(np.float64) if taps else None}
     feats = []
     for f in range(c.k):
         z = np.load(os.path.join(c.args.work, f"fold{f}.npz"))
-        feats.append((vfeat(z["fd"]), vfeat(z["fc"]), vfeat(z["td"]) if taps else None, vfeat(z["tc"]) if taps else None))
+        t = (vfeat(z["fd"]), vfeat(z["fc"]), vfeat(z["td"]) if taps else None, vfeat(z["tc"]) if taps else None)
+        a = aug(z)
+        feats.append(t if a is None else t + (a,))
     zf = np.load(os.path.join(c.args.work, "final-features.npz"))
     final = SimpleNamespace(Fd=vfeat(zf["fd"]), Fc=vfeat(zf["fc"]),
-                            Td=vfeat(zf["td"]) if taps else None, Tc=vfeat(zf["tc"]) if taps else None)
+                            Td=vfeat(zf["td"]) if taps else None, Tc=vfeat(zf["tc"]) if taps else None, aug=aug(zf))
+    if c.cfg["gate"]["modality"].get("augmentedPositives") and final.aug is None:
+        c.log("gate: augmented positives skipped (they are one-pass features; the shipped variant has flips)")
     return feats, final, taps
 
 
@@ -335,9 +347,33 @@ def run(args=None):
         log.close()
 
 
+def loso_stage(c):
+    """--loso: leave-one-source-out report; merged into the manifest in --out when there is one."""
+    c.m_eval = np.asarray(c.m_eval)
+    c.clin_rows, c.clin_fold = c.data["clin_rows"], c.data["clin_fold"]
+    c.nc = len(c.clin_rows)
+    c.groups = np.array([r["group"] for r in c.rows])
+    c.sources = np.array([r["source"] for r in c.rows])
+    c.nb = c.cfg["bootstrap"]
+    out = loso_report(c, c.args.loso.split(","))
+    mpath = os.path.join(c.args.out, f"{c.cfg['modelName']}.json")
+    if os.path.exists(mpath):
+        with open(mpath) as f:
+            m = json.load(f)
+        m["loso"] = out
+        with open(mpath, "w") as f:
+            json.dump(m, f, indent=2)
+            f.write("\n")
+        c.log(f"LOSO section added to {mpath}")
+    c.log(f"LOSO done in {time.time() - c.t0:.0f}s")
+
+
 def aggregate(c):
     run_fits(c)
     if c.args.no_aggregate:
+        return
+    if c.args.loso:
+        loso_stage(c)
         return
     check_work(c)
     L, Lc, cams4, alpha_fold = load_oof(c)

@@ -64,17 +64,24 @@ def pipeline_parity(c, ref, pick, gate, ood, final, tex):
     return pipe
 
 
+def extra_outputs(cfg, tex):
+    """config export.outputs: "features" always possible; "textureFeatures" only with texture heads over tapped blocks."""
+    want = (cfg.get("export") or {}).get("outputs") or []
+    return tuple(o for o in want if o == "features" or (o == "textureFeatures" and tex.export and tex.export["useTaps"]))
+
+
 def export_stage(c, flips, gate, ood, tex, final, taps, sp):
     """Final model + TTA + gate heads in one graph; ONNX Runtime parity on real images."""
     net, alpha_final = final_net(c)
     cam_hw = list(sp.cams.shape[-2:])
     mod = gate.mod
+    emit = extra_outputs(c.cfg, tex)
     wrapped = Exported(net, flips, gate.head, {"mu": ood.final["mu"], "w": ood.final["w"]}, c.size, cam_hw,
                        taps=taps if (mod["taps"] or tex.export) else (), modality_taps=mod["taps"],
-                       texture=tex.export).eval()
+                       texture=tex.export, emit=emit).eval()
     x_eval = c.data["x_eval"]
     onnx_path = os.path.join(c.args.out, f"{c.cfg['modelName']}.onnx")
-    out_names = ["bcc", "patterns", "cam", "dermoscopy", "ood"]
+    out_names = ["bcc", "patterns", "cam", "dermoscopy", "ood"] + list(emit)
     export_onnx(wrapped, onnx_path, c.size, c.cfg["input"]["name"], out_names)
     # Parity is about arithmetic (PyTorch vs ONNX Runtime), checked on real held-out (validation-fold) development
     # images of each fold and on real clinical photos (they exercise the gate outputs).
@@ -89,5 +96,5 @@ def export_stage(c, flips, gate, ood, tex, final, taps, sp):
                     diffs["relative"]["cam"], diffs["relative"]["ood"]) <= 1e-4
     if not parity_ok:
         c.log(f"WARNING: ONNX parity above 1e-4: {diffs}")
-    return SimpleNamespace(onnx_path=onnx_path, cam_hw=cam_hw, alpha_final=alpha_final, diffs=diffs, pipe=pipe,
+    return SimpleNamespace(onnx_path=onnx_path, cam_hw=cam_hw, emit=emit, shapes=shapes, alpha_final=alpha_final, diffs=diffs, pipe=pipe,
                            parity_ok=parity_ok, n_par=len(x_par), n_pick=len(pick), n_pick_c=len(pick_c))
