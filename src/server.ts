@@ -11,7 +11,7 @@ import { createLogger } from './common/logger.ts';
 import { describeOutcome, OperationOutcomeError } from './common/outcomes.ts';
 import { createSandboxService } from './sandbox/sandbox-service.ts';
 import { loadServiceConfig } from './config.ts';
-import { openSharedStore } from './storage/shared-store.ts';
+import { openSharedStore } from './storage/open-store.ts';
 
 async function main(): Promise<void> {
   const config = loadServiceConfig();

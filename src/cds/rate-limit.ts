@@ -2,17 +2,22 @@ import type { Request, RequestHandler, Response } from 'express';
 import { tryGetVerifiedClient } from './auth/client-auth.ts';
 import type { Logger } from '../common/logger.ts';
 import { OperationOutcomeError, unavailable } from '../common/outcomes.ts';
-import type { SharedStore } from '../storage/shared-store.ts';
 
 /** The hit could not be counted (the store failed): the client should retry later. */
 const UNAVAILABLE = new OperationOutcomeError(unavailable('rate limit is temporarily unavailable; retry later'));
+
+/** Per-window request counters shared by replicas (a port: src/storage implements it). */
+export interface HitCounter {
+  /** Counts one request for `key` in the window starting at `windowStartMs`; resolves to the window's count so far. */
+  countHit(key: string, windowStartMs: number, expiresAtMs: number): Promise<number>;
+}
 
 export interface RateLimitOptions {
   /** Requests allowed per key and window; the next one gets 429. */
   readonly requests: number;
   readonly windowSeconds: number;
   /** Counters in the shared store, so every replica counts against the same limit. */
-  readonly counters: Pick<SharedStore, 'countHit'>;
+  readonly counters: HitCounter;
   readonly now?: () => number;
   readonly log: Pick<Logger, 'error'>;
 }

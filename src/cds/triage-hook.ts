@@ -24,7 +24,7 @@ import { buildTriageReport } from '../report/build-triage-report.ts';
 import type { ReferralImageOutcome, TriageReport } from '../report/triage-report.ts';
 import type { Terminology } from '../report/terminology.ts';
 import type { RuleSet } from '../rules/rule-set.ts';
-import type { ServiceConfig } from '../service-config.ts';
+import type { ServiceConfig } from '../config.ts';
 import type { HookRunner } from './app.ts';
 import type { HookRequest } from './hook-request.ts';
 import type { ServiceMetrics } from './metrics.ts';

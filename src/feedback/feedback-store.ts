@@ -1,5 +1,3 @@
-import type { SharedStore } from '../storage/shared-store.ts';
-
 /** CDS Hooks 2.0 feedback outcomes (https://cds-hooks.hl7.org/2.0/#feedback). */
 export const FEEDBACK_OUTCOMES = ['accepted', 'overridden'] as const;
 export type FeedbackOutcome = (typeof FEEDBACK_OUTCOMES)[number];
@@ -40,7 +38,20 @@ export interface CardOutcomes {
 
 /**
  * Issued cards and clinicians' feedback, durable so accepted and overridden cards survive restarts
- * and the ML team can join them to model versions: the feedback part of the shared store (SQLite
- * for one process, PostgreSQL for replicas; src/storage).
+ * and the ML team can join them to model versions. A port: src/storage implements it (SQLite for
+ * one process, PostgreSQL for replicas).
  */
-export type FeedbackStore = Pick<SharedStore, 'recordCards' | 'recordFeedback' | 'listFeedback' | 'countByOutcome' | 'listCardOutcomes'>;
+export interface FeedbackStore {
+  /** Cards as issued (the same uuid again replaces the row). */
+  recordCards(cards: readonly IssuedCard[]): Promise<void>;
+  /** All items or none; resolves to how many were stored. */
+  recordFeedback(items: readonly FeedbackRecord[], receivedAt: string): Promise<number>;
+  /** Newest first. */
+  listFeedback(limit?: number): Promise<StoredFeedback[]>;
+  countByOutcome(): Promise<Record<FeedbackOutcome, number>>;
+  /**
+   * Everything for a review export: every feedback row (oldest first) joined with its issued card,
+   * and the issued cards nobody has given feedback on yet.
+   */
+  listCardOutcomes(): Promise<CardOutcomes>;
+}

@@ -2,7 +2,7 @@ import { Client } from 'fhir-kit-client';
 import type { RequestOptions } from 'fhir-kit-client';
 import type { Bundle, OperationOutcome, Resource } from 'fhir/r4';
 import { OperationOutcomeError, badGateway, badRequest, preconditionFailed, tooCostly, unprocessable } from '../common/outcomes.ts';
-import { decodeBase64 } from './attachment-bytes.ts';
+import { decodeBase64 } from './base64.ts';
 import { resolveUnderBase } from './server-allow-list.ts';
 import { readCapped } from '../common/read-capped.ts';
 

@@ -20,7 +20,7 @@ import { loadTerminology } from '../report/terminology.ts';
 import { checkRulesAgainstThresholds, loadRuleSet } from '../rules/rule-set.ts';
 import { loadGateConfig } from '../gate/gate-config.ts';
 import type { GateConfig } from '../gate/gate-config.ts';
-import { openSharedStore } from '../storage/shared-store.ts';
+import { openSharedStore } from '../storage/open-store.ts';
 import type { SharedStore } from '../storage/shared-store.ts';
 import { createApp } from '../cds/app.ts';
 import { corsForOrigins } from '../cds/cors.ts';

@@ -1,9 +1,9 @@
 import pg from 'pg';
 import type { FeedbackOutcome } from '../feedback/feedback-store.ts';
-import type { QueueEntry } from '../viewer/report-store.ts';
 import { CARD_COLUMNS, FEEDBACK_WITH_CARD, cardParams, feedbackParams, toIssued, toStored } from './rows.ts';
-import type { SharedStore, StoredReport } from './shared-store.ts';
-import { SWEEP_INTERVAL_MS, readMigrations } from './shared-store.ts';
+import type { QueueEntry, StoredReport } from '../viewer/report-store.ts';
+import { SWEEP_INTERVAL_MS, readMigrations } from './migrations.ts';
+import type { SharedStore } from './shared-store.ts';
 
 /** Any constant: replicas starting together take this lock, so one applies the migrations and the others wait. */
 const MIGRATION_LOCK = 0x0bcc_cd5;

@@ -2,10 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { FeedbackOutcome, FeedbackRecord, IssuedCard } from '../feedback/feedback-store.ts';
-import type { QueueEntry } from '../viewer/report-store.ts';
 import { CARD_COLUMNS, FEEDBACK_WITH_CARD, cardParams, feedbackParams, toIssued, toStored } from './rows.ts';
-import type { SharedStore, StoredReport } from './shared-store.ts';
-import { SWEEP_INTERVAL_MS, readMigrations } from './shared-store.ts';
+import type { QueueEntry, StoredReport } from '../viewer/report-store.ts';
+import { SWEEP_INTERVAL_MS, readMigrations } from './migrations.ts';
+import type { SharedStore } from './shared-store.ts';
 
 /**
  * The single-process store: embedded SQLite (WAL). Calls are synchronous underneath; the contract

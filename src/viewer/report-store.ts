@@ -1,7 +1,6 @@
 import type { TriageReport } from '../report/triage-report.ts';
 import { TRIAGE_CATEGORIES } from '../rules/rule-set.ts';
 import type { TriageCategory } from '../rules/rule-set.ts';
-import type { SharedStore } from '../storage/shared-store.ts';
 import type { ViewerModel } from './viewer-model.ts';
 import { viewerModelFromReport } from './viewer-model.ts';
 
@@ -29,6 +28,25 @@ export interface ReportStore {
   tryGet(reportId: string): Promise<ViewerModel | undefined>;
   /** The latest report per referral, most urgent first. */
   queue(): Promise<QueueEntry[]>;
+}
+
+/** A hook's result as the viewer link shows it, and its row in the triage queue. */
+export interface StoredReport {
+  readonly reportId: string;
+  /** The queue key (queueKey, below): the queue shows the latest report per key. */
+  readonly referral: string;
+  readonly entry: QueueEntry;
+  readonly viewer: ViewerModel;
+}
+
+/** Where results are kept, across replicas (a port: src/storage implements it). */
+export interface ReportRecords {
+  /** Keeps the report; beyond `capacity` reports the oldest go. */
+  putReport(report: StoredReport, capacity: number): Promise<void>;
+  /** `try*`: undefined when unknown or evicted. */
+  tryGetReport(reportId: string): Promise<StoredReport | undefined>;
+  /** The queue entry of the latest report per referral, in no particular order. */
+  latestReportPerReferral(): Promise<QueueEntry[]>;
 }
 
 export interface ReportStoreOptions {
@@ -89,7 +107,7 @@ export function toQueueEntry(report: TriageReport): QueueEntry {
  * onReport. Kept in the shared store (as the viewer model, plain JSON), so a viewer link works on
  * whichever replica the browser reaches.
  */
-export function createReportStore(records: Pick<SharedStore, 'putReport' | 'tryGetReport' | 'latestReportPerReferral'>, opts: ReportStoreOptions = {}): ReportStore {
+export function createReportStore(records: ReportRecords, opts: ReportStoreOptions = {}): ReportStore {
   const capacity = opts.capacity ?? 200;
   return {
     async add(report: TriageReport): Promise<void> {

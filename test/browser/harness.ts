@@ -1,5 +1,5 @@
 /**
- * The browser tests' stand: the real service, built by createService in sandbox mode exactly as
+ * The browser tests' stand: the real service, built by createSandboxService exactly as
  * `npm start` builds it (embedded FHIR server, real model, sandbox front end), listening on a free
  * port, and Debian's Chromium driven by playwright-core.
  */
@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
-import { createService } from '../../src/service/create-service.ts';
 import type { Service } from '../../src/service/create-service.ts';
 import { PROJECT_ROOT } from '../../src/config.ts';
 import { createLogger } from '../../src/common/logger.ts';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Attachment, Bundle, Resource } from 'fhir/r4';
-import { attachmentBytes, decodeBase64 } from '../../src/fhir/attachment-bytes.ts';
+import { attachmentBytes } from '../../src/fhir/attachment-bytes.ts';
+import { decodeBase64 } from '../../src/fhir/base64.ts';
 import type { FhirGateway } from '../../src/fhir/fhir-gateway.ts';
 import { OperationOutcomeError, getStatus, badGateway } from '../../src/common/outcomes.ts';
 import type { ReferralImage } from '../../src/referral/referral-images.ts';

@@ -25,7 +25,7 @@ import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { startFhirServerProcess } from '../support/fhir-process.ts';
 import type { FhirServerProcess } from '../support/fhir-process.ts';
 import { loadDefaultValidator } from '../../src/tools/profiles/validate-resource.ts';
-import type { ResourceValidator } from '../../src/tools/profiles/validate-resource.ts';
+import type { ResourceValidator } from '../../src/tools/profiles/resource-validator.ts';
 import { errorIssues, formatIssue } from '../../src/tools/profiles/validation-issues.ts';
 
 export const ORDER_SIGN = 'bcc-triage-order-sign';

@@ -1,5 +1,3 @@
-import type { SharedStore } from '../../storage/shared-store.ts';
-
 /**
  * `jti` values already seen, each kept until its token expires (CDS Hooks 2.0: jti "uniquely
  * identifies this authentication JWT (used to protect against replay attacks)"). Only tokens whose
@@ -11,7 +9,16 @@ export interface ReplayCache {
   remember(iss: string, jti: string, expiresAtMs: number): Promise<boolean>;
 }
 
-export function createReplayCache(store: Pick<SharedStore, 'rememberJti'>, opts: { readonly now?: () => number } = {}): ReplayCache {
+/** Where sightings are kept, across replicas (a port: src/storage implements it). */
+export interface JtiLedger {
+  /**
+   * True the first time (`iss`, `jti`) is seen while an earlier sighting is unexpired at `nowMs`;
+   * false for a replay. Atomic across replicas: of two concurrent calls exactly one gets true.
+   */
+  rememberJti(iss: string, jti: string, expiresAtMs: number, nowMs: number): Promise<boolean>;
+}
+
+export function createReplayCache(store: JtiLedger, opts: { readonly now?: () => number } = {}): ReplayCache {
   const now = opts.now ?? Date.now;
   return {
     remember: (iss, jti, expiresAtMs) => store.rememberJti(iss, jti, expiresAtMs, now()),

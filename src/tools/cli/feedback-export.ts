@@ -17,8 +17,8 @@ import { UsageError, parseFlags, runCli } from './cli-run.ts';
 import { formatFeedbackSheet } from '../consensus/feedback-sheet.ts';
 import type { CardOutcomes } from '../../feedback/feedback-store.ts';
 import { OperationOutcomeError, badRequest } from '../../common/outcomes.ts';
-import { DEFAULT_CONFIG } from '../../service-config.ts';
-import { openSharedStore } from '../../storage/shared-store.ts';
+import { DEFAULT_CONFIG } from '../../config.ts';
+import { openSharedStore } from '../../storage/open-store.ts';
 
 const USAGE = 'usage: npm run feedback-export -- [--db var/feedback.sqlite | --database-url postgres://...] --out <sheet.csv> [--include-unanswered]';
 

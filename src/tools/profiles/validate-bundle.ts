@@ -2,7 +2,7 @@ import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
 import type { BundleEntryRef } from './bundle-references.ts';
 import { checkReferenceTargets, checkUnresolvedReferences } from './bundle-references.ts';
 import { isObject } from './element-walker.ts';
-import type { ResourceValidator, ValidateOptions } from './validate-resource.ts';
+import type { ResourceValidator, ValidateOptions } from './resource-validator.ts';
 import { dedupeIssues, relocateIssue, toOutcome } from './validation-issues.ts';
 
 function entriesOf(bundle: Readonly<Record<string, unknown>>): BundleEntryRef[] {

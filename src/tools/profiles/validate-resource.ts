@@ -12,28 +12,9 @@ import { checkExtensionSlices } from './extension-slices.ts';
 import type { ProfileSet } from './profile-set.ts';
 import { loadProfileSet } from './profile-set.ts';
 import { ensureR4Types, resourceTypesIn } from './r4-definitions.ts';
+import type { ResourceValidator, ValidateOptions } from './resource-validator.ts';
 import { validateBundle } from './validate-bundle.ts';
 import { dedupeIssues, fromMedplumIssue, toOutcome, withExpectedValue } from './validation-issues.ts';
-
-export interface ValidateOptions {
-  /** Error when meta.profile names none of our profiles: every resource the service writes claims one. */
-  readonly requireProfile?: boolean;
-}
-
-/** Validates FHIR R4 JSON against R4 and, by meta.profile, against the BCC-CDS profiles. */
-export interface ResourceValidator {
-  readonly profiles: ProfileSet;
-  readonly expander: ValueSetExpander;
-  /**
-   * Never throws: every problem is an issue, each naming its element in `expression`. A Bundle is
-   * handed to validateBundle, so its entries meet their profiles too.
-   */
-  validateResource(resource: unknown, options?: ValidateOptions): OperationOutcome;
-  /** Each entry as validateResource does, plus the links between entries (see validate-bundle.ts). */
-  validateBundle(bundle: unknown, options?: ValidateOptions): OperationOutcome;
-  /** The resource alone: a Bundle's entries against R4 only (validateBundle's first step). */
-  validateShallow(resource: unknown, options?: ValidateOptions): OperationOutcome;
-}
 
 function isResourceJson(v: unknown): v is MedplumResource {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { resourceType?: unknown }).resourceType === 'string';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { decodeBase64 } from '../../src/fhir/attachment-bytes.ts';
+import { decodeBase64 } from '../../src/fhir/base64.ts';
 
 /** The strict definition (RFC 4648 section 4, whitespace allowed, padding optional but not misplaced), without the fast path. */
 function strictDecode(text: string, maxBytes: number): Buffer | 'invalid' | 'too big' {
