@@ -1,27 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { GateConfig } from '../gate/gate-config.ts';
-import type { Reference } from 'fhir/r4';
-import type { ImageInput, ImageResult } from '../analysis/analyze-images.ts';
-import { analyzeImages } from '../analysis/analyze-images.ts';
+import type { ServiceRequest } from 'fhir/r4';
+import type { AssessDeps, ReferralAssessment } from '../assess/assess-referral.ts';
+import { assessReferral } from '../assess/assess-referral.ts';
 import type { Card, SystemAction } from '../cards/card.ts';
 import { noImagesCard, notAssessedCard } from '../cards/status-cards.ts';
 import { toSystemActions } from '../cards/suggestions.ts';
 import { toCard } from '../cards/to-card.ts';
-import { renderAnalysisHeatmaps } from '../analysis/analysis-heatmaps.ts';
 import type { FeedbackStore, IssuedCard } from '../feedback/feedback-store.ts';
-import { attachmentBytes } from '../fhir/attachment-bytes.ts';
 import type { FhirGateway, FhirGatewayOptions } from '../fhir/fhir-gateway.ts';
 import { createFhirGateway } from '../fhir/fhir-gateway.ts';
 import { isAllowedFhirServer } from '../fhir/server-allow-list.ts';
 import type { Logger } from '../common/logger.ts';
 import type { BccModel } from '../model/session.ts';
-import { OperationOutcomeError, getStatus, serverError, tooCostly } from '../common/outcomes.ts';
+import { OperationOutcomeError, tooCostly } from '../common/outcomes.ts';
 import { findDermatologyReferralEntries } from '../referral/find-referrals.ts';
-import { gatherReferralImages } from '../referral/gather-images.ts';
-import type { ReferralImage } from '../referral/referral-images.ts';
 import type { ReferralValueSet } from '../referral/referral-value-set.ts';
-import { buildTriageReport } from '../report/build-triage-report.ts';
-import type { ReferralImageOutcome, TriageReport } from '../report/triage-report.ts';
+import type { TriageReport } from '../report/triage-report.ts';
 import type { Terminology } from '../report/terminology.ts';
 import type { RuleSet } from '../rules/rule-set.ts';
 import type { ServiceConfig } from '../config.ts';
@@ -62,16 +57,9 @@ export interface TriageHookDeps {
   readonly admit?: <T>(job: () => Promise<T>) => Promise<T>;
 }
 
-interface PlannedImage {
-  readonly referral: number;
-  readonly image: ReferralImage;
-  readonly id: string;
-}
-
 /**
- * The order-sign / order-select hook: referrals -> their images -> bytes -> one batched analysis ->
- * heatmaps -> FHIR report -> card, one card per dermatology referral. A bad image degrades only its
- * own result; a referral without images gets an info card; no referral, no cards.
+ * The order-sign / order-select hook: the dermatology referrals in context, each assessed
+ * (src/assess), each assessment translated into one card. No referral, no cards.
  */
 export function createTriageHook(deps: TriageHookDeps): HookRunner {
   const clock = deps.clock ?? ((): Date => new Date());
@@ -84,6 +72,27 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
     terminology: deps.terminology,
     model: { name: deps.model.manifest.name, version: deps.model.manifest.version },
   };
+  const assessDeps: AssessDeps = {
+    model: deps.model,
+    rules: deps.rules,
+    terminology: deps.terminology,
+    ...(deps.gate ? { gate: deps.gate } : {}),
+    limits: { maxBytes: deps.config.maxImageBytes, maxPixels: deps.config.maxImagePixels, formats: HOOK_IMAGE_FORMATS, maxImagesPerReferral: deps.config.maxImagesPerReferral },
+    newId,
+    ...(deps.viewerBaseUrl ? { viewerBaseUrl: deps.viewerBaseUrl } : {}),
+  };
+
+  function toHookCard(referral: ServiceRequest, a: ReferralAssessment): Card {
+    switch (a.kind) {
+      case 'assessed':
+        return toCard(a.report, { ...cardOptions, referral, systemActions: deps.config.systemActions });
+      case 'no-images':
+        return noImagesCard(referral, cardOptions);
+      case 'not-assessable':
+      case 'unreadable':
+        return notAssessedCard(referral, a.images, cardOptions);
+    }
+  }
 
   async function run(service: CdsServiceDefinition, request: HookRequest, signal?: AbortSignal): Promise<{ cards: Card[]; systemActions?: SystemAction[] }> {
     const found = findDermatologyReferralEntries(
@@ -97,95 +106,56 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
       throw new OperationOutcomeError(tooCostly(`${found.length} dermatology referrals in one hook; the limit is ${deps.config.maxReferrals}`, 'context.draftOrders'));
     }
     const gateway = gatewayFor(request);
-    const perReferral = await Promise.all(
-      found.map(async (f) =>
-        (
-          await gatherReferralImages(f.referral, {
-            patientId: request.context.patientId,
-            ...(request.prefetch ? { prefetch: request.prefetch } : {}),
-            ...(gateway ? { gateway } : {}),
-          })
-        ).slice(0, deps.config.maxImagesPerReferral),
-      ),
-    );
-    const planned: PlannedImage[] = perReferral.flatMap((images, r) => images.map((image, k) => ({ referral: r, image, id: `${r}:${k}` })));
-    const fetched = await Promise.all(planned.map((p) => fetchImage(p, gateway)));
-    const inputs = fetched.flatMap((f) => (f.ok ? [f.input] : []));
-    // Past the deadline the caller has its answer already: spare the model the work.
-    signal?.throwIfAborted();
-    const analysed = await analyzeImages(
-      { model: deps.model, rules: deps.rules, gate: deps.gate, limits: { maxBytes: deps.config.maxImageBytes, maxPixels: deps.config.maxImagePixels, formats: ['jpeg', 'png', 'webp', 'tiff'] } },
-      inputs,
-    );
-    const byId = new Map<string, ImageResult>(analysed.map((r) => [r.id, r]));
-    const outcomes: ReferralImageOutcome[] = await Promise.all(
-      planned.map(async (p, i): Promise<ReferralImageOutcome> => {
-        const f = fetched[i];
-        const result: ImageResult =
-          f && !f.ok ? { ok: false, id: p.id, outcome: f.outcome } : (byId.get(p.id) ?? { ok: false, id: p.id, outcome: serverError('not analysed') });
-        deps.metrics.images.inc({ status: result.ok ? 'analysed' : result.rejection ? 'rejected' : 'unreadable' });
-        return {
-          source: p.image.source,
-          label: p.image.label,
-          ...(p.image.bodySite ? { bodySite: p.image.bodySite } : {}),
-          result,
-          heatmaps: result.ok ? await renderAnalysisHeatmaps(result.analysis, deps.model) : [],
-        };
-      }),
-    );
-
     const now = clock();
+    const context = {
+      patientId: request.context.patientId,
+      ...(request.prefetch ? { prefetch: request.prefetch } : {}),
+      ...(gateway ? { gateway } : {}),
+      now,
+      ...(signal ? { signal } : {}),
+    };
+    const assessments = await Promise.all(found.map((f) => assessReferral(assessDeps, f.referral, context)));
+
     const cards: Card[] = [];
     const systemActions: SystemAction[] = [];
     const issued: IssuedCard[] = [];
     for (const [r, f] of found.entries()) {
-      const images = outcomes.filter((_, i) => planned[i]?.referral === r);
-      const referralRef = f.reference ?? f.where;
-      let card: Card;
-      let report: TriageReport | undefined;
-      if (images.length === 0) {
-        card = noImagesCard(f.referral, cardOptions);
-      } else if (!images.some((i) => i.result.ok)) {
-        card = notAssessedCard(f.referral, images, cardOptions);
-      } else {
-        report = buildTriageReport({
-          referral: f.referral,
-          patient: patientReference(request.context.patientId),
-          images,
-          manifest: deps.model.manifest,
-          rules: deps.rules,
-          terminology: deps.terminology,
-          now,
-          newId,
-          ...(deps.viewerBaseUrl ? { viewerBaseUrl: deps.viewerBaseUrl } : {}),
-        });
-        card = toCard(report, { ...cardOptions, referral: f.referral, systemActions: deps.config.systemActions });
+      const a = assessments[r];
+      if (!a) {
+        continue;
+      }
+      for (const img of a.images) {
+        deps.metrics.images.inc({ status: img.result.ok ? 'analysed' : img.result.rejection ? 'rejected' : 'unreadable' });
+      }
+      const card = toHookCard(f.referral, a);
+      if (a.kind === 'assessed') {
         if (deps.config.systemActions) {
-          systemActions.push(...toSystemActions(report));
+          systemActions.push(...toSystemActions(a.report));
         }
-        await deps.onReport?.(report);
+        await deps.onReport?.(a.report);
       }
       cards.push(card);
-      deps.metrics.cards.inc({ category: report?.category ?? 'none' });
+      deps.metrics.cards.inc({ category: a.kind === 'assessed' ? a.report.category : 'none' });
       issued.push({
         uuid: card.uuid ?? newId(),
         serviceId: service.id,
         hookInstance: request.hookInstance,
-        referral: referralRef,
-        category: report?.category ?? (images.length === 0 ? 'no-images' : images.some((i) => !i.result.ok && i.result.rejection) ? 'not-assessable' : 'unreadable'),
-        bccProbability: report?.bccProbability ?? null,
+        referral: f.reference ?? f.where,
+        category: a.kind === 'assessed' ? a.report.category : a.kind,
+        bccProbability: a.kind === 'assessed' ? a.report.bccProbability : null,
         modelVersion: deps.model.manifest.version,
         issuedAt: now.toISOString(),
       });
     }
     await deps.feedback.recordCards(issued);
+    const images = assessments.flatMap((a) => a.images);
     deps.log.info('hook answered', {
       service: service.id,
       hookInstance: request.hookInstance,
       referrals: found.length,
-      images: planned.length,
-      unreadable: outcomes.filter((o) => !o.result.ok && !o.result.rejection).length,
-      rejected: outcomes.filter((o) => !o.result.ok && o.result.rejection).length,
+      images: images.length,
+      unreadable: images.filter((o) => !o.result.ok && !o.result.rejection).length,
+      rejected: images.filter((o) => !o.result.ok && o.result.rejection).length,
       categories: issued.map((i) => i.category),
     });
     return systemActions.length ? { cards, systemActions } : { cards };
@@ -205,21 +175,6 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
       ...(request.fhirAuthorization?.access_token ? { accessToken: request.fhirAuthorization.access_token } : {}),
       timeoutMs: deps.config.fhirTimeoutMs,
     });
-  }
-
-  async function fetchImage(p: PlannedImage, gateway: FhirGateway | undefined): Promise<{ ok: true; input: ImageInput } | { ok: false; outcome: ImageResultOutcome }> {
-    try {
-      const bytes = await attachmentBytes(p.image, gateway, deps.config.maxImageBytes);
-      return { ok: true, input: { id: p.id, bytes, where: p.image.where } };
-    } catch (err) {
-      // 412 (no FHIR server to fetch the URL from, token refused, server unreachable) is about the
-      // request, not the image: the client must retry with a fhirServer or a fresh token, so the
-      // whole hook answers 412 (CDS Hooks 2.0) instead of a card that blames the image.
-      if (err instanceof OperationOutcomeError && getStatus(err.outcome) === 412) {
-        throw err;
-      }
-      return { ok: false, outcome: err instanceof OperationOutcomeError ? err.outcome : serverError(`could not fetch ${p.image.where}`) };
-    }
   }
 
   const admit = deps.admit ?? (<T>(job: () => Promise<T>): Promise<T> => job());
@@ -248,11 +203,8 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
   };
 }
 
-type ImageResultOutcome = Extract<ImageResult, { ok: false }>['outcome'];
-
-function patientReference(patientId: string): Reference {
-  return { reference: patientId.includes('/') ? patientId : `Patient/${patientId}` };
-}
+/** What a hook accepts, whatever the decoder could read. */
+const HOOK_IMAGE_FORMATS = ['jpeg', 'png', 'webp', 'tiff'] as const;
 
 function safeHost(url: string): string {
   try {
