@@ -30,7 +30,8 @@ function imageObservationBase(ctx: BuildContext, img: AnalysedImage): Pick<Obser
     effectiveDateTime: ctx.now,
     issued: ctx.now,
     device: ctx.device,
-    derivedFrom: [img.outcome.source],
+    // The label travels as the reference's display, so a reader of the saved report needs no prose.
+    derivedFrom: [{ ...img.outcome.source, display: img.outcome.label }],
     ...(img.outcome.bodySite ? { bodySite: img.outcome.bodySite } : {}),
   };
 }
@@ -50,7 +51,17 @@ export function buildBccProbabilityObservation(ctx: BuildContext, img: AnalysedI
     code: { coding: [toCoding(t.observation.bccProbability)], text: t.observation.bccProbability.display },
     valueQuantity: probabilityQuantity(t, a.findings.bccProbability, `images[${img.index}].findings.bccProbability`),
     interpretation: [{ coding: [toCoding(interpretation)], text: a.triage.trace[0] ?? interpretation.display }],
-    method: { text: `AI model ${modelTitle(ctx.manifest)}; ${thresholdName} operating point ${threshold ?? 'unknown'}${ctx.manifest.calibration ? ` (calibrated probability, ${ctx.manifest.calibration.method})` : ''}` },
+    method: {
+      // The rule that decided the image, as data: system names the rules file, version its version.
+      coding: [{ system: `${t.observation.triageRuleSystemBase}${ctx.rules.id}`, version: ctx.rules.version, code: a.triage.rule }],
+      text: `AI model ${modelTitle(ctx.manifest)}; ${thresholdName} operating point ${threshold ?? 'unknown'}${ctx.manifest.calibration ? ` (calibrated probability, ${ctx.manifest.calibration.method})` : ''}`,
+    },
+    component: [
+      {
+        code: { coding: [toCoding(t.observation.imageTriageCategory)] },
+        valueCodeableConcept: { coding: [{ system: t.codeSystems.triageCategory.url, code: a.triage.category, display: a.triage.categoryDisplay }], text: a.triage.categoryDisplay },
+      },
+    ],
     note: [
       { text: `Image: ${img.outcome.label}. Triage: ${a.triage.categoryDisplay} (rule ${a.triage.rule}, ${ctx.rules.id} ${ctx.rules.version}).` },
       // The rule trace, so the chart carries the reasoning and not just the number.
@@ -85,6 +96,8 @@ export function buildPatternObservation(ctx: BuildContext, img: AnalysedImage, p
       {
         code: { coding: [toCoding(t.observation.patternProbability)] },
         valueQuantity: probabilityQuantity(t, p.probability ?? Number.NaN, `images[${img.index}].patterns.${p.id}.probability`),
+        // The pattern's threshold: reported present at or above it.
+        ...(p.threshold !== undefined ? { referenceRange: [{ low: { ...probabilityQuantity(t, p.threshold, `patterns.${p.id}.threshold`), value: p.threshold }, text: 'reported present at or above this probability' }] } : {}),
       },
     ],
     method: { text: `AI model ${modelTitle(ctx.manifest)}; present at probability >= ${p.threshold ?? 'unknown'}` },

@@ -34,6 +34,9 @@ const terminologySchema = z
       category: coding,
       bccProbability: coding,
       patternProbability: coding,
+      imageTriageCategory: coding,
+      /** `<base><rules id>` is the system of the rule that decided an image (Observation.method.coding). */
+      triageRuleSystemBase: uri,
       probabilityUnit: z.object({ system: uri, code: z.string().min(1), unit: z.string().min(1) }),
       interpretation: z.object({ positive: coding, negative: coding }),
     }),

@@ -20,10 +20,6 @@ export interface FhirViewerContext {
   readonly manifest: Pick<ModelManifest, 'name' | 'version' | 'patterns'>;
 }
 
-/** BCC Observation note[0], written by buildBccProbabilityObservation. */
-const IMAGE_NOTE = /^Image: (.*)\. Triage: (.*) \(rule ([^,]+), (\S+) (\S+)\)\.$/;
-const THRESHOLD_TEXT = /present at probability >= ([0-9.eE+-]+)/;
-
 function sameCoding(a: Coding | undefined, b: Pick<Coding, 'system' | 'code'>): boolean {
   return a !== undefined && a.system === b.system && a.code === b.code;
 }
@@ -57,13 +53,13 @@ function toPatterns(ctx: FhirViewerContext, observations: readonly Observation[]
       continue;
     }
     const probability = o.component?.[0]?.valueQuantity?.value;
-    const threshold = THRESHOLD_TEXT.exec(o.method?.text ?? '')?.[1];
+    const threshold = o.component?.[0]?.referenceRange?.[0]?.low?.value;
     seen.set(coding.code, {
       id: coding.code,
       display: o.code.text ?? coding.display ?? coding.code,
       status: o.valueBoolean ? 'present' : 'absent',
       ...(probability !== undefined ? { probability } : {}),
-      ...(threshold !== undefined && Number.isFinite(Number(threshold)) ? { threshold: Number(threshold) } : {}),
+      ...(threshold !== undefined ? { threshold } : {}),
     });
   }
   // The service writes no Observation for a pattern its model does not assess.
@@ -112,22 +108,26 @@ export function viewerModelFromFhir(saved: SavedReport, ctx: FhirViewerContext):
   const categoryDisplay = triage?.display ?? r.conclusionCode?.[0]?.text ?? 'Triage category not recorded';
   let rules: ViewerModel['rules'];
   const images = [...groups].map(([source, g], index): ViewerImage => {
-    const note = IMAGE_NOTE.exec(g.bcc?.note?.[0]?.text ?? '');
-    if (note?.[4] && note[5]) {
-      rules ??= { id: note[4], version: note[5] };
+    const bcc = g.bcc;
+    const decidedBy = bcc?.method?.coding?.find((c) => c.system?.startsWith(t.observation.triageRuleSystemBase));
+    if (decidedBy?.system && decidedBy.version) {
+      rules ??= { id: decidedBy.system.slice(t.observation.triageRuleSystemBase.length), version: decidedBy.version };
     }
-    const probability = g.bcc?.valueQuantity?.value;
-    const positive = g.bcc?.interpretation?.[0]?.coding?.some((c) => sameCoding(c, t.observation.interpretation.positive));
+    const category = bcc?.component?.find((c) => c.code.coding?.some((x) => sameCoding(x, t.observation.imageTriageCategory)))?.valueCodeableConcept;
+    const categoryDisplay = category?.text ?? category?.coding?.[0]?.display;
+    const probability = bcc?.valueQuantity?.value;
+    const positive = bcc?.interpretation?.[0]?.coding?.some((c) => sameCoding(c, t.observation.interpretation.positive));
     return {
       index,
       source,
-      label: note?.[1] ?? source,
+      label: bcc?.derivedFrom?.[0]?.display ?? source,
       ok: true,
-      ...(note?.[2] ? { categoryDisplay: note[2] } : {}),
+      ...(categoryDisplay ? { categoryDisplay } : {}),
       ...(probability !== undefined ? { bccProbability: probability } : {}),
-      ...(g.bcc?.interpretation ? { networkVerdict: positive ? 'bcc' : 'not-bcc' } : {}),
-      ...(note?.[3] ? { rule: note[3] } : {}),
-      trace: (g.bcc?.note ?? []).slice(note ? 1 : 0).flatMap((n) => (n.text ? [n.text] : [])),
+      ...(bcc?.interpretation ? { networkVerdict: positive ? 'bcc' : 'not-bcc' } : {}),
+      ...(decidedBy?.code ? { rule: decidedBy.code } : {}),
+      // note[0] names the image for a reader of the chart; the rule trace follows it.
+      trace: (bcc?.note ?? []).slice(1).flatMap((n) => (n.text ? [n.text] : [])),
       patterns: toPatterns(ctx, g.patterns),
       overlays: g.overlays,
     };

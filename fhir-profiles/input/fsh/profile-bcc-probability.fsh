@@ -20,4 +20,13 @@ Description: "The model's probability of basal cell carcinoma for one dermoscopi
 * valueQuantity.code = #1
 * interpretation 0..1 MS
 * interpretation from BccInterpretationVS (required)
-* component 0..0
+* method MS
+* method.coding 0..1 MS
+* method.coding ^short = "The triage rule that decided this image: system = <canonical>/rules/<rules id>, version = the rules version, code = the rule"
+* derivedFrom.display MS
+* derivedFrom.display ^short = "The image's label, as a clinician calls it"
+* component 0..1 MS
+* component.code = BccObservationCS#image-triage-category
+* component.value[x] 1..1 MS
+* component.value[x] only CodeableConcept
+* component.valueCodeableConcept from BccTriageCategoryVS (required)

@@ -25,3 +25,6 @@ trained on are reported: an untrained head's output means nothing, so there is n
 * component.valueQuantity.system = $ucum
 * component.valueQuantity.code 1..1
 * component.valueQuantity.code = #1
+* component.referenceRange 0..1 MS
+* component.referenceRange ^short = "low: the probability at or above which the pattern is reported present (the pattern's threshold)"
+* component.referenceRange.low 1..1
