@@ -60,7 +60,7 @@ const configSchema = z.object({
   maxQueueWaitMs: z.number().int().positive(),
   /** Model runs at once (each already uses the session's threads). */
   inferenceConcurrency: z.number().int().positive(),
-  /** Retry-After on 503 (overload, draining, model loading, jti replay store or rate-limit counters unreachable). */
+  /** Retry-After on 503 (overload, draining, jti replay store or rate-limit counters unreachable). */
   retryAfterSeconds: z.number().int().positive(),
   /** On SIGTERM, how long in-flight hooks get to finish. */
   shutdownGraceMs: z.number().int().min(0),

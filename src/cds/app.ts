@@ -20,8 +20,8 @@ export interface AppDeps {
   readonly feedback: FeedbackStore;
   readonly metrics: ServiceMetrics;
   readonly log: Logger;
-  /** null until the model is loaded: /readyz says 503 and hooks are refused. */
-  readonly model: () => ModelManifest | null;
+  /** The model answering hooks (the app is built only once it has loaded). */
+  readonly model: () => ModelManifest;
   readonly openapi: unknown;
   readonly maxBodyBytes: number;
   /** Client authentication (src/auth) on discovery, hooks and feedback; absent: unauthenticated. */
@@ -32,7 +32,7 @@ export interface AppDeps {
   readonly storeReady?: () => Promise<void>;
   /** CORS on /cds-services and below, preflight included; runs before authentication. */
   readonly cors?: RequestHandler;
-  /** Retry-After on every 503 (overload, draining, model loading, a store down); the error handler sets it. Default 1. */
+  /** Retry-After on every 503 (overload, draining, a store down); the error handler sets it. Default 1. */
   readonly retryAfterSeconds?: number;
   readonly clock?: () => Date;
   /** Extra routes (sandbox FHIR server, demo page, viewer), mounted before the error handler. */
@@ -73,9 +73,6 @@ export function createApp(deps: AppDeps): Express {
     const service = findService(req);
     const stop = deps.metrics.hookSeconds.startTimer({ service: service.id });
     try {
-      if (!deps.model()) {
-        throw new OperationOutcomeError(unavailable('model not loaded yet'));
-      }
       const request = parseHookRequest(req.body);
       if (request.hook !== service.hook) {
         throw new OperationOutcomeError(badRequest(`service ${service.id} answers ${service.hook}, not ${request.hook}`, 'hook'));
@@ -108,10 +105,6 @@ export function createApp(deps: AppDeps): Express {
   });
   app.get(HEALTH_PATHS.readiness, async (_req, res) => {
     const m = deps.model();
-    if (!m) {
-      res.status(503).json({ status: 'loading' });
-      return;
-    }
     const storeOk = deps.storeReady ? await deps.storeReady().then(() => true, () => false) : true;
     res.status(storeOk ? 200 : 503).json(storeOk ? { status: 'ready', model: { name: m.name, version: m.version } } : { status: 'store unavailable' });
   });

@@ -8,7 +8,7 @@ export interface ErrorLogger {
 }
 
 export interface ErrorHandlerOptions {
-  /** Retry-After on every 503 that does not carry its own (overload, draining, model loading, a store down). Default 1. */
+  /** Retry-After on every 503 that does not carry its own (overload, draining, a store down). Default 1. */
   readonly retryAfterSeconds?: number;
 }
 
