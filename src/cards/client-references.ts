@@ -1,8 +1,5 @@
 import type { FhirResource } from 'fhir/r4';
-
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null;
-}
+import { isRecord } from '../common/is-record.ts';
 
 function relink(node: unknown, byFullUrl: ReadonlyMap<string, string>): void {
   if (Array.isArray(node)) {

@@ -5,6 +5,7 @@ import { OperationOutcomeError, badGateway, badRequest, preconditionFailed, tooC
 import { decodeBase64 } from './base64.ts';
 import { resolveUnderBase } from './server-allow-list.ts';
 import { readCapped } from '../common/read-capped.ts';
+import { isRecord } from '../common/is-record.ts';
 
 /**
  * The FHIR server a hook names (`fhirServer`), reached with its token (`fhirAuthorization`): the
@@ -169,7 +170,6 @@ async function callClient(call: () => Promise<unknown>, what: string): Promise<u
   }
 }
 
-
 /** A FHIR Binary resource as JSON (`{resourceType: 'Binary', data}`): its decoded data. */
 function binaryData(body: Buffer, what: string, maxBytes: number): Buffer {
   let json: unknown;
@@ -292,8 +292,4 @@ function isBundle(x: unknown): x is Bundle {
 
 function isResourceOf(x: unknown, resourceType: string): x is Resource {
   return isRecord(x) && x['resourceType'] === resourceType;
-}
-
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return (typeof x === 'object' || typeof x === 'function') && x !== null && !Array.isArray(x);
 }

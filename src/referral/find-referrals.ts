@@ -2,6 +2,7 @@ import type { ServiceRequest } from 'fhir/r4';
 import { OperationOutcomeError, badRequest } from '../common/outcomes.ts';
 import { isDermatologySpecialty, isReferralCoding } from './referral-value-set.ts';
 import type { ReferralValueSet } from './referral-value-set.ts';
+import { isRecord } from '../common/is-record.ts';
 
 /** The hook context fields we read (order-sign, order-select: https://cds-hooks.hl7.org/hooks/). */
 export interface OrderContext {
@@ -101,8 +102,4 @@ function codingsOf(concept: unknown): readonly unknown[] {
   }
   const coding = concept['coding'];
   return Array.isArray(coding) ? coding : [];
-}
-
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }

@@ -4,6 +4,7 @@ import type { FhirGateway } from '../fhir/fhir-gateway.ts';
 import { OperationOutcomeError, preconditionFailed, unprocessable } from '../common/outcomes.ts';
 import { keyOf, parseReference, selectReferralImages, supportingImageReferences } from './referral-images.ts';
 import type { ReferralImage } from './referral-images.ts';
+import { isRecord } from '../common/is-record.ts';
 
 export interface GatherContext {
   /** The hook's context.patientId: images of another patient are refused. */
@@ -128,8 +129,4 @@ function refuseOtherPatients(images: readonly ReferralImage[], candidates: reado
 
 function isResource(x: unknown): x is Resource {
   return isRecord(x) && typeof x['resourceType'] === 'string';
-}
-
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }

@@ -1,5 +1,6 @@
 import type { Attachment, CodeableConcept, DocumentReference, Media, Reference, Resource, ServiceRequest } from 'fhir/r4';
 import type { ImageFormat } from '../imaging/decode.ts';
+import { isRecord } from '../common/is-record.ts';
 
 /** One image of a referral: where it came from and the attachment that holds (or points at) its bytes. */
 export interface ReferralImage {
@@ -229,8 +230,4 @@ function nonEmpty(s: unknown): string | undefined {
 
 function asArray(x: unknown): readonly unknown[] {
   return Array.isArray(x) ? x : [];
-}
-
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }

@@ -9,6 +9,7 @@ import type { ReportStore } from '../viewer/report-store.ts';
 import type { FhirViewerContext } from '../viewer/viewer-model-fhir.ts';
 import { viewerModelFromFhir } from '../viewer/viewer-model-fhir.ts';
 import type { ViewerModel } from '../viewer/viewer-model.ts';
+import { isRecord } from '../common/is-record.ts';
 
 export const SANDBOX_PUBLIC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'public');
 
@@ -100,8 +101,4 @@ export function ownFhirBase(req: Request): string {
   const address = req.socket.localAddress ?? '127.0.0.1';
   const host = address.startsWith('::ffff:') ? address.slice(7) : address;
   return `http://${host.includes(':') ? `[${host}]` : host}:${req.socket.localPort ?? 80}/fhir`;
-}
-
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }

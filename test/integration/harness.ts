@@ -27,6 +27,7 @@ import type { FhirServerProcess } from '../support/fhir-process.ts';
 import { loadDefaultValidator } from '../../src/tools/profiles/validate-resource.ts';
 import type { ResourceValidator } from '../../src/tools/profiles/resource-validator.ts';
 import { errorIssues, formatIssue } from '../../src/tools/profiles/validation-issues.ts';
+import { isRecord } from '../../src/common/is-record.ts';
 
 export const ORDER_SIGN = 'bcc-triage-order-sign';
 export const ORDER_SELECT = 'bcc-triage-order-select';
@@ -309,8 +310,4 @@ export function resourcesOf<K extends FhirResource['resourceType']>(resources: r
 
 export function entryResources(bundle: Bundle): FhirResource[] {
   return (bundle.entry ?? []).flatMap((e: BundleEntry) => (e.resource ? [e.resource] : []));
-}
-
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }

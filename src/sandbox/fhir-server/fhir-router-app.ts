@@ -16,6 +16,7 @@ import { ensureFhirDefinitions } from './definitions.ts';
 import { createFhirRepository } from './repository.ts';
 import { placeholderFullUrls } from './transaction-full-urls.ts';
 import { unknownSearchParams } from './search-params.ts';
+import { isRecord } from '../../common/is-record.ts';
 
 export { createFhirRepository, ValidatingMemoryRepository } from './repository.ts';
 
@@ -210,8 +211,4 @@ function httpStatusOf(err: unknown): number | undefined {
 
 function isHttpMethod(method: string): method is HttpMethod {
   return METHODS.has(method);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

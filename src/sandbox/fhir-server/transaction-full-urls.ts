@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isRecord } from '../../common/is-record.ts';
 
 /**
  * FHIR R4 transactions (https://hl7.org/fhir/R4/http.html#trules): a reference that matches an
@@ -47,8 +48,4 @@ function rewrite(value: unknown, map: ReadonlyMap<string, string>): unknown {
     out[k] = (k === 'reference' || k === 'fullUrl') && typeof v === 'string' && map.has(v) ? map.get(v) : rewrite(v, map);
   }
   return out;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
