@@ -3,7 +3,7 @@ import type { Express, Request, RequestHandler, Response } from 'express';
 import type { FeedbackStore } from '../feedback/feedback-store.ts';
 import type { Logger } from '../common/logger.ts';
 import type { ModelManifest } from '../model/manifest.ts';
-import { OperationOutcomeError, badRequest, getStatus, unavailable } from '../common/outcomes.ts';
+import { OperationOutcomeError, badRequest, getStatus, notFound } from '../common/outcomes.ts';
 import { errorHandler } from './error-handler.ts';
 import { parseFeedback } from './feedback-request.ts';
 import type { HookRequest } from './hook-request.ts';
@@ -64,7 +64,7 @@ export function createApp(deps: AppDeps): Express {
   const findService = (req: Request): CdsServiceDefinition => {
     const service = deps.services.find((s) => s.id === req.params['id']);
     if (!service) {
-      throw new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', details: { text: `no CDS service "${String(req.params['id'])}"` } }] });
+      throw new OperationOutcomeError(notFound(`no CDS service "${String(req.params['id'])}"`));
     }
     return service;
   };
@@ -117,7 +117,7 @@ export function createApp(deps: AppDeps): Express {
 
   deps.mount?.(app);
   app.use((req, _res, next) => {
-    next(new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', details: { text: `no route ${req.method} ${req.path}` } }] }));
+    next(new OperationOutcomeError(notFound(`no route ${req.method} ${req.path}`)));
   });
   app.use(errorHandler(deps.log, { retryAfterSeconds: deps.retryAfterSeconds }));
   return app;

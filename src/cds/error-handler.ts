@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import type { OperationOutcome } from 'fhir/r4';
-import { OperationOutcomeError, getStatus, serverError } from '../common/outcomes.ts';
+import { OperationOutcomeError, badRequest, getStatus, serverError, tooCostly } from '../common/outcomes.ts';
 
 export interface ErrorLogger {
   warn(msg: string, fields?: Record<string, unknown>): void;
@@ -22,10 +22,7 @@ export function errorHandler(log: ErrorLogger, opts: ErrorHandlerOptions = {}): 
       status = getStatus(outcome);
     } else if (isBodyParserError(err)) {
       status = err.status;
-      outcome = {
-        resourceType: 'OperationOutcome',
-        issue: [{ severity: 'error', code: err.status === 413 ? 'too-costly' : 'invalid', details: { text: err.type === 'entity.too.large' ? 'request body too large' : 'request body is not valid JSON' } }],
-      };
+      outcome = err.status === 413 ? tooCostly('request body too large') : badRequest('request body is not valid JSON');
     } else {
       status = 500;
       outcome = serverError('internal error');

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { tryGetVerifiedClient } from './auth/client-auth.ts';
 import type { Logger } from '../common/logger.ts';
-import { OperationOutcomeError, unavailable } from '../common/outcomes.ts';
+import { OperationOutcomeError, throttled, unavailable } from '../common/outcomes.ts';
 
 /** The hit could not be counted (the store failed): the client should retry later. */
 const UNAVAILABLE = new OperationOutcomeError(unavailable('rate limit is temporarily unavailable; retry later'));
@@ -61,10 +61,7 @@ export function rateLimit(opts: RateLimitOptions): RequestHandler {
     }
     res.setHeader('Retry-After', String(Math.max(1, Math.ceil((start + windowMs - t) / 1000))));
     next(
-      new OperationOutcomeError({
-        resourceType: 'OperationOutcome',
-        issue: [{ severity: 'error', code: 'throttled', details: { text: `rate limit: at most ${opts.requests} requests per ${opts.windowSeconds} s; retry later` } }],
-      }),
+      new OperationOutcomeError(throttled(`rate limit: at most ${opts.requests} requests per ${opts.windowSeconds} s; retry later`)),
     );
   };
 }

@@ -13,7 +13,7 @@ import { createFhirGateway } from '../fhir/fhir-gateway.ts';
 import { isAllowedFhirServer } from '../fhir/server-allow-list.ts';
 import type { Logger } from '../common/logger.ts';
 import type { BccModel } from '../model/session.ts';
-import { OperationOutcomeError, tooCostly } from '../common/outcomes.ts';
+import { OperationOutcomeError, timedOut, tooCostly } from '../common/outcomes.ts';
 import { findDermatologyReferralEntries } from '../referral/find-referrals.ts';
 import type { ReferralValueSet } from '../referral/referral-value-set.ts';
 import type { TriageReport } from '../report/triage-report.ts';
@@ -183,10 +183,7 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
     const abort = new AbortController();
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const err = new OperationOutcomeError({
-          resourceType: 'OperationOutcome',
-          issue: [{ severity: 'error', code: 'timeout', details: { text: `hook did not finish within ${deps.config.hookDeadlineMs} ms` } }],
-        });
+        const err = new OperationOutcomeError(timedOut(`hook did not finish within ${deps.config.hookDeadlineMs} ms`));
         abort.abort(err);
         reject(err);
       }, deps.config.hookDeadlineMs);

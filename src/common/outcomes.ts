@@ -43,6 +43,11 @@ function outcome(severity: OperationOutcomeIssue['severity'], code: IssueCode, t
   return { resourceType: 'OperationOutcome', issue: [issue] };
 }
 
+/** Several problems at once (a schema, a CSV), each naming its element: all `error`, one issue code. */
+export function manyIssues(code: IssueCode, problems: readonly { readonly text: string; readonly expression?: string }[]): OperationOutcome {
+  return { resourceType: 'OperationOutcome', issue: problems.flatMap((p) => outcome('error', code, p.text, p.expression).issue) };
+}
+
 export function badRequest(text: string, expression?: string): OperationOutcome {
   return outcome('error', 'invalid', text, expression);
 }
@@ -67,6 +72,30 @@ export function tooCostly(text: string, expression?: string): OperationOutcome {
 /** Not now: the client should retry later (503; the error handler adds Retry-After). */
 export function unavailable(text: string): OperationOutcome {
   return outcome('error', 'transient', text);
+}
+
+export function notFound(text: string, expression?: string): OperationOutcome {
+  return outcome('error', 'not-found', text, expression);
+}
+
+/** 401: who is calling is not established. */
+export function unauthenticated(text: string): OperationOutcome {
+  return outcome('error', 'security', text);
+}
+
+/** 403: known, but not allowed. */
+export function forbidden(text: string, expression?: string): OperationOutcome {
+  return outcome('error', 'forbidden', text, expression);
+}
+
+/** 429: the client should slow down (the rate limiter sets Retry-After). */
+export function throttled(text: string): OperationOutcome {
+  return outcome('error', 'throttled', text);
+}
+
+/** 504: a deadline passed. */
+export function timedOut(text: string): OperationOutcome {
+  return outcome('error', 'timeout', text);
 }
 
 export function serverError(text: string): OperationOutcome {
@@ -143,9 +172,5 @@ export function describeOutcome(o: OperationOutcome): string {
  * getStatus maps `incomplete` to 412.
  */
 export function preconditionFailed(text: string, expression?: string): OperationOutcome {
-  const issue: OperationOutcomeIssue = { severity: 'error', code: 'incomplete', details: { text } };
-  if (expression) {
-    issue.expression = [expression];
-  }
-  return { resourceType: 'OperationOutcome', issue: [issue] };
+  return outcome('error', 'incomplete', text, expression);
 }

@@ -1,6 +1,5 @@
-import type { OperationOutcome } from 'fhir/r4';
 import type { z } from 'zod';
-import { OperationOutcomeError } from './outcomes.ts';
+import { OperationOutcomeError, manyIssues } from './outcomes.ts';
 
 /**
  * Parses with a zod schema; failures become one OperationOutcome (400) with an issue per element,
@@ -11,17 +10,9 @@ export function parseOrThrow<T>(schema: z.ZodType<T>, json: unknown, source?: st
   if (r.success) {
     return r.data;
   }
-  const outcome: OperationOutcome = {
-    resourceType: 'OperationOutcome',
-    issue: r.error.issues.map((i) => {
-      const path = [...(source ? [source] : []), ...i.path.map(String)];
-      return {
-        severity: 'error' as const,
-        code: 'invalid' as const,
-        details: { text: i.message },
-        expression: [path.length ? path.join('.') : '(request body)'],
-      };
-    }),
-  };
-  throw new OperationOutcomeError(outcome);
+  const problems = r.error.issues.map((i) => {
+    const path = [...(source ? [source] : []), ...i.path.map(String)];
+    return { text: i.message, expression: path.length ? path.join('.') : '(request body)' };
+  });
+  throw new OperationOutcomeError(manyIssues('invalid', problems));
 }

@@ -1,7 +1,7 @@
 import { Client } from 'fhir-kit-client';
 import type { RequestOptions } from 'fhir-kit-client';
 import type { Bundle, OperationOutcome, Resource } from 'fhir/r4';
-import { OperationOutcomeError, badGateway, badRequest, preconditionFailed, tooCostly, unprocessable } from '../common/outcomes.ts';
+import { OperationOutcomeError, badGateway, badRequest, forbidden, preconditionFailed, timedOut, tooCostly, unprocessable } from '../common/outcomes.ts';
 import { decodeBase64 } from './base64.ts';
 import { resolveUnderBase } from './server-allow-list.ts';
 import { readCapped } from '../common/read-capped.ts';
@@ -213,7 +213,7 @@ function toOutcomeError(err: unknown, what: string): OperationOutcomeError {
     return err;
   }
   if (isTimeout(err)) {
-    return new OperationOutcomeError(outcomeOf('timeout', `${what}: the FHIR server did not answer in time`), err);
+    return new OperationOutcomeError(timedOut(`${what}: the FHIR server did not answer in time`), err);
   }
   const upstream = upstreamAnswer(err);
   if (upstream?.notJson) {
@@ -262,14 +262,6 @@ function isTimeout(err: unknown): boolean {
     return false;
   }
   return err['name'] === 'TimeoutError' || (isRecord(err['cause']) && err['cause']['name'] === 'TimeoutError');
-}
-
-function forbidden(text: string): OperationOutcome {
-  return outcomeOf('forbidden', text);
-}
-
-function outcomeOf(code: 'forbidden' | 'timeout', text: string): OperationOutcome {
-  return { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code, details: { text } }] };
 }
 
 /** Origin and path only: a query string may carry a signed-URL secret. */

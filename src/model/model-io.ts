@@ -1,5 +1,5 @@
 import type { InferenceSession } from 'onnxruntime-node';
-import { OperationOutcomeError } from '../common/outcomes.ts';
+import { OperationOutcomeError, manyIssues } from '../common/outcomes.ts';
 import type { ModelManifest } from './manifest.ts';
 
 type Meta = InferenceSession.ValueMetadata;
@@ -44,9 +44,6 @@ export function checkModelIo(m: ModelManifest, inputs: readonly Meta[], outputs:
   out('dermoscopy', [null]);
   out('ood', [null]);
   if (problems.length) {
-    throw new OperationOutcomeError({
-      resourceType: 'OperationOutcome',
-      issue: problems.map((p) => ({ severity: 'error', code: 'invalid', details: { text: p.text }, expression: [`manifest.${p.expr}`] })),
-    });
+    throw new OperationOutcomeError(manyIssues('invalid', problems.map((p) => ({ text: p.text, expression: `manifest.${p.expr}` }))));
   }
 }

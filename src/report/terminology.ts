@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Coding } from 'fhir/r4';
 import { z } from 'zod';
 import { PROJECT_ROOT } from '../config.ts';
-import { OperationOutcomeError } from '../common/outcomes.ts';
+import { OperationOutcomeError, manyIssues } from '../common/outcomes.ts';
 import { TRIAGE_CATEGORIES } from '../rules/rule-set.ts';
 
 /** Codes and canonical URLs live in fhir-profiles/terminology/codes.json, never in TypeScript. */
@@ -82,15 +82,7 @@ export type Terminology = Readonly<z.infer<typeof terminologySchema>>;
 export function parseTerminology(json: unknown, source = 'terminology'): Terminology {
   const r = terminologySchema.safeParse(json);
   if (!r.success) {
-    throw new OperationOutcomeError({
-      resourceType: 'OperationOutcome',
-      issue: r.error.issues.map((i) => ({
-        severity: 'error' as const,
-        code: 'invalid' as const,
-        details: { text: i.message },
-        expression: [[source, ...i.path.map(String)].join('.')],
-      })),
-    });
+    throw new OperationOutcomeError(manyIssues('invalid', r.error.issues.map((i) => ({ text: i.message, expression: [source, ...i.path.map(String)].join('.') }))));
   }
   return r.data;
 }

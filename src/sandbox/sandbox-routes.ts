@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import type { FhirGateway } from '../fhir/fhir-gateway.ts';
-import { OperationOutcomeError, badRequest } from '../common/outcomes.ts';
+import { OperationOutcomeError, badRequest, notFound } from '../common/outcomes.ts';
 import { tryReadSavedReport } from '../viewer/read-saved-report.ts';
 import type { ReportStore } from '../viewer/report-store.ts';
 import type { FhirViewerContext } from '../viewer/viewer-model-fhir.ts';
@@ -75,10 +75,7 @@ export function mountSandbox(app: Express, deps: SandboxDeps): void {
     const id = String(req.params['id']);
     const model = await findViewerModel(deps, req, id);
     if (!model) {
-      throw new OperationOutcomeError({
-        resourceType: 'OperationOutcome',
-        issue: [{ severity: 'error', code: 'not-found', details: { text: `no triage report "${id}" in this sandbox or its FHIR server` } }],
-      });
+      throw new OperationOutcomeError(notFound(`no triage report "${id}" in this sandbox or its FHIR server`));
     }
     res.json(model);
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CONFIG_ENV, DEFAULT_CONFIG, SERVICE_ENV_NAMES, loadServiceConfig } from '../../src/config.ts';
+import { CONFIG_ENV, DEFAULT_CONFIG, SERVICE_ENV_NAMES, loadServiceConfig, modelPaths } from '../../src/config.ts';
 
 /** A value per variable that differs from the default (sandbox mode, so nothing else is required). */
 const SAMPLES: Readonly<Record<string, string>> = {
@@ -26,6 +26,9 @@ const SAMPLES: Readonly<Record<string, string>> = {
   SHUTDOWN_GRACE_MS: '20000',
   RATE_LIMIT_REQUESTS: '600',
   RATE_LIMIT_WINDOW_SECONDS: '30',
+  BCC_MODEL_MANIFEST: '/opt/models/bcc-mtl-mnv2-int8.json',
+  BCC_RULES: '/opt/models/rules/bcc-criterion.json',
+  BCC_IMAGE_GATE: '/opt/models/image-gate.json',
 };
 
 describe('configuration from the environment', () => {
@@ -46,6 +49,13 @@ describe('configuration from the environment', () => {
     for (const n of ['BCC_CDS_CONFIG', 'BCC_MODEL_MANIFEST', 'BCC_RULES']) {
       assert.ok(SERVICE_ENV_NAMES.includes(n), n);
     }
+  });
+
+  it('resolves the model, rules and gate files against the working directory, as the tools do', () => {
+    const config = loadServiceConfig({ BCC_MODEL_MANIFEST: 'models/other.json' });
+    assert.equal(config.modelManifest, modelPaths({ BCC_MODEL_MANIFEST: 'models/other.json' }).manifest);
+    assert.ok(config.modelManifest.startsWith('/'), 'absolute');
+    assert.equal(loadServiceConfig({}).rulesFile, modelPaths({}).rules);
   });
 
   it('takes only a postgres URL for DATABASE_URL, and leaves the SQLite default without one', () => {

@@ -1,13 +1,10 @@
 import type { RequestHandler, Response } from 'express';
 import type { Logger } from '../../common/logger.ts';
-import { OperationOutcomeError, unavailable } from '../../common/outcomes.ts';
+import { OperationOutcomeError, unauthenticated, unavailable } from '../../common/outcomes.ts';
 import type { ClientJwtVerifier, VerifiedClient } from './verify-client-jwt.ts';
 
 /** What the client is told on any authentication failure: nothing it could use to probe. */
-const UNAUTHENTICATED = new OperationOutcomeError({
-  resourceType: 'OperationOutcome',
-  issue: [{ severity: 'error', code: 'security', details: { text: 'authentication required' } }],
-});
+const UNAUTHENTICATED = new OperationOutcomeError(unauthenticated('authentication required'));
 
 /** The token could not be checked (the replay store failed): the client should retry, not re-authenticate. */
 const UNAVAILABLE = new OperationOutcomeError(unavailable('client authentication is temporarily unavailable; retry later'));

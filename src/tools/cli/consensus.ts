@@ -19,7 +19,7 @@ import type { LabelConsensus } from '../consensus/label-consensus.ts';
 import { UsageError, integerFlag, parseFlags, runCli } from './cli-run.ts';
 import { runConsensus } from '../consensus/run-consensus.ts';
 import { loadManifest } from '../../model/manifest.ts';
-import { OperationOutcomeError, badRequest, describeOutcome } from '../../common/outcomes.ts';
+import { OperationOutcomeError, badRequest, describeOutcome, manyIssues } from '../../common/outcomes.ts';
 
 const USAGE =
   'usage: npm run consensus -- --annotations <sheet.csv> --out <labels.csv> [--report report.json] [--posteriors file.csv] [--soft] [--base labels.csv] [--manifest model.json] [--min-annotators N]';
@@ -80,15 +80,12 @@ async function readText(path: string, what: string): Promise<string> {
 function checkAnnotatorCount(results: readonly LabelConsensus[], min: number, source: string): void {
   const few = results.filter((r) => r.status !== 'not-annotated' && r.annotators.length < min);
   if (few.length) {
-    throw new OperationOutcomeError({
-      resourceType: 'OperationOutcome',
-      issue: few.map((r) => ({
-        severity: 'error',
-        code: 'invalid',
-        details: { text: `label ${r.label} has ${r.annotators.length} annotator(s) (${r.annotators.join(', ')}); --min-annotators is ${min}` },
-        expression: [`${source} label ${r.label}`],
-      })),
-    });
+    throw new OperationOutcomeError(
+      manyIssues(
+        'invalid',
+        few.map((r) => ({ text: `label ${r.label} has ${r.annotators.length} annotator(s) (${r.annotators.join(', ')}); --min-annotators is ${min}`, expression: `${source} label ${r.label}` })),
+      ),
+    );
   }
 }
 

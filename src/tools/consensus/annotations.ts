@@ -14,7 +14,7 @@
  */
 import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
 import { parseCsv } from '../evaluation/labels.ts';
-import { OperationOutcomeError } from '../../common/outcomes.ts';
+import { OperationOutcomeError, badRequest } from '../../common/outcomes.ts';
 import type { BinaryVote } from './vote-matrix.ts';
 
 export const ANNOTATION_COLUMNS = ['image', 'annotator', 'label', 'value'] as const;
@@ -54,10 +54,7 @@ export function parseAnnotations(text: string, labels: readonly string[], source
   const columns = (header ?? []).map((h) => h.trim());
   const missing = ANNOTATION_COLUMNS.filter((c) => !columns.includes(c));
   if (missing.length) {
-    throw new OperationOutcomeError({
-      resourceType: 'OperationOutcome',
-      issue: [toIssue(`missing column(s) ${missing.join(', ')}; expected ${ANNOTATION_COLUMNS.join(',')}`, `${source} header`)],
-    });
+    throw new OperationOutcomeError(badRequest(`missing column(s) ${missing.join(', ')}; expected ${ANNOTATION_COLUMNS.join(',')}`, `${source} header`));
   }
   const at = Object.fromEntries(ANNOTATION_COLUMNS.map((c) => [c, columns.indexOf(c)])) as Record<(typeof ANNOTATION_COLUMNS)[number], number>;
   const known = new Set(labels);
