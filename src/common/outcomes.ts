@@ -116,13 +116,27 @@ export function badGateway(text: string, expression?: string): OperationOutcome 
   return { resourceType: 'OperationOutcome', id: BAD_GATEWAY_ID, issue: outcome('error', 'exception', text, expression).issue };
 }
 
+/** Marks a request part that is too large to accept (413), as BAD_GATEWAY_ID marks 502. */
+export const PAYLOAD_TOO_LARGE_ID = 'payload-too-large';
+
+/**
+ * 413: one part of the request (an annotation's region mask) is larger than the service accepts.
+ * `too-costly` alone maps to 422 (a valid request the service will not do); this is the body itself.
+ */
+export function payloadTooLarge(text: string, expression?: string): OperationOutcome {
+  return { resourceType: 'OperationOutcome', id: PAYLOAD_TOO_LARGE_ID, issue: outcome('error', 'too-costly', text, expression).issue };
+}
+
 /**
  * HTTP status for an outcome: 400 invalid/structure/required/value, 422 processing/business-rule/
- * not-supported/too-costly, 502 a bad gateway (by id), 503 transient, 504 timeout.
+ * not-supported/too-costly, 413 too large (by id), 502 a bad gateway (by id), 503 transient, 504 timeout.
  */
 export function getStatus(o: OperationOutcome): number {
   if (o.id === BAD_GATEWAY_ID) {
     return 502;
+  }
+  if (o.id === PAYLOAD_TOO_LARGE_ID) {
+    return 413;
   }
   const code = o.issue[0]?.code;
   switch (code) {

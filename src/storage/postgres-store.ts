@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { FeedbackOutcome } from '../feedback/feedback-store.ts';
 import { CARD_COLUMNS, FEEDBACK_WITH_CARD, cardParams, feedbackParams, toIssued, toStored } from './rows.ts';
+import { ANNOTATION_INSERT_COLUMNS, ANNOTATION_ON_CONFLICT, annotationParams, annotationWhere, toStoredAnnotation } from './annotation-rows.ts';
 import type { QueueEntry, StoredReport } from '../viewer/report-store.ts';
 import { SWEEP_INTERVAL_MS, readMigrations } from './migrations.ts';
 import type { SharedStore } from './shared-store.ts';
@@ -159,6 +160,21 @@ export async function openPostgresStore(connectionString: string, opts: Postgres
         [key, windowStartMs, expiresAtMs],
       );
       return Number((r.rows[0] as { hits: number | string }).hits);
+    },
+    async putAnnotation(record) {
+      const params = annotationParams(record);
+      const r = await pool.query(
+        `INSERT INTO annotation (${ANNOTATION_INSERT_COLUMNS}) VALUES (${params.map((_, i) => `$${i + 1}`).join(', ')}) ${ANNOTATION_ON_CONFLICT}`,
+        params,
+      );
+      const annotation = toStoredAnnotation(r.rows[0] as Record<string, unknown>);
+      // A replacement keeps the id of the row it replaced.
+      return { annotation, replaced: annotation.id !== record.id };
+    },
+    async listAnnotations(filter = {}) {
+      const where = annotationWhere(filter, (n) => `$${n}`);
+      const r = await pool.query(`SELECT * FROM annotation ${where.sql} ORDER BY seq`, where.params);
+      return (r.rows as Record<string, unknown>[]).map((row) => toStoredAnnotation(row));
     },
     async ping() {
       await pool.query('SELECT 1');

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { FeedbackOutcome, FeedbackRecord, IssuedCard } from '../feedback/feedback-store.ts';
 import { CARD_COLUMNS, FEEDBACK_WITH_CARD, cardParams, feedbackParams, toIssued, toStored } from './rows.ts';
+import { ANNOTATION_INSERT_COLUMNS, ANNOTATION_ON_CONFLICT, annotationParams, annotationWhere, toStoredAnnotation } from './annotation-rows.ts';
 import type { QueueEntry, StoredReport } from '../viewer/report-store.ts';
 import { SWEEP_INTERVAL_MS, readMigrations } from './migrations.ts';
 import type { SharedStore } from './shared-store.ts';
@@ -69,6 +70,7 @@ export async function openSqliteStore(path: string): Promise<SharedStore> {
     `INSERT INTO rate_window (key, window_start, hits, expires_at) VALUES (?, ?, 1, ?)
      ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_window.hits + 1 RETURNING hits`,
   );
+  const putAnnotation = db.prepare(`INSERT INTO annotation (${ANNOTATION_INSERT_COLUMNS}) VALUES (${Array(17).fill('?').join(', ')}) ${ANNOTATION_ON_CONFLICT}`);
   const sweepReplay = db.prepare(`DELETE FROM jwt_replay WHERE expires_at <= ?`);
   const sweepRate = db.prepare(`DELETE FROM rate_window WHERE expires_at <= ?`);
   let sweptAt = 0;
@@ -121,6 +123,15 @@ export async function openSqliteStore(path: string): Promise<SharedStore> {
     async countHit(key, windowStartMs, expiresAtMs) {
       maybeSweep(windowStartMs);
       return (hit.get(key, windowStartMs, expiresAtMs) as { hits: number }).hits;
+    },
+    async putAnnotation(record) {
+      const annotation = toStoredAnnotation(putAnnotation.get(annotationParams(record)) as Record<string, unknown>);
+      // A replacement keeps the id of the row it replaced.
+      return { annotation, replaced: annotation.id !== record.id };
+    },
+    async listAnnotations(filter = {}) {
+      const where = annotationWhere(filter, () => '?');
+      return (db.prepare(`SELECT * FROM annotation ${where.sql} ORDER BY seq`).all(where.params) as Record<string, unknown>[]).map((r) => toStoredAnnotation(r));
     },
     async ping() {
       db.prepare('SELECT 1').get();

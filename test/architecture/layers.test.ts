@@ -20,7 +20,7 @@ export const TIERS: readonly (readonly string[])[] = [
   ['gate', 'explain', 'referral'],
   ['analysis'],
   ['report'],
-  ['assess', 'cards', 'viewer', 'feedback'],
+  ['assess', 'cards', 'viewer', 'feedback', 'annotation'],
   ['cds'],
   ['storage'],
   ['service'],

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { AnnotationRecord } from '../../src/annotation/annotation-store.ts';
 import type { FeedbackRecord, IssuedCard } from '../../src/feedback/feedback-store.ts';
 import { buildTriageReport } from '../../src/report/build-triage-report.ts';
 import { toQueueEntry } from '../../src/viewer/report-store.ts';
@@ -79,6 +80,25 @@ function storedReport(referralId: string, high: boolean): StoredReport {
   );
   const entry = toQueueEntry(report);
   return { reportId: entry.reportId, referral: entry.referral, entry, viewer: viewerModelFromReport(report) };
+}
+
+const DERM_A = { issuer: 'https://idp.example.org', id: 'derm-a', name: 'Dr A' } as const;
+const DERM_B = { issuer: 'https://idp.example.org', id: 'derm-b' } as const;
+
+function annotation(extra: Partial<AnnotationRecord> = {}): AnnotationRecord {
+  return {
+    id: randomUUID(),
+    reportId: 'rep-1',
+    image: 'Media/m1',
+    pattern: 'ulceration',
+    value: 'present',
+    annotator: DERM_A,
+    referral: 'ServiceRequest/sr1',
+    patient: 'Patient/p1',
+    model: { name: 'bcc-mtl-mnv2', version: '1.5.0' },
+    at: '2026-12-01T10:00:00.000Z',
+    ...extra,
+  };
 }
 
 async function using<T>(stores: SharedStore[], body: () => Promise<T>): Promise<T> {
@@ -228,6 +248,84 @@ for (const backend of [sqlite, postgres]) {
           [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
           'no lost updates',
         );
+      });
+    });
+
+    it('keeps annotations whole, lists them by report, image, pattern or all, through another replica', async () => {
+      const db = await backend.fresh();
+      const [a, b] = [await db.open(), await db.open()];
+      await using([a, b], async () => {
+        const region = { png: 'iVBORw0KGgo=', width: 64, height: 48 };
+        const first = annotation({ region });
+        const put = await a.putAnnotation(first);
+        assert.equal(put.replaced, false);
+        const { at: _at, ...rest } = first;
+        assert.deepEqual(put.annotation, { ...rest, createdAt: first.at, updatedAt: first.at });
+        await a.putAnnotation(annotation({ annotator: DERM_B, value: 'cannot-tell', referral: undefined, patient: undefined } as Partial<AnnotationRecord>));
+        await a.putAnnotation(annotation({ image: 'Media/m2', pattern: 'leaf_like_areas', value: 'absent' }));
+        await a.putAnnotation(annotation({ reportId: 'rep-2', image: 'Media/m9' }));
+        const all = await b.listAnnotations();
+        assert.equal(all.length, 4);
+        assert.deepEqual(all[0], put.annotation, 'read back whole (region, name, referral, patient, model), oldest first');
+        const second = all[1];
+        assert.equal(second?.annotator.name, undefined);
+        assert.equal(second?.referral, undefined);
+        assert.equal(second?.region, undefined);
+        assert.deepEqual((await b.listAnnotations({ reportId: 'rep-1' })).map((x) => [x.image, x.annotator.id]), [
+          ['Media/m1', 'derm-a'],
+          ['Media/m1', 'derm-b'],
+          ['Media/m2', 'derm-a'],
+        ]);
+        assert.deepEqual((await b.listAnnotations({ image: 'Media/m1' })).map((x) => x.annotator.id), ['derm-a', 'derm-b']);
+        assert.deepEqual((await b.listAnnotations({ pattern: 'leaf_like_areas' })).map((x) => x.image), ['Media/m2']);
+        assert.deepEqual((await b.listAnnotations({ reportId: 'rep-1', pattern: 'ulceration', image: 'Media/m1' })).length, 2);
+        assert.deepEqual(await b.listAnnotations({ reportId: 'no-such-report' }), []);
+      });
+    });
+
+    it('one annotation per report, image, pattern and annotator: a second replaces the first, keeping id and createdAt', async () => {
+      const db = await backend.fresh();
+      const [a, b] = [await db.open(), await db.open()];
+      await using([a, b], async () => {
+        const first = await a.putAnnotation(annotation({ region: { png: 'AAAA', width: 8, height: 8 } }));
+        const again = await b.putAnnotation(annotation({ value: 'absent', at: '2026-12-01T11:00:00.000Z', model: { name: 'bcc-mtl-mnv2', version: '1.6.0' } }));
+        assert.equal(again.replaced, true);
+        assert.equal(again.annotation.id, first.annotation.id, 'the replacement keeps the id');
+        assert.equal(again.annotation.createdAt, '2026-12-01T10:00:00.000Z');
+        assert.equal(again.annotation.updatedAt, '2026-12-01T11:00:00.000Z');
+        assert.equal(again.annotation.value, 'absent');
+        assert.equal(again.annotation.model.version, '1.6.0');
+        assert.equal(again.annotation.region, undefined, 'replaced whole: the region left out is gone');
+        const other = await a.putAnnotation(annotation({ annotator: { ...DERM_A, issuer: 'https://other-idp.example.org' } }));
+        assert.equal(other.replaced, false, 'the same id under another issuer is another annotator');
+        assert.deepEqual((await a.listAnnotations()).map((x) => [x.annotator.issuer, x.value]), [
+          ['https://idp.example.org', 'absent'],
+          ['https://other-idp.example.org', 'present'],
+        ]);
+      });
+    });
+
+    it('of concurrent writes of one annotation on two replicas, one row remains', async () => {
+      const db = await backend.fresh();
+      const [a, b] = [await db.open(), await db.open()];
+      await using([a, b], async () => {
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).putAnnotation(annotation({ value: i % 3 ? 'present' : 'absent', at: `2026-12-01T10:00:0${i}.000Z` }))),
+        );
+        assert.equal(results.filter((r) => !r.replaced).length, 1, 'exactly one write created it');
+        const rows = await a.listAnnotations();
+        assert.equal(rows.length, 1);
+        assert.equal(new Set(results.map((r) => r.annotation.id)).size, 1);
+      });
+    });
+
+    it('refuses an annotation value outside present/absent/cannot-tell, storing nothing', async () => {
+      const db = await backend.fresh();
+      const s = await db.open();
+      await using([s], async () => {
+        const bad = { ...annotation(), value: 'maybe' } as unknown as AnnotationRecord;
+        await assert.rejects(s.putAnnotation(bad));
+        assert.deepEqual(await s.listAnnotations(), []);
       });
     });
 
