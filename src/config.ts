@@ -48,6 +48,17 @@ const configSchema = z.object({
   logLevel: z.enum(['info', 'warn', 'error', 'silent']),
   /** JSON file of trusted CDS clients (src/cds/auth/trusted-issuers.ts); client JWTs are verified when set. */
   trustedIssuersFile: z.string().min(1).optional(),
+  /**
+   * JSON file of the identity providers whose user tokens may annotate (same format as the trusted
+   * issuers file; src/cds/auth/annotator-jwt.ts). Unset in production: the annotation API answers 401.
+   */
+  annotatorIssuersFile: z.string().min(1).optional(),
+  /** The `aud` an annotator token must carry; default publicBaseUrl. */
+  annotatorAudience: z.string().min(1).optional(),
+  /** The claim holding the user's roles (a dotted path such as `realm_access.roles`; an array, or a space-separated string). */
+  annotatorRoleClaim: z.string().min(1),
+  /** The role an annotator token must carry in annotatorRoleClaim. */
+  annotatorRole: z.string().min(1),
   /** Leeway for JWT exp/nbf/iat. */
   jwtClockSkewSeconds: z.number().int().min(0).max(300),
   /** Oldest client JWT `iat` accepted. */
@@ -96,6 +107,8 @@ export const DEFAULT_CONFIG: ServiceConfig = {
   logLevel: 'info',
   jwtClockSkewSeconds: 30,
   jwtMaxAgeSeconds: 300,
+  annotatorRoleClaim: 'roles',
+  annotatorRole: 'annotator',
   corsOrigins: [],
   maxConcurrentHooks: 4,
   maxQueuedHooks: 16,
@@ -132,6 +145,10 @@ export const CONFIG_ENV: readonly { readonly name: string; readonly key: ConfigK
   { name: 'SYSTEM_ACTIONS', key: 'systemActions', kind: 'boolean' },
   { name: 'LOG_LEVEL', key: 'logLevel', kind: 'string' },
   { name: 'TRUSTED_ISSUERS_FILE', key: 'trustedIssuersFile', kind: 'string' },
+  { name: 'ANNOTATOR_ISSUERS_FILE', key: 'annotatorIssuersFile', kind: 'string' },
+  { name: 'ANNOTATOR_AUDIENCE', key: 'annotatorAudience', kind: 'string' },
+  { name: 'ANNOTATOR_ROLE_CLAIM', key: 'annotatorRoleClaim', kind: 'string' },
+  { name: 'ANNOTATOR_ROLE', key: 'annotatorRole', kind: 'string' },
   { name: 'CORS_ORIGINS', key: 'corsOrigins', kind: 'list' },
   { name: 'MAX_CONCURRENT_HOOKS', key: 'maxConcurrentHooks', kind: 'number' },
   { name: 'MAX_QUEUED_HOOKS', key: 'maxQueuedHooks', kind: 'number' },

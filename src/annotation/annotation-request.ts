@@ -28,7 +28,7 @@ export function parseAnnotationRequest(body: unknown, patternIds: readonly strin
     .object({
       report: z.string().min(1).max(200),
       image: z.string().min(1).max(500),
-      pattern: z.string().refine((p) => known.has(p), { message: `unknown pattern; expected one of ${patternIds.join(', ')}` }),
+      pattern: z.string().refine((p) => known.has(p), { error: `unknown pattern; expected one of ${patternIds.join(', ')}` }),
       value: z.enum(ANNOTATION_VALUES),
       region: z.string().min(1).optional(),
     })

@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Express, RequestHandler } from 'express';
+import { annotationOff, bearerAnnotatorAuth } from '../cds/auth/annotator-auth.ts';
+import type { AnnotatorAuth } from '../cds/auth/annotator-auth.ts';
+import { createAnnotatorJwtVerifier } from '../cds/auth/annotator-jwt.ts';
 import { requireClientJwt } from '../cds/auth/client-auth.ts';
 import { createKeyStore } from '../cds/auth/key-store.ts';
 import { createReplayCache } from '../cds/auth/replay-cache.ts';
@@ -22,6 +25,7 @@ import { loadGateConfig } from '../gate/gate-config.ts';
 import type { GateConfig } from '../gate/gate-config.ts';
 import { openSharedStore } from '../storage/open-store.ts';
 import type { SharedStore } from '../storage/shared-store.ts';
+import { mountAnnotationRoutes } from '../cds/annotation-routes.ts';
 import { createApp } from '../cds/app.ts';
 import { corsForOrigins } from '../cds/cors.ts';
 import { limitInference } from '../cds/limited-model.ts';
@@ -68,6 +72,10 @@ export interface ServiceOptions {
   readonly extraAllowedFhirServers?: readonly string[];
   /** Trusted CDS clients given directly (tests, embedding); otherwise config.trustedIssuersFile. */
   readonly trustedIssuers?: readonly TrustedIssuer[];
+  /** Identity providers of annotators given directly (tests); otherwise config.annotatorIssuersFile. */
+  readonly annotatorIssuers?: readonly TrustedIssuer[];
+  /** Who may annotate, given whole (the sandbox's demo annotators); otherwise annotator JWTs as configured. */
+  readonly annotatorAuth?: AnnotatorAuth;
 }
 
 /**
@@ -115,6 +123,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
     // loadServiceConfig (npm start) refuses this; a caller that builds the config itself gets a warning.
     log.warn('production mode WITHOUT client authentication: no trusted issuers configured; any caller can reach the hooks');
   }
+  const annotatorAuth = opts.annotatorAuth ?? (await annotatorAuthFrom(config, opts.annotatorIssuers, publicBaseUrl, log));
   const hookQueue = createWorkQueue({ concurrency: config.maxConcurrentHooks, maxQueued: config.maxQueuedHooks, maxWaitMs: config.maxQueueWaitMs });
 
   const app = createApp({
@@ -149,6 +158,15 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
     ...(config.corsOrigins.length > 0 ? { cors: corsForOrigins({ origins: config.corsOrigins }) } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
     mount: (a) => {
+      mountAnnotationRoutes(a, {
+        store,
+        reports: store,
+        patterns: m.patterns,
+        terminology,
+        auth: annotatorAuth,
+        ...(opts.clock ? { clock: opts.clock } : {}),
+        ...(opts.newId ? { newId: opts.newId } : {}),
+      });
       a.get('/model-card', (_req, res) => {
         // The manifest, plus the image gate as this service applies it (sandbox: model checks warn).
         res.json({
@@ -181,6 +199,22 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
       await model.close();
     },
   };
+}
+
+/** Annotator JWTs from the configured identity providers; without any, annotation is off (401). */
+async function annotatorAuthFrom(config: ServiceConfig, given: readonly TrustedIssuer[] | undefined, publicBaseUrl: string, log: Logger): Promise<AnnotatorAuth> {
+  const issuers = given ?? (config.annotatorIssuersFile ? await loadTrustedIssuers(config.annotatorIssuersFile) : []);
+  if (issuers.length === 0) {
+    log.info('annotation API off: no annotator issuers configured (ANNOTATOR_ISSUERS_FILE)');
+    return annotationOff(log);
+  }
+  const audience = config.annotatorAudience ?? publicBaseUrl;
+  const verifier = createAnnotatorJwtVerifier(
+    { issuers, audience, roleClaim: config.annotatorRoleClaim, role: config.annotatorRole, clockSkewSeconds: config.jwtClockSkewSeconds },
+    { keys: createKeyStore() },
+  );
+  log.info('annotator JWT authentication on', { issuers: issuers.map((i) => i.iss), audience, role: `${config.annotatorRoleClaim} contains ${config.annotatorRole}` });
+  return bearerAnnotatorAuth({ verifier, log });
 }
 
 /** Where clients reach this service (config.publicBaseUrl, else localhost at its port), without a trailing slash. */

@@ -1,0 +1,152 @@
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import type { JWTPayload, ProtectedHeaderParameters } from 'jose';
+import type { Annotator } from '../../annotation/annotation-store.ts';
+import type { KeyStore } from './key-store.ts';
+import type { KeyLocation, TrustedIssuer } from './trusted-issuers.ts';
+
+/**
+ * Annotator tokens are user tokens from the hospital's identity provider (OpenID Connect access or
+ * ID tokens), not CDS client tokens: providers sign RS256 by default, so the allow-list is the
+ * asymmetric algorithms in use. `none` and HMAC (HS*, where a public key could be misused as the
+ * secret) are refused before any key is looked up, as for clients.
+ */
+export const ANNOTATOR_JWT_ALGORITHMS = ['RS256', 'RS384', 'PS256', 'PS384', 'ES256', 'ES384'] as const;
+type AnnotatorJwtAlgorithm = (typeof ANNOTATOR_JWT_ALGORITHMS)[number];
+
+/** A session token is used for many calls: `iss`, `sub`, `aud` and `exp` are required; no `jti` replay check. */
+const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp'] as const;
+const MAX_TOKEN_CHARS = 16_384;
+const MAX_SUB_CHARS = 200;
+const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+export interface AnnotatorJwtPolicy {
+  /** The identity providers (annotatorIssuersFile): same format as the trusted CDS clients. */
+  readonly issuers: readonly TrustedIssuer[];
+  /** The `aud` the token must carry (annotatorAudience, default the service's public base URL). */
+  readonly audience: string;
+  /** Where the roles are: a claim name or a dotted path (`realm_access.roles`). */
+  readonly roleClaim: string;
+  /** The role that makes a user an annotator. */
+  readonly role: string;
+  readonly clockSkewSeconds: number;
+}
+
+/** `status` 401: not authenticated; 403: authenticated, but without the annotator role. The reason is for the log only. */
+export type AnnotatorJwtResult =
+  | { readonly ok: true; readonly annotator: Annotator }
+  | { readonly ok: false; readonly status: 401 | 403; readonly reason: string; readonly iss?: string; readonly sub?: string };
+
+export interface AnnotatorJwtVerifier {
+  verify(token: string): Promise<AnnotatorJwtResult>;
+}
+
+class Rejected extends Error {}
+
+export function createAnnotatorJwtVerifier(policy: AnnotatorJwtPolicy, deps: { readonly keys: KeyStore; readonly now?: () => number }): AnnotatorJwtVerifier {
+  const byIss = new Map(policy.issuers.map((i) => [i.iss, i] as const));
+  const now = deps.now ?? Date.now;
+  return {
+    async verify(token: string): Promise<AnnotatorJwtResult> {
+      let iss: string | undefined;
+      try {
+        if (token.length > MAX_TOKEN_CHARS || !JWS_COMPACT.test(token)) {
+          throw new Rejected('not a signed compact JWT');
+        }
+        const header = readHeader(token);
+        iss = readIssuer(token);
+        const issuer = byIss.get(iss);
+        if (!issuer) {
+          throw new Rejected('issuer is not a configured annotator issuer');
+        }
+        const location = keyLocation(issuer, header);
+        let payload: JWTPayload;
+        try {
+          ({ payload } = await jwtVerify(token, (h) => deps.keys.keyFor(location, h), {
+            algorithms: [...ANNOTATOR_JWT_ALGORITHMS],
+            issuer: issuer.iss,
+            audience: policy.audience,
+            clockTolerance: policy.clockSkewSeconds,
+            requiredClaims: [...REQUIRED_CLAIMS],
+            currentDate: new Date(now()),
+          }));
+        } catch (err) {
+          throw new Rejected(err instanceof errors.JOSEError ? `${err.code}: ${err.message}` : `key lookup failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        const sub = payload.sub;
+        if (typeof sub !== 'string' || sub === '' || sub.length > MAX_SUB_CHARS) {
+          throw new Rejected('sub is not a usable string');
+        }
+        if (issuer.clientIds && !issuer.clientIds.includes(sub)) {
+          throw new Rejected('sub is not on the issuer allow-list (clientIds)');
+        }
+        if (issuer.tenant !== undefined && payload['tenant'] !== issuer.tenant) {
+          throw new Rejected('tenant does not match the issuer configuration');
+        }
+        if (!rolesOf(payload, policy.roleClaim).includes(policy.role)) {
+          return { ok: false, status: 403, reason: `token has no ${policy.role} role in ${policy.roleClaim}`, iss: clip(iss), sub: clip(sub) };
+        }
+        const name = payload['name'];
+        return { ok: true, annotator: { issuer: issuer.iss, id: sub, ...(typeof name === 'string' && name !== '' ? { name: clip(name, 200) } : {}) } };
+      } catch (err) {
+        const reason = err instanceof Rejected ? err.message : `verification failed: ${err instanceof Error ? err.message : String(err)}`;
+        return { ok: false, status: 401, reason, ...(iss !== undefined ? { iss: clip(iss) } : {}) };
+      }
+    },
+  };
+}
+
+/** The roles at a claim name or dotted path: an array of strings, or one space-separated string (as `scope`). */
+export function rolesOf(payload: JWTPayload, claim: string): string[] {
+  let at: unknown = payload;
+  for (const part of claim.split('.')) {
+    at = typeof at === 'object' && at !== null && !Array.isArray(at) ? (at as Record<string, unknown>)[part] : undefined;
+  }
+  if (typeof at === 'string') {
+    return at.split(/\s+/).filter(Boolean);
+  }
+  return Array.isArray(at) ? at.filter((r): r is string => typeof r === 'string') : [];
+}
+
+function readHeader(token: string): ProtectedHeaderParameters {
+  let header: ProtectedHeaderParameters;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch {
+    throw new Rejected('header is not base64url JSON');
+  }
+  if (!(ANNOTATOR_JWT_ALGORITHMS as readonly unknown[]).includes(header.alg)) {
+    throw new Rejected(`algorithm ${clip(String(header.alg))} is not accepted (${ANNOTATOR_JWT_ALGORITHMS.join(', ')})`);
+  }
+  return header as ProtectedHeaderParameters & { readonly alg: AnnotatorJwtAlgorithm };
+}
+
+function readIssuer(token: string): string {
+  try {
+    const { iss } = decodeJwt(token);
+    if (typeof iss === 'string' && iss !== '') {
+      return iss;
+    }
+  } catch {
+    throw new Rejected('payload is not a JSON claims set');
+  }
+  throw new Rejected('no iss claim');
+}
+
+/** As for CDS clients: a `jku` only from the issuer's allow-list, otherwise the issuer's own key source. */
+function keyLocation(issuer: TrustedIssuer, header: ProtectedHeaderParameters): KeyLocation {
+  if (header.jku !== undefined) {
+    if (typeof header.jku !== 'string' || !issuer.jkuAllowList.includes(header.jku)) {
+      throw new Rejected('jku is not on the issuer allow-list');
+    }
+    return { kind: 'url', url: header.jku };
+  }
+  if (!issuer.keys) {
+    throw new Rejected('token has no jku and the issuer has no configured key set');
+  }
+  return issuer.keys;
+}
+
+/** Attacker-chosen strings go to the log only shortened. */
+function clip(s: string, max = 80): string {
+  return s.length > max ? `${s.slice(0, max)}...` : s;
+}
