@@ -36,7 +36,7 @@ export function toAnnotationBundle(annotations: readonly StoredAnnotation[], ctx
     const maskId = a.region ? derivedUuid(`${a.id}/region`) : undefined;
     const observation = toObservation(a, ctx, maskId);
     const mask = a.region && maskId ? toMaskMedia(a, ctx, maskId) : undefined;
-    return [{ fullUrl: `urn:uuid:${a.id}`, resource: observation }, ...(mask ? [{ fullUrl: `urn:uuid:${maskId}`, resource: mask }] : [])];
+    return [{ fullUrl: `urn:uuid:${a.id}`, resource: observation }, ...(mask && maskId ? [{ fullUrl: `urn:uuid:${maskId}`, resource: mask }] : [])];
   });
   return { resourceType: 'Bundle', type: 'collection', timestamp: ctx.now, entry };
 }

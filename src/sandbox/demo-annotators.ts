@@ -32,7 +32,10 @@ export function demoAnnotatorAuth(): AnnotatorAuth {
       }
       return { issuer: DEMO_ANNOTATOR_ISSUER, id: demo.id, name: demo.name };
     },
-    async allowRead(): Promise<void> {},
+    async allowRead(): Promise<void> {
+      // Open, as the rest of the sandbox is.
+      await Promise.resolve();
+    },
     directory: { authentication: 'demo', header: DEMO_ANNOTATOR_HEADER, annotators: DEMO_ANNOTATORS },
   };
 }

@@ -57,26 +57,26 @@ function optional(v: unknown): string | undefined {
 }
 
 export function toStoredAnnotation(r: Record<string, unknown>): StoredAnnotation {
-  const value = ANNOTATION_VALUES.find((v) => v === r['value']);
+  const value = ANNOTATION_VALUES.find((v) => v === r.value);
   if (!value) {
-    throw new Error(`annotation ${String(r['id'])} has an unknown value ${String(r['value'])}`);
+    throw new Error(`annotation ${String(r.id)} has an unknown value ${String(r.value)}`);
   }
-  const name = optional(r['annotator_name']);
-  const referral = optional(r['referral']);
-  const patient = optional(r['patient']);
-  const png = optional(r['region_png']);
+  const name = optional(r.annotator_name);
+  const referral = optional(r.referral);
+  const patient = optional(r.patient);
+  const png = optional(r.region_png);
   return {
-    id: String(r['id']),
-    reportId: String(r['report_id']),
-    image: String(r['image']),
-    pattern: String(r['pattern']),
+    id: String(r.id),
+    reportId: String(r.report_id),
+    image: String(r.image),
+    pattern: String(r.pattern),
     value,
-    annotator: { issuer: String(r['annotator_issuer']), id: String(r['annotator_id']), ...(name !== undefined ? { name } : {}) },
+    annotator: { issuer: String(r.annotator_issuer), id: String(r.annotator_id), ...(name !== undefined ? { name } : {}) },
     ...(referral !== undefined ? { referral } : {}),
     ...(patient !== undefined ? { patient } : {}),
-    model: { name: String(r['model_name']), version: String(r['model_version']) },
-    ...(png !== undefined ? { region: { png, width: Number(r['region_width']), height: Number(r['region_height']) } } : {}),
-    createdAt: String(r['created_at']),
-    updatedAt: String(r['updated_at']),
+    model: { name: String(r.model_name), version: String(r.model_version) },
+    ...(png !== undefined ? { region: { png, width: Number(r.region_width), height: Number(r.region_height) } } : {}),
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
   };
 }

@@ -222,7 +222,7 @@ describe('annotation API (sandbox: named demo annotators)', () => {
     const arborizing = result.results.find((r) => r.label === 'arborizing_telangiectasia');
     assert.equal(arborizing?.status, 'consensus');
     assert.deepEqual(
-      arborizing?.items.map((i) => [i.image, i.consensus]).sort(),
+      arborizing.items.map((i) => [i.image, i.consensus]).sort(),
       [
         ['Media/m0', 1],
         ['Media/m1', 0],
@@ -230,7 +230,7 @@ describe('annotation API (sandbox: named demo annotators)', () => {
       ],
       'the majority of three wins over derm-c on m2',
     );
-    assert.deepEqual(arborizing?.annotators, ['derm-a', 'derm-b', 'derm-c']);
+    assert.deepEqual(arborizing.annotators, ['derm-a', 'derm-b', 'derm-c']);
     const spoke = result.results.find((r) => r.label === 'spoke_wheel_areas');
     assert.deepEqual(spoke?.annotators.slice().sort(), ['derm-a', 'derm-c'], 'derm-b could not tell: no votes');
     assert.equal(result.results.find((r) => r.label === 'bcc')?.status, 'not-annotated');
@@ -263,10 +263,10 @@ describe('annotation API (sandbox: named demo annotators)', () => {
     assert.deepEqual(obs.basedOn, [{ reference: 'ServiceRequest/sr1' }]);
     assert.deepEqual(obs.subject, { reference: 'Patient/p1' });
     assert.equal(obs.derivedFrom?.[0]?.reference, 'Media/m2');
-    const maskRef = obs.derivedFrom?.[1]?.reference ?? '';
+    const maskRef = obs.derivedFrom[1]?.reference ?? '';
     const entry = bundle.entry?.find((e) => e.fullUrl === maskRef);
     assert.equal(entry?.resource?.resourceType, 'Media');
-    const mask = entry?.resource as Media;
+    const mask = entry.resource;
     assert.equal(mask.content.contentType, 'image/png');
     assert.deepEqual([mask.width, mask.height], [32, 32]);
     assert.equal((await maskBits(mask.content.data ?? '')).bits.reduce((n, b) => n + b, 0), 64);

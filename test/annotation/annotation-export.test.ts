@@ -81,8 +81,8 @@ describe('annotation exports', () => {
     assert.equal(absent?.valueBoolean, false);
     assert.equal(cannotTell?.valueBoolean, undefined);
     assert.equal(cannotTell?.dataAbsentReason?.coding?.[0]?.code, 'asked-unknown');
-    assert.equal(present?.code.coding?.[0]?.display, 'Ulceration');
-    assert.equal(present?.performer?.[0]?.display, 'Dr A');
+    assert.equal(present.code.coding?.[0]?.display, 'Ulceration');
+    assert.equal(present.performer?.[0]?.display, 'Dr A');
     const broken = structuredClone(bundle);
     const obs = broken.entry?.[3]?.resource as Observation;
     obs.valueBoolean = true;

@@ -79,13 +79,13 @@ export function createAnnotatorJwtVerifier(policy: AnnotatorJwtPolicy, deps: { r
         if (issuer.clientIds && !issuer.clientIds.includes(sub)) {
           throw new Rejected('sub is not on the issuer allow-list (clientIds)');
         }
-        if (issuer.tenant !== undefined && payload['tenant'] !== issuer.tenant) {
+        if (issuer.tenant !== undefined && payload.tenant !== issuer.tenant) {
           throw new Rejected('tenant does not match the issuer configuration');
         }
         if (!rolesOf(payload, policy.roleClaim).includes(policy.role)) {
           return { ok: false, status: 403, reason: `token has no ${policy.role} role in ${policy.roleClaim}`, iss: clip(iss), sub: clip(sub) };
         }
-        const name = payload['name'];
+        const name = payload.name;
         return { ok: true, annotator: { issuer: issuer.iss, id: sub, ...(typeof name === 'string' && name !== '' ? { name: clip(name, 200) } : {}) } };
       } catch (err) {
         const reason = err instanceof Rejected ? err.message : `verification failed: ${err instanceof Error ? err.message : String(err)}`;
@@ -107,17 +107,22 @@ export function rolesOf(payload: JWTPayload, claim: string): string[] {
   return Array.isArray(at) ? at.filter((r): r is string => typeof r === 'string') : [];
 }
 
-function readHeader(token: string): ProtectedHeaderParameters {
+function readHeader(token: string): ProtectedHeaderParameters & { readonly alg: AnnotatorJwtAlgorithm } {
   let header: ProtectedHeaderParameters;
   try {
     header = decodeProtectedHeader(token);
   } catch {
     throw new Rejected('header is not base64url JSON');
   }
-  if (!(ANNOTATOR_JWT_ALGORITHMS as readonly unknown[]).includes(header.alg)) {
-    throw new Rejected(`algorithm ${clip(String(header.alg))} is not accepted (${ANNOTATOR_JWT_ALGORITHMS.join(', ')})`);
+  const { alg } = header;
+  if (!isAlgorithm(alg)) {
+    throw new Rejected(`algorithm ${clip(String(alg))} is not accepted (${ANNOTATOR_JWT_ALGORITHMS.join(', ')})`);
   }
-  return header as ProtectedHeaderParameters & { readonly alg: AnnotatorJwtAlgorithm };
+  return { ...header, alg };
+}
+
+function isAlgorithm(alg: unknown): alg is AnnotatorJwtAlgorithm {
+  return typeof alg === 'string' && (ANNOTATOR_JWT_ALGORITHMS as readonly string[]).includes(alg);
 }
 
 function readIssuer(token: string): string {
