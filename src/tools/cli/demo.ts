@@ -10,6 +10,10 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { telangiectaticLesionJpeg } from '../../sandbox/synthetic-lesion.ts';
+import { mapConcurrent } from '../../common/map-concurrent.ts';
+
+/** Image files read at once: all end up in one referral, but N paths need not mean N open files. */
+const READ_CONCURRENCY = 8;
 
 
 async function fhir<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
@@ -30,7 +34,7 @@ async function main(): Promise<void> {
   const service = values.service.replace(/\/+$/, '');
   const fhirBase = `${service}/fhir`;
   const images = positionals.length
-    ? await Promise.all(positionals.map(async (p) => ({ name: basename(p), bytes: await readFile(p) })))
+    ? await mapConcurrent(positionals, READ_CONCURRENCY, async (p) => ({ name: basename(p), bytes: await readFile(p) }))
     : [{ name: 'synthetic-lesion.jpg', bytes: await telangiectaticLesionJpeg() }];
 
   const patient = await fhir<{ id: string }>(fhirBase, 'POST', 'Patient', { resourceType: 'Patient', name: [{ family: 'Demo', given: ['Alex'] }], birthDate: '1950-04-02' });

@@ -27,6 +27,7 @@ import { decodeDermoscopy } from '../../imaging/decode.ts';
 import { toModelInput } from '../../imaging/preprocess.ts';
 import { loadManifest } from '../../model/manifest.ts';
 import { OperationOutcomeError, describeOutcome } from '../../common/outcomes.ts';
+import { mapConcurrent } from '../../common/map-concurrent.ts';
 
 const USAGE = 'usage: npm run evaluate:gate -- [--data <dir>] [--json out.json] [--config <image-gate.json>] [--limit N] [--seed S] [--write-metrics]';
 const DEFAULT_DATA = resolve(PROJECT_ROOT, '../shared/data/dermoscopy');
@@ -36,6 +37,7 @@ const DEFAULT_DATA = resolve(PROJECT_ROOT, '../shared/data/dermoscopy');
  */
 const SUGGEST_BUDGET = 0.004;
 const SOURCE_BUDGET = 0.01;
+/** Images measured at once (each: its original and seven degraded copies, one after another). */
 const CONCURRENCY = 4;
 
 /**
@@ -113,20 +115,6 @@ async function maskLesion(path: string, grid: number): Promise<LesionPosition | 
   return positionOfMask(Uint8Array.from(cells, (v) => (v > 127 ? 1 : 0)), grid);
 }
 
-async function pool<T, R>(items: readonly T[], n: number, fn: (t: T, k: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) {
-        const k = next++;
-        out[k] = await fn(items[k]!, k);
-      }
-    }),
-  );
-  return out;
-}
-
 const pct = (p: Proportion): string => (Number.isNaN(p.value) ? '-' : `${(100 * p.value).toFixed(1)}% (${(100 * p.ci95[0]).toFixed(1)}-${(100 * p.ci95[1]).toFixed(1)}) ${p.k}/${p.n}`);
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -174,7 +162,7 @@ async function main(argv: readonly string[]): Promise<number> {
   };
 
   const measured = (
-    await pool(rows, CONCURRENCY, async (row): Promise<Measured | null> => {
+    await mapConcurrent(rows, CONCURRENCY, async (row): Promise<Measured | null> => {
       try {
         const bytes = await readFile(join(opts.data, row.image));
         const original = await measureBytes(bytes, row);
@@ -192,7 +180,7 @@ async function main(argv: readonly string[]): Promise<number> {
     })
   ).filter((m): m is Measured => m !== null);
   const clinical = (
-    await pool(clinicalRows, CONCURRENCY, async (row) => {
+    await mapConcurrent(clinicalRows, CONCURRENCY, async (row) => {
       try {
         return await measureBytes(await readFile(join(opts.data, row.image)), row);
       } catch (err) {

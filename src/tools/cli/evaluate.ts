@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { UsageError, integerFlag, parseFlags, runCli } from './cli-run.ts';
 import sharp from 'sharp';
 import type { ImageAnalysis, ImageInput } from '../../analysis/analyze-images.ts';
-import { analyzeImages } from '../../analysis/analyze-images.ts';
+import { DEFAULT_ANALYSIS_CONCURRENCY, analyzeImages } from '../../analysis/analyze-images.ts';
 import { PROJECT_ROOT, modelPaths } from '../../config.ts';
 import { selectCamChannel } from '../../explain/cam-map.ts';
 import type { EvaluationMetrics, EvaluatedImage, SkippedImage } from '../evaluation/report.ts';
@@ -29,12 +29,16 @@ import { formatEvaluationTable } from '../evaluation/table.ts';
 import type { BccModel } from '../../model/session.ts';
 import { openModel } from '../../model/session.ts';
 import { describeOutcome } from '../../common/outcomes.ts';
+import { mapConcurrent } from '../../common/map-concurrent.ts';
 import type { RuleSet } from '../../rules/rule-set.ts';
 import { loadRuleSet } from '../../rules/rule-set.ts';
 
 const USAGE = 'usage: npm run evaluate -- [--data <dir>] [--json out.json] [--plots <dir>] [--model <manifest.json>] [--limit N] [--seed S]';
 const DEFAULT_DATA = resolve(PROJECT_ROOT, '../shared/data/dermoscopy');
-/** Images per analyzeImages call: bounds decoded pixels and tensors in memory at once. */
+/**
+ * Rows per chunk: bounds the files held in memory at once. Within a chunk the files are read, and
+ * then analysed, DEFAULT_ANALYSIS_CONCURRENCY at a time.
+ */
 const CHUNK = 32;
 const BOOTSTRAP = { resamples: 2000, seed: 20261126 } as const;
 
@@ -141,7 +145,7 @@ async function measureLocalisation(
 }
 
 async function evaluateChunk(rows: readonly LabelledImage[], dataDir: string, deps: { model: BccModel; rules: RuleSet }, into: Collected): Promise<void> {
-  const files = await Promise.all(rows.map(async (row) => ({ row, read: await readBytes(join(dataDir, row.image)) })));
+  const files = await mapConcurrent(rows, DEFAULT_ANALYSIS_CONCURRENCY, async (row) => ({ row, read: await readBytes(join(dataDir, row.image)) }));
   const inputs: ImageInput[] = files.flatMap((f) => (typeof f.read === 'string' ? [] : [{ id: f.row.image, where: f.row.image, bytes: f.read }]));
   const results = await analyzeImages(deps, inputs);
   const byId = new Map(results.map((r) => [r.id, r]));
