@@ -28,7 +28,7 @@ export async function startChildServer(entry: string, env: NodeJS.ProcessEnv = {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     err = (err + chunk).slice(-8000);
   });
   try {
@@ -47,8 +47,8 @@ function listening(child: ChildProcess, stderr: () => string): Promise<string> {
   }
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: out });
-    const timer = setTimeout(() => fail(`did not report listening within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
-    const onExit = (code: number | null): void => fail(`exited (code ${code}) before listening`);
+    const timer = setTimeout(() => { fail(`did not report listening within ${START_TIMEOUT_MS} ms`); }, START_TIMEOUT_MS);
+    const onExit = (code: number | null): void => { fail(`exited (code ${String(code)}) before listening`); };
     function fail(why: string): void {
       clearTimeout(timer);
       child.off('exit', onExit);

@@ -33,6 +33,6 @@ export function describeMachine(): MachineInfo {
     platform: `${process.platform} ${process.arch}`,
     commit: git(['rev-parse', '--short=12', 'HEAD']) || 'unknown',
     dirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
-    uvThreadpoolSize: process.env['UV_THREADPOOL_SIZE'] ?? 'default (4)',
+    uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? 'default (4)',
   };
 }

@@ -88,7 +88,7 @@ export function renderMarkdown(run: BenchRun): string {
   }
   for (const [k, rs] of groups) {
     const [model, threads] = k.split('|');
-    lines.push(`| ${model} | ${threads} | ${BATCHES.map((b) => rs.find((r) => r.batch === b)).map((r) => (r ? `${f(r.msPerImage)} (${f(r.cpuMsPerImage)})` : '-')).join(' | ')} |`);
+    lines.push(`| ${String(model)} | ${String(threads)} | ${BATCHES.map((b) => rs.find((r) => r.batch === b)).map((r) => (r ? `${f(r.msPerImage)} (${f(r.cpuMsPerImage)})` : '-')).join(' | ')} |`);
   }
 
   if (run.stages.length) {

@@ -9,17 +9,16 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createService } from '../src/service/create-service.ts';
-import { DEFAULT_IMAGE_GATE } from '../src/config.ts';
+import { DEFAULT_IMAGE_GATE, DEFAULT_CONFIG } from '../src/config.ts';
 import { loadGateConfig, withModelChecks } from '../src/gate/gate-config.ts';
-import { DEFAULT_CONFIG } from '../src/config.ts';
 import type { ServiceConfig } from '../src/config.ts';
 
 async function main(): Promise<void> {
-  const fhir = process.env['BENCH_FHIR_BASE'];
+  const fhir = process.env.BENCH_FHIR_BASE;
   if (!fhir) {
     throw new Error('BENCH_FHIR_BASE is not set');
   }
-  const overrides = JSON.parse(process.env['BENCH_SERVICE_CONFIG'] ?? '{}') as Partial<ServiceConfig>;
+  const overrides = JSON.parse(process.env.BENCH_SERVICE_CONFIG ?? '{}') as Partial<ServiceConfig>;
   const dir = await mkdtemp(join(tmpdir(), 'bcc-cds-bench-'));
   const service = await createService({
     ...DEFAULT_CONFIG,

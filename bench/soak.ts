@@ -17,10 +17,9 @@ import { parseArgs } from 'node:util';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import type { CryptoKey } from 'jose';
 import { createService } from '../src/service/create-service.ts';
-import { DEFAULT_IMAGE_GATE } from '../src/config.ts';
+import { DEFAULT_IMAGE_GATE, DEFAULT_CONFIG } from '../src/config.ts';
 import { loadGateConfig, withModelChecks } from '../src/gate/gate-config.ts';
 import { createLogger } from '../src/common/logger.ts';
-import { DEFAULT_CONFIG } from '../src/config.ts';
 import { lesionJpeg } from '../test/helpers/images.ts';
 
 const { values: args } = parseArgs({

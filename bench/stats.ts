@@ -54,7 +54,7 @@ export interface Timing {
 }
 
 /** Runs `fn` sequentially: wall-clock time of each run, and CPU time per run. */
-export async function timeRuns(fn: () => Promise<unknown> | unknown, opts: TimeOptions = DEFAULT_TIME_OPTIONS): Promise<Timing> {
+export async function timeRuns(fn: () => unknown, opts: TimeOptions = DEFAULT_TIME_OPTIONS): Promise<Timing> {
   for (let i = 0; i < opts.warmup; i++) {
     await fn();
   }

@@ -30,9 +30,9 @@ const configSchema = z.object({
   port: z.number().int().min(0).max(65535),
   host: z.string().min(1),
   /** Public URL of this service (for viewer and model-card links in cards); default http://localhost:<port>. */
-  publicBaseUrl: z.string().url().optional(),
+  publicBaseUrl: z.url().optional(),
   /** FHIR base URLs the service may call with a hook's token (scheme, host, port, path prefix). */
-  allowedFhirServers: z.array(z.string().url()),
+  allowedFhirServers: z.array(z.url()),
   feedbackDbPath: z.string().min(1),
   /** PostgreSQL URL of the store shared by replicas (feedback, jti replay, viewer results, rate counters); absent: SQLite at feedbackDbPath. */
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'DATABASE_URL (databaseUrl) must be a postgres:// or postgresql:// URL').optional(),

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const port = config.port;
   const publicBaseUrl = publicBaseUrlOf(config);
   // One store for the hook's feedback, replay cache and rate counters and the viewer's results.
-  const store = await openSharedStore(config, { onIdleError: (err) => log.warn('store connection lost; reconnecting on next use', { error: err.message }) });
+  const store = await openSharedStore(config, { onIdleError: (err) => { log.warn('store connection lost; reconnecting on next use', { error: err.message }); } });
   // Sandbox: the core service plus the embedded FHIR server, the EHR-like page, viewer and queue.
   const service = config.mode === 'sandbox' ? await createSandboxService(config, { log, store }) : await createService(config, { log, store });
   const m = service.model.manifest;
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   }
   // In-flight hooks finish (up to shutdownGraceMs); new ones get 503 + Retry-After meanwhile.
   const stop = (): void => {
-    const closeAll = { drain: service.drain, close: () => service.close().finally(() => store.close()) };
+    const closeAll = { drain: (timeoutMs: number) => service.drain(timeoutMs), close: () => service.close().finally(() => store.close()) };
     void shutdownGracefully(server, closeAll, { graceMs: config.shutdownGraceMs, log }).finally(() => process.exit(0));
   };
   process.once('SIGTERM', stop);

@@ -15,7 +15,7 @@ const summary = z
   .min(1, 'is required')
   .superRefine((s, ctx) => {
     // Code points, not UTF-16 units: the limit is in characters a person sees.
-    const chars = [...s].length;
+    const chars = Array.from(s).length;
     if (chars > SUMMARY_MAX_CHARS) {
       ctx.addIssue({ code: 'custom', message: `must be shorter than 140 characters (has ${chars})` });
     }

@@ -3,7 +3,7 @@ import { isRecord } from '../common/is-record.ts';
 
 function relink(node: unknown, byFullUrl: ReadonlyMap<string, string>): void {
   if (Array.isArray(node)) {
-    node.forEach((n) => relink(n, byFullUrl));
+    node.forEach((n) => { relink(n, byFullUrl); });
     return;
   }
   if (!isRecord(node)) {

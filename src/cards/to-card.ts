@@ -51,8 +51,8 @@ export function cardSource(opts: CardOptions): CardSource {
 export function writeSummary(categoryDisplay: string, probability: number): string {
   const head = 'BCC triage: ';
   const tail = ` (p=${probability.toFixed(2)}) — decision support`;
-  const room = SUMMARY_MAX_CHARS - [...head].length - [...tail].length;
-  const chars = [...categoryDisplay];
+  const room = SUMMARY_MAX_CHARS - Array.from(head).length - Array.from(tail).length;
+  const chars = Array.from(categoryDisplay);
   const display = chars.length <= room ? categoryDisplay : `${chars.slice(0, Math.max(0, room - 1)).join('')}…`;
   return `${head}${display}${tail}`;
 }

@@ -49,7 +49,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('json spaces', 0);
   app.use(securityHeaders);
-  const pass: RequestHandler = (_req, _res, next) => next();
+  const pass: RequestHandler = (_req, _res, next) => { next(); };
   const authenticate: RequestHandler = deps.authenticate ?? pass;
   const limit: RequestHandler = deps.rateLimit ?? pass;
   if (deps.cors) {
@@ -62,9 +62,9 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const findService = (req: Request): CdsServiceDefinition => {
-    const service = deps.services.find((s) => s.id === req.params['id']);
+    const service = deps.services.find((s) => s.id === req.params.id);
     if (!service) {
-      throw new OperationOutcomeError(notFound(`no CDS service "${String(req.params['id'])}"`));
+      throw new OperationOutcomeError(notFound(`no CDS service "${String(req.params.id)}"`));
     }
     return service;
   };

@@ -18,7 +18,7 @@ export const FLUSH_MS = 1000;
 export async function shutdownGracefully(server: Server, service: Drainable, opts: { readonly graceMs: number; readonly log: Pick<Logger, 'info' | 'warn'> }): Promise<void> {
   opts.log.info('shutting down: draining in-flight hooks', { graceMs: opts.graceMs });
   const closed = new Promise<void>((resolve) => {
-    server.close(() => resolve());
+    server.close(() => { resolve(); });
   });
   const drained = await service.drain(opts.graceMs);
   if (!drained) {
@@ -26,7 +26,7 @@ export async function shutdownGracefully(server: Server, service: Drainable, opt
   }
   server.closeIdleConnections();
   let timer: NodeJS.Timeout | undefined;
-  const flushed = await Promise.race([closed.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), FLUSH_MS)))]);
+  const flushed = await Promise.race([closed.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => { resolve(false); }, FLUSH_MS)))]);
   clearTimeout(timer);
   if (!flushed) {
     server.closeAllConnections();

@@ -15,8 +15,8 @@ const fhirAuthorization = z.object({
 });
 
 const bundleLike = z
-  .object({ resourceType: z.literal('Bundle'), entry: z.array(z.object({ resource: z.unknown().optional() }).passthrough()).optional() })
-  .passthrough();
+  .object({ resourceType: z.literal('Bundle'), entry: z.array(z.object({ resource: z.unknown().optional() }).loose()).optional() })
+  .loose();
 
 const context = z
   .object({
@@ -26,18 +26,18 @@ const context = z
     draftOrders: bundleLike,
     selections: z.array(z.string()).optional(),
   })
-  .passthrough();
+  .loose();
 
 const hookRequest = z
   .object({
     hook: z.string().min(1),
     hookInstance: z.string().min(1),
-    fhirServer: z.string().url().optional(),
+    fhirServer: z.url().optional(),
     fhirAuthorization: fhirAuthorization.nullish(),
     context,
     prefetch: z.record(z.string(), z.unknown()).nullish(),
   })
-  .passthrough();
+  .loose();
 
 export type HookRequest = Readonly<z.infer<typeof hookRequest>>;
 

@@ -53,7 +53,7 @@ export function createWorkQueue(opts: WorkQueueOptions): WorkQueue {
       clearTimeout(next.timer);
       next.start();
     } else if (running === 0) {
-      idle.splice(0).forEach((f) => f());
+      idle.splice(0).forEach((f) => { f(); });
     }
   }
 
@@ -104,7 +104,7 @@ export function createWorkQueue(opts: WorkQueueOptions): WorkQueue {
         return Promise.resolve(true);
       }
       return new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(false), timeoutMs);
+        const timer = setTimeout(() => { resolve(false); }, timeoutMs);
         idle.push(() => {
           clearTimeout(timer);
           resolve(true);

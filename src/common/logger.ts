@@ -38,8 +38,8 @@ export function createLogger(write: (line: string) => void = (l) => process.stdo
     }
   };
   return {
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
+    info: (m, f) => { emit('info', m, f); },
+    warn: (m, f) => { emit('warn', m, f); },
+    error: (m, f) => { emit('error', m, f); },
   };
 }

@@ -170,13 +170,21 @@ export function normaliseMinMax(v: Float32Array): Float32Array {
   let min = Infinity;
   let max = -Infinity;
   for (const x of v) {
-    if (x < min) min = x;
-    if (x > max) max = x;
+    if (x < min) {
+      min = x;
+    }
+    if (x > max) {
+      max = x;
+    }
   }
   const range = max - min;
   // `!(range > 0)` also catches NaN ranges and empty input.
-  if (!(range > 0) || !Number.isFinite(range)) return out;
-  for (let i = 0; i < v.length; i++) out[i] = (v[i]! - min) / range;
+  if (!(range > 0) || !Number.isFinite(range)) {
+    return out;
+  }
+  for (let i = 0; i < v.length; i++) {
+    out[i] = (v[i]! - min) / range;
+  }
   return out;
 }
 
@@ -191,9 +199,13 @@ export function normalisePositive(v: Float32Array): Float32Array {
   const out = new Float32Array(v.length);
   let max = 0;
   for (const x of v) {
-    if (x > max && Number.isFinite(x)) max = x;
+    if (x > max && Number.isFinite(x)) {
+      max = x;
+    }
   }
-  if (!(max > 0)) return out;
+  if (!(max > 0)) {
+    return out;
+  }
   for (let i = 0; i < v.length; i++) {
     const x = v[i]!;
     out[i] = x > 0 && Number.isFinite(x) ? x / max : 0;

@@ -48,12 +48,16 @@ function assertPositiveInt(name: string, value: number): void {
 
 function assertUnitRange(name: string, value: number, allowOne: boolean): void {
   const ok = Number.isFinite(value) && value >= 0 && (allowOne ? value <= 1 : value < 1);
-  if (!ok) throw new RangeError(`${name} must be in [0, 1${allowOne ? ']' : ')'}, got ${value}`);
+  if (!ok) {
+    throw new RangeError(`${name} must be in [0, 1${allowOne ? ']' : ')'}, got ${value}`);
+  }
 }
 
 function resolveRegion(opts: HeatmapOptions): PixelRect {
   const r = opts.region;
-  if (r === undefined) return { left: 0, top: 0, width: opts.width, height: opts.height };
+  if (r === undefined) {
+    return { left: 0, top: 0, width: opts.width, height: opts.height };
+  }
   if (![r.left, r.top, r.width, r.height].every(Number.isFinite)) {
     throw new RangeError('region values must be finite numbers');
   }
@@ -62,7 +66,9 @@ function resolveRegion(opts: HeatmapOptions): PixelRect {
   const top = Math.round(r.top);
   const width = Math.round(r.left + r.width) - left;
   const height = Math.round(r.top + r.height) - top;
-  if (width < 1 || height < 1) throw new RangeError('region must be at least 1x1 pixel');
+  if (width < 1 || height < 1) {
+    throw new RangeError('region must be at least 1x1 pixel');
+  }
   if (left >= opts.width || top >= opts.height || left + width <= 0 || top + height <= 0) {
     // An empty overlay here would look like "no evidence", which is a
     // clinical statement; a misplaced region is a caller bug instead.
@@ -73,8 +79,12 @@ function resolveRegion(opts: HeatmapOptions): PixelRect {
 
 /** Hermite ramp: no visible hard edge at the threshold contour. */
 function ramp(v: number, threshold: number): number {
-  if (!(v > threshold)) return 0;
-  if (v >= 1) return 1;
+  if (!(v > threshold)) {
+    return 0;
+  }
+  if (v >= 1) {
+    return 1;
+  }
   const t = (v - threshold) / (1 - threshold);
   return t * t * (3 - 2 * t);
 }
@@ -111,14 +121,18 @@ const palettes = new Map<string, OverlayPalette>();
 function overlayPalette(maxOpacity: number, threshold: number): OverlayPalette {
   const key = `${maxOpacity}/${threshold}`;
   const cached = palettes.get(key);
-  if (cached) return cached;
+  if (cached) {
+    return cached;
+  }
   const rgb = new Uint8Array(256 * 3);
   const alpha = new Uint8Array(256);
   let firstVisible = 256;
   for (let level = 1; level < 256; level++) {
     const v = level / 255;
     const a = Math.round(255 * maxOpacity * ramp(v, threshold));
-    if (a === 0) continue;
+    if (a === 0) {
+      continue;
+    }
     firstVisible = Math.min(firstVisible, level);
     const [r, g, b] = turbo(v);
     rgb[level * 3] = r;

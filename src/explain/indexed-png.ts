@@ -40,8 +40,8 @@ const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
 function crc32(parts: readonly Uint8Array[]): number {
   let c = 0xffffffff;
   for (const p of parts) {
-    for (let i = 0; i < p.length; i++) {
-      c = CRC_TABLE[(c ^ p[i]!) & 0xff]! ^ (c >>> 8);
+    for (const byte of p) {
+      c = CRC_TABLE[(c ^ byte) & 0xff]! ^ (c >>> 8);
     }
   }
   return (c ^ 0xffffffff) >>> 0;

@@ -94,10 +94,10 @@ export function createFhirGateway(opts: FhirGatewayOptions): FhirGateway {
       // A plain timer, not AbortSignal.any([.., AbortSignal.timeout()]): on Node 20 the combined
       // signal can be garbage-collected and never fire, leaving the request to undici's 300 s timeout.
       const abort = new AbortController();
-      const timer = setTimeout(() => abort.abort(new DOMException(`${what} timed out`, 'TimeoutError')), opts.timeoutMs);
+      const timer = setTimeout(() => { abort.abort(new DOMException(`${what} timed out`, 'TimeoutError')); }, opts.timeoutMs);
       const headers: Record<string, string> = { accept: ATTACHMENT_ACCEPT };
       if (authorization) {
-        headers['authorization'] = authorization;
+        headers.authorization = authorization;
       }
       try {
         const res = await fetchImpl(target.href, {
@@ -119,7 +119,7 @@ export function createFhirGateway(opts: FhirGatewayOptions): FhirGateway {
           abort.abort();
           throw new OperationOutcomeError(tooCostly(`${what} is ${declaredLength} bytes; the limit is ${maxBytes}`));
         }
-        const body = await readCapped(res.body, limit, () => abort.abort(), () => new OperationOutcomeError(tooCostly(`${what} is more than ${maxBytes} bytes; download stopped`)));
+        const body = await readCapped(res.body, limit, () => { abort.abort(); }, () => new OperationOutcomeError(tooCostly(`${what} is more than ${maxBytes} bytes; download stopped`)));
         if (declaredJson || (contentType === '' && body[0] === 0x7b /* { */)) {
           return binaryData(body, what, maxBytes);
         }
@@ -178,10 +178,10 @@ function binaryData(body: Buffer, what: string, maxBytes: number): Buffer {
   } catch (err) {
     throw new OperationOutcomeError(unprocessable(`${what} is declared JSON but is not`), err);
   }
-  if (!isRecord(json) || json['resourceType'] !== 'Binary') {
+  if (!isRecord(json) || json.resourceType !== 'Binary') {
     throw new OperationOutcomeError(unprocessable(`${what} is JSON but not a FHIR Binary`));
   }
-  const data = json['data'];
+  const data = json.data;
   if (typeof data !== 'string') {
     throw new OperationOutcomeError(unprocessable(`${what} is a Binary without data`));
   }
@@ -238,14 +238,14 @@ interface UpstreamAnswer {
  * (often 200) and the body as text. A success status in such an error therefore means "not JSON".
  */
 function upstreamAnswer(err: unknown): UpstreamAnswer | undefined {
-  if (!isRecord(err) || !isRecord(err['response'])) {
+  if (!isRecord(err) || !isRecord(err.response)) {
     return undefined;
   }
-  const status = err['response']['status'];
+  const status = err.response.status;
   if (typeof status !== 'number') {
     return undefined;
   }
-  const headers = isRecord(err['config']) ? err['config']['headers'] : undefined;
+  const headers = isRecord(err.config) ? err.config.headers : undefined;
   const contentType = headers instanceof Headers ? mediaType(headers.get('content-type')) : undefined;
   return { status, notJson: status >= 200 && status < 300, contentType: contentType ?? 'a body' };
 }
@@ -261,7 +261,7 @@ function isTimeout(err: unknown): boolean {
   if (!isRecord(err)) {
     return false;
   }
-  return err['name'] === 'TimeoutError' || (isRecord(err['cause']) && err['cause']['name'] === 'TimeoutError');
+  return err.name === 'TimeoutError' || (isRecord(err.cause) && err.cause.name === 'TimeoutError');
 }
 
 /** Origin and path only: a query string may carry a signed-URL secret. */
@@ -279,9 +279,9 @@ function describeUrl(url: string): string {
  * consumers read its elements through their own guards.
  */
 function isBundle(x: unknown): x is Bundle {
-  return isRecord(x) && x['resourceType'] === 'Bundle';
+  return isRecord(x) && x.resourceType === 'Bundle';
 }
 
 function isResourceOf(x: unknown, resourceType: string): x is Resource {
-  return isRecord(x) && x['resourceType'] === resourceType;
+  return isRecord(x) && x.resourceType === resourceType;
 }

@@ -52,7 +52,7 @@ export function isUnderBase(url: URL, base: URL): boolean {
  */
 export function isAllowedFhirServer(url: string, allowed: readonly string[]): boolean {
   const u = parseHttpUrl(url);
-  if (!u || u.search !== '' || u.hash !== '' || url.includes('#') || url.includes('?')) {
+  if (u?.search !== '' || u.hash !== '' || url.includes('#') || url.includes('?')) {
     return false;
   }
   return allowed.some((entry) => {

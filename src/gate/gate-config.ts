@@ -28,7 +28,7 @@ const checkSchema = z.object({
   code: z.enum(QUALITY_REASONS),
   measure: z.enum(MEASURE_KEYS),
   direction: z.enum(LIMIT_DIRECTIONS),
-  limit: z.number().finite(),
+  limit: z.number(),
   action: z.enum(GATE_ACTIONS),
   format: z.enum(NUMBER_FORMATS),
   /** Clinician-facing; {measured} and {limit} are filled in. */

@@ -1,8 +1,8 @@
 import type { ModelManifest } from '../model/manifest.ts';
 import type { ModelOutputs } from '../model/session.ts';
-import type { GateConfig } from './gate-config.ts';
+import type { GateAction, GateConfig } from './gate-config.ts';
 import { reasonText } from './gate-config.ts';
-import type { GateReason } from './gate-reasons.ts';
+import type { GateReason, GateReasonCode } from './gate-reasons.ts';
 
 export interface ModelGateVerdict {
   /** Checks whose action is `reject`: the image's score is withheld. */
@@ -28,7 +28,8 @@ export function judgeModelGate(out: Pick<ModelOutputs, 'dermoscopy' | 'ood'>, ma
   if (ood && out.ood !== undefined && !(out.ood <= ood.threshold)) {
     failed.push({ code: 'out-of-distribution', text: reasonText(config, 'out-of-distribution', out.ood, ood.threshold), measured: out.ood, limit: ood.threshold });
   }
-  const action = (r: GateReason): string => config.modelChecks[r.code as keyof GateConfig['modelChecks']] ?? 'reject';
+  const checks: Partial<Record<GateReasonCode, GateAction>> = config.modelChecks;
+  const action = (r: GateReason): string => checks[r.code] ?? 'reject';
   return { rejections: failed.filter((r) => action(r) === 'reject'), warnings: failed.filter((r) => action(r) === 'warn') };
 }
 

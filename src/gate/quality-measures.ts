@@ -253,8 +253,7 @@ export function measureQuality(raster: InputRaster, shorterSide: number, p: Meas
   const y = luminance(raster);
   const hist = new Uint32Array(256);
   let sum = 0;
-  for (let i = 0; i < y.length; i++) {
-    const v = y[i]!;
+  for (const v of y) {
     hist[(v + 0.5) | 0]!++;
     sum += v;
   }
@@ -262,8 +261,12 @@ export function measureQuality(raster: InputRaster, shorterSide: number, p: Meas
   let high = 0;
   let low = 0;
   for (let i = 0; i < 256; i++) {
-    if (i >= p.highlightLevel) high += hist[i] ?? 0;
-    if (i <= p.shadowLevel) low += hist[i] ?? 0;
+    if (i >= p.highlightLevel) {
+      high += hist[i] ?? 0;
+    }
+    if (i <= p.shadowLevel) {
+      low += hist[i] ?? 0;
+    }
   }
   let bright = 0;
   const rank = p.brightPercentile * n;

@@ -47,11 +47,14 @@ export async function decodeDermoscopy(bytes: Buffer, limits: DecodeLimits = DEF
   } catch (err) {
     throw new OperationOutcomeError(unprocessable(`image is unreadable: ${(err as Error).message}`, where), err);
   }
+  /* eslint-disable @typescript-eslint/no-unnecessary-condition -- sharp types format, width and height
+     as always set; a decoder that leaves one out must still land in a rejection below. */
   if (!isFormat(meta.format) || !limits.formats.includes(meta.format)) {
     throw new OperationOutcomeError(notSupported(`image format ${meta.format ?? 'unknown'} is not accepted (accepted: ${limits.formats.join(', ')})`, where));
   }
   const w = meta.width ?? 0;
   const h = meta.height ?? 0;
+  /* eslint-enable @typescript-eslint/no-unnecessary-condition */
   if (w < 1 || h < 1) {
     throw new OperationOutcomeError(unprocessable('image has no size', where));
   }

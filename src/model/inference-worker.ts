@@ -12,7 +12,7 @@ const port = parentPort;
 if (!port) {
   throw new Error('inference-worker.ts runs as a worker thread (createWorkerRunner)');
 }
-const post = (reply: WorkerReply, transfer: ArrayBuffer[] = []): void => port.postMessage(reply, transfer);
+const post = (reply: WorkerReply, transfer: ArrayBuffer[] = []): void => { port.postMessage(reply, transfer); };
 const init = workerData as WorkerInit;
 
 try {
@@ -21,8 +21,8 @@ try {
     if (isCloseRequest(req)) {
       // Runs are synchronous, so none is in flight here: release, then close the port and the thread ends.
       session.release().then(
-        () => port.close(),
-        () => port.close(),
+        () => { port.close(); },
+        () => { port.close(); },
       );
       return;
     }
@@ -34,9 +34,9 @@ try {
         (outputs) => {
           // ORT hands out views on its own buffers; copies are ours to transfer.
           const owned = Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.slice()]));
-          post({ type: 'result', id: req.id, outputs: owned }, Object.values(owned).map((v) => v.buffer as ArrayBuffer));
+          post({ type: 'result', id: req.id, outputs: owned }, Object.values(owned).map((v) => v.buffer));
         },
-        (err: unknown) => post({ type: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) }),
+        (err: unknown) => { post({ type: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) }); },
       );
   });
   post({ type: 'ready', inputs: session.inputMetadata, outputs: session.outputMetadata });

@@ -22,7 +22,7 @@ const patternSchema = z
     threshold: probability.nullable(),
   })
   .refine((p) => !p.trained || p.threshold !== null, {
-    message: 'a trained pattern needs a threshold',
+    error: 'a trained pattern needs a threshold',
     path: ['threshold'],
   });
 
@@ -33,21 +33,21 @@ const gateSchema = z
   .object({
     modality: z
       .object({ output: z.literal('dermoscopy'), threshold: probability, method: z.string().optional(), metrics: gateMetrics })
-      .passthrough()
+      .loose()
       .optional(),
     ood: z
       .object({ output: z.literal('ood'), threshold: z.number().positive(), method: z.string().optional(), metrics: gateMetrics })
-      .passthrough()
+      .loose()
       .optional(),
   })
-  .passthrough();
+  .loose();
 
 /**
  * Maps the raw `bcc` output to a calibrated probability. Both forms are monotone, so an operating
  * point keeps its meaning when mapped through the same function.
  */
 const calibrationSchema = z.discriminatedUnion('method', [
-  z.object({ method: z.literal('platt'), slope: z.number().positive(), intercept: z.number() }).passthrough(),
+  z.object({ method: z.literal('platt'), slope: z.number().positive(), intercept: z.number() }).loose(),
   z
     .object({
       method: z.literal('isotonic'),
@@ -56,7 +56,7 @@ const calibrationSchema = z.discriminatedUnion('method', [
         .min(2)
         .refine((pts) => pts.every((p, i) => i === 0 || (p[0] > (pts[i - 1]?.[0] ?? 0) && p[1] >= (pts[i - 1]?.[1] ?? 0))), 'points must increase in x and not decrease in y'),
     })
-    .passthrough(),
+    .loose(),
 ]);
 
 const manifestSchema = z
@@ -99,7 +99,7 @@ const manifestSchema = z
         licence: z.string().min(1),
         limits: z.array(z.string()),
       })
-      .passthrough(),
+      .loose(),
     /**
      * Present in a quantized model's manifest (training/quantize.py): how it was made and how it
      * compares with the fp32 model. Kept, not interpreted, so /model-card shows it.

@@ -19,7 +19,7 @@ export interface CloseRequest {
 }
 
 export function isCloseRequest(x: RunRequest | CloseRequest): x is CloseRequest {
-  return 'type' in x && x.type === 'close';
+  return 'type' in x;
 }
 
 export type WorkerReply =

@@ -126,7 +126,7 @@ export async function createWorkerRunner(model: Uint8Array, tuning: SessionTunin
       if (ended) {
         return;
       }
-      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => { resolve(); }));
       worker.ref();
       worker.postMessage({ type: 'close' } satisfies CloseRequest);
       // A graceful end normally takes milliseconds; terminate only a thread that does not end.

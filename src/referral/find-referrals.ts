@@ -32,7 +32,7 @@ export function findDermatologyReferralEntries(context: OrderContext, valueSet: 
   const selected = context.selections ? new Set(context.selections) : undefined;
   const found: FoundReferral[] = [];
   entries.forEach((entry, i) => {
-    const resource = isRecord(entry) ? entry['resource'] : undefined;
+    const resource = isRecord(entry) ? entry.resource : undefined;
     if (!isServiceRequest(resource)) {
       return;
     }
@@ -67,10 +67,10 @@ export function isDermatologyReferral(sr: ServiceRequest, valueSet: ReferralValu
 }
 
 function draftOrderEntries(draftOrders: unknown): readonly unknown[] {
-  if (!isRecord(draftOrders) || draftOrders['resourceType'] !== 'Bundle') {
+  if (!isRecord(draftOrders) || draftOrders.resourceType !== 'Bundle') {
     throw new OperationOutcomeError(badRequest('draftOrders must be a FHIR Bundle', 'context.draftOrders'));
   }
-  const entry = draftOrders['entry'];
+  const entry = draftOrders.entry;
   if (entry === undefined) {
     return [];
   }
@@ -82,7 +82,7 @@ function draftOrderEntries(draftOrders: unknown): readonly unknown[] {
 
 /** Narrows on resourceType only; every other element is read through the guards below. */
 function isServiceRequest(x: unknown): x is ServiceRequest {
-  return isRecord(x) && x['resourceType'] === 'ServiceRequest';
+  return isRecord(x) && x.resourceType === 'ServiceRequest';
 }
 
 /**
@@ -100,6 +100,6 @@ function codingsOf(concept: unknown): readonly unknown[] {
   if (!isRecord(concept)) {
     return [];
   }
-  const coding = concept['coding'];
+  const coding = concept.coding;
   return Array.isArray(coding) ? coding : [];
 }

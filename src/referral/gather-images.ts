@@ -82,21 +82,21 @@ function readPrefetch(value: unknown): Prefetched {
   if (value === undefined) {
     return { state: 'unusable', resources: [], why: 'absent' };
   }
-  if (!isRecord(value) || value['resourceType'] !== 'Bundle') {
-    const type = isRecord(value) && typeof value['resourceType'] === 'string' ? value['resourceType'] : typeof value;
+  if (!isRecord(value) || value.resourceType !== 'Bundle') {
+    const type = isRecord(value) && typeof value.resourceType === 'string' ? value.resourceType : typeof value;
     return { state: 'unusable', resources: [], why: `${type} instead of a Bundle` };
   }
-  const entries = Array.isArray(value['entry']) ? value['entry'] : [];
-  const resources = entries.map((e) => (isRecord(e) ? e['resource'] : undefined)).filter(isResource);
-  const total = value['total'];
-  const hasNext = Array.isArray(value['link']) && value['link'].some((l) => isRecord(l) && l['relation'] === 'next');
+  const entries = Array.isArray(value.entry) ? value.entry : [];
+  const resources = entries.map((e) => (isRecord(e) ? e.resource : undefined)).filter(isResource);
+  const total = value.total;
+  const hasNext = Array.isArray(value.link) && value.link.some((l) => isRecord(l) && l.relation === 'next');
   const partial = resources.length < entries.length || hasNext || (typeof total === 'number' && total > resources.length);
   return { state: partial ? 'partial' : 'complete', resources };
 }
 
 async function searchBasedOn(gateway: FhirGateway, referralId: string): Promise<Resource[]> {
   const bundle = await gateway.search('Media', { 'based-on': `ServiceRequest/${referralId}`, _count: SEARCH_COUNT });
-  return (bundle.entry ?? []).map((e) => (isRecord(e) ? e['resource'] : undefined)).filter(isResource);
+  return (bundle.entry ?? []).map((e) => (isRecord(e) ? e.resource : undefined)).filter(isResource);
 }
 
 async function readSupporting(gateway: FhirGateway | undefined, reference: string, where: string): Promise<Resource> {
@@ -120,13 +120,13 @@ function refuseOtherPatients(images: readonly ReferralImage[], candidates: reado
   for (const img of images) {
     const ref = img.source.reference ?? '';
     const resource = byKey.get(ref);
-    const subject = isRecord(resource) ? parseReference(resource['subject']) : undefined;
-    if (subject && subject.type === 'Patient' && subject.id !== patientId) {
+    const subject = isRecord(resource) ? parseReference(resource.subject) : undefined;
+    if (subject?.type === 'Patient' && subject.id !== patientId) {
       throw new OperationOutcomeError(unprocessable(`${ref} belongs to another patient than the hook's context.patientId`, `${ref}.subject`));
     }
   }
 }
 
 function isResource(x: unknown): x is Resource {
-  return isRecord(x) && typeof x['resourceType'] === 'string';
+  return isRecord(x) && typeof x.resourceType === 'string';
 }

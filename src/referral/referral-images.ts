@@ -59,11 +59,11 @@ const ABSOLUTE_TAIL = /\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/
  * not read.
  */
 export function parseReference(ref: unknown): ResourceKey | undefined {
-  if (!isRecord(ref) || typeof ref['reference'] !== 'string') {
+  if (!isRecord(ref) || typeof ref.reference !== 'string') {
     return undefined;
   }
-  const reference = ref['reference'];
-  const declaredType = typeof ref['type'] === 'string' ? ref['type'] : undefined;
+  const reference = ref.reference;
+  const declaredType = typeof ref.type === 'string' ? ref.type : undefined;
   if (reference.startsWith('urn:uuid:')) {
     const id = reference.slice('urn:uuid:'.length);
     return declaredType && id ? { type: declaredType, id } : undefined;
@@ -81,11 +81,11 @@ export function pointsAtReferral(ref: unknown, referral: ServiceRequest): boolea
     return false;
   }
   // An untyped urn can still name the referral: its uuid is the referral's id.
-  if (ref['reference'] === `urn:uuid:${referral.id}`) {
+  if (ref.reference === `urn:uuid:${referral.id}`) {
     return true;
   }
   const key = parseReference(ref);
-  return key !== undefined && key.type === 'ServiceRequest' && key.id === referral.id;
+  return key?.type === 'ServiceRequest' && key.id === referral.id;
 }
 
 /** A supportingInfo entry that names an image-bearing resource. */
@@ -106,7 +106,7 @@ export function supportingImageReferences(referral: ServiceRequest): SupportingI
   const out: SupportingImageReference[] = [];
   asArray(referral.supportingInfo).forEach((ref, i) => {
     const key = parseReference(ref);
-    const reference = isRecord(ref) ? ref['reference'] : undefined;
+    const reference = isRecord(ref) ? ref.reference : undefined;
     if (key && typeof reference === 'string' && (key.type === 'Media' || key.type === 'DocumentReference')) {
       out.push({ key, reference, where: `${name}.supportingInfo[${i}]` });
     }
@@ -162,7 +162,7 @@ export function selectReferralImages(referral: ServiceRequest, candidates: reado
 }
 
 function linksToReferral(r: Media | DocumentReference, referral: ServiceRequest): boolean {
-  const links = isMedia(r) ? asArray(r.basedOn) : asArray(isRecord(r.context) ? r.context['related'] : undefined);
+  const links = isMedia(r) ? asArray(r.basedOn) : asArray(isRecord(r.context) ? r.context.related : undefined);
   return links.some((ref) => pointsAtReferral(ref, referral));
 }
 
@@ -192,7 +192,7 @@ function documentImages(d: DocumentReference, key: string): ReferralImage[] {
   }
   const out: ReferralImage[] = [];
   asArray(d.content).forEach((c, i) => {
-    const attachment: unknown = isRecord(c) ? c['attachment'] : undefined;
+    const attachment: unknown = isRecord(c) ? c.attachment : undefined;
     if (!isAttachment(attachment) || !isImageContentType(attachment.contentType)) {
       return;
     }
@@ -220,8 +220,8 @@ function isAttachment(x: unknown): x is Attachment {
 }
 
 function firstDisplay(cc: CodeableConcept | undefined): string | undefined {
-  const coding = asArray(cc?.coding).find((c) => isRecord(c) && typeof c['display'] === 'string' && c['display'] !== '');
-  return isRecord(coding) && typeof coding['display'] === 'string' ? coding['display'] : undefined;
+  const coding = asArray(cc?.coding).find((c) => isRecord(c) && typeof c.display === 'string' && c.display !== '');
+  return isRecord(coding) && typeof coding.display === 'string' ? coding.display : undefined;
 }
 
 function nonEmpty(s: unknown): string | undefined {

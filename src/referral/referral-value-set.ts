@@ -38,7 +38,7 @@ const referralValueSetSchema = z
     referralProcedures: z.array(referralCode).optional(),
   })
   .refine((v) => v.codes !== undefined || v.specialties !== undefined || v.referralProcedures !== undefined, {
-    message: 'needs a codes list (or specialties / referralProcedures)',
+    error: 'needs a codes list (or specialties / referralProcedures)',
   })
   .transform((v) => ({ codes: [...(v.codes ?? []), ...(v.specialties ?? []), ...(v.referralProcedures ?? [])] }));
 
@@ -66,7 +66,7 @@ export function isReferralCoding(valueSet: ReferralValueSet, coding: unknown): b
 
 export function isDermatologySpecialty(coding: unknown): boolean {
   const sc = systemAndCode(coding);
-  return sc !== undefined && sc.system === DERMATOLOGY_SPECIALTY.system && sc.code === DERMATOLOGY_SPECIALTY.code;
+  return sc?.system === DERMATOLOGY_SPECIALTY.system && sc.code === DERMATOLOGY_SPECIALTY.code;
 }
 
 function systemAndCode(coding: unknown): { system: string; code: string } | undefined {

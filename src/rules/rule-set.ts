@@ -38,7 +38,7 @@ const ruleSetSchema = z
     triage: z.array(triageRow).min(1),
     categories: z.array(z.object({ code: z.enum(TRIAGE_CATEGORIES), display: z.string().min(1), rank: z.number().int() })),
   })
-  .passthrough()
+  .loose()
   .superRefine((r, ctx) => {
     const last = r.triage[r.triage.length - 1];
     if (last && (last.if.probabilityAtLeast !== undefined || last.if.criterion !== undefined)) {

@@ -60,7 +60,7 @@ export function mountSandbox(app: Express, deps: SandboxDeps): void {
 
   // The page asks before each hook call; `{}` means "no client authentication configured".
   app.post('/sandbox/api/hook-token', express.json({ limit: 4096 }), async (req: Request, res: Response) => {
-    const audience: unknown = isRecord(req.body) ? req.body['audience'] : undefined;
+    const audience: unknown = isRecord(req.body) ? req.body.audience : undefined;
     if (typeof audience !== 'string' || !audience) {
       throw new OperationOutcomeError(badRequest('audience (the CDS service URL) is required', 'audience'));
     }
@@ -72,7 +72,7 @@ export function mountSandbox(app: Express, deps: SandboxDeps): void {
   });
 
   app.get('/sandbox/api/reports/:id', async (req: Request, res: Response) => {
-    const id = String(req.params['id']);
+    const id = String(req.params.id);
     const model = await findViewerModel(deps, req, id);
     if (!model) {
       throw new OperationOutcomeError(notFound(`no triage report "${id}" in this sandbox or its FHIR server`));

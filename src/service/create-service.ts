@@ -100,7 +100,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
   metrics.modelInfo.set({ name: m.name, version: m.version, sha256: m.sha256 }, 1);
   let store: SharedStore;
   try {
-    store = opts.store ?? (await openSharedStore(config, { onIdleError: (err) => log.warn('store connection lost; reconnecting on next use', { error: err.message }) }));
+    store = opts.store ?? (await openSharedStore(config, { onIdleError: (err) => { log.warn('store connection lost; reconnecting on next use', { error: err.message }); } }));
   } catch (err) {
     await model.close();
     throw err;

@@ -31,36 +31,36 @@ function str(v: unknown): string | undefined {
 
 /** The issued card of a joined row (columns c_uuid, c_service, ...), when there is one. */
 export function toIssued(r: Record<string, unknown>): IssuedCard | undefined {
-  const p = r['bcc_probability'];
-  return str(r['c_uuid'])
+  const p = r.bcc_probability;
+  return str(r.c_uuid)
     ? {
-        uuid: String(r['c_uuid']),
-        serviceId: String(r['c_service']),
-        hookInstance: String(r['hook_instance']),
-        referral: String(r['referral']),
-        category: String(r['category']),
+        uuid: String(r.c_uuid),
+        serviceId: String(r.c_service),
+        hookInstance: String(r.hook_instance),
+        referral: String(r.referral),
+        category: String(r.category),
         bccProbability: typeof p === 'number' ? p : null,
-        modelVersion: String(r['model_version']),
-        issuedAt: String(r['issued_at']),
+        modelVersion: String(r.model_version),
+        issuedAt: String(r.issued_at),
       }
     : undefined;
 }
 
 export function toStored(r: Record<string, unknown>): StoredFeedback {
   const issued = toIssued(r);
-  const acceptedSuggestions: unknown = JSON.parse(String(r['accepted_suggestions'] ?? '[]'));
+  const acceptedSuggestions: unknown = JSON.parse(typeof r.accepted_suggestions === 'string' ? r.accepted_suggestions : '[]');
   return {
     // PostgreSQL returns BIGSERIAL as a string.
-    id: Number(r['id']),
-    serviceId: String(r['service_id']),
-    card: String(r['card']),
-    outcome: r['outcome'] === 'overridden' ? 'overridden' : 'accepted',
+    id: Number(r.id),
+    serviceId: String(r.service_id),
+    card: String(r.card),
+    outcome: r.outcome === 'overridden' ? 'overridden' : 'accepted',
     acceptedSuggestions: Array.isArray(acceptedSuggestions) ? acceptedSuggestions.map(String) : [],
-    ...(str(r['override_code']) ? { overrideReasonCode: str(r['override_code']) } : {}),
-    ...(str(r['override_system']) ? { overrideReasonSystem: str(r['override_system']) } : {}),
-    ...(str(r['override_comment']) ? { overrideComment: str(r['override_comment']) } : {}),
-    outcomeTimestamp: String(r['outcome_timestamp']),
-    receivedAt: String(r['received_at']),
+    ...(str(r.override_code) ? { overrideReasonCode: str(r.override_code) } : {}),
+    ...(str(r.override_system) ? { overrideReasonSystem: str(r.override_system) } : {}),
+    ...(str(r.override_comment) ? { overrideComment: str(r.override_comment) } : {}),
+    outcomeTimestamp: String(r.outcome_timestamp),
+    receivedAt: String(r.received_at),
     ...(issued ? { issued } : {}),
   };
 }

@@ -23,7 +23,7 @@ describe('analyzeImages', () => {
     [model, rules] = await Promise.all([openModel(DEFAULT_MODEL_MANIFEST), loadRuleSet(DEFAULT_RULES)]);
   });
   after(async () => {
-    await model?.close();
+    await model.close();
   });
 
   it('answers in input order, each image with its own result, whatever order decoding finishes in', async () => {
@@ -93,7 +93,7 @@ describe('analyzeImages', () => {
       );
       assert.equal(calls(), 0, 'not scored at all');
       assert.equal(r.outcome.issue[0]?.code, 'business-rule');
-      assert.deepEqual(r.outcome.issue[0]?.expression, ['Media/1.content']);
+      assert.deepEqual(r.outcome.issue[0].expression, ['Media/1.content']);
     });
 
     it('withholds the score of images the model itself calls not dermoscopic or out of distribution', async () => {
@@ -103,7 +103,7 @@ describe('analyzeImages', () => {
         { id: 'drawing', bytes: await lesionJpeg(640, 480, 1) },
       ]);
       for (const r of results) {
-        assert.ok(r && !r.ok && r.rejection, `${r?.id} refused`);
+        assert.ok(!r.ok && r.rejection, `${r.id} refused`);
         assert.equal(r.rejection.stage, 'model');
         assert.ok(r.rejection.reasons.length > 0);
         for (const reason of r.rejection.reasons) {
@@ -127,7 +127,7 @@ describe('analyzeImages', () => {
       };
       const results = await analyzeImages({ model, rules, gate }, Object.entries(pictures).map(([id, bytes]) => ({ id, bytes })));
       for (const r of results) {
-        assert.ok(r && !r.ok && r.rejection, `${r?.id} refused`);
+        assert.ok(!r.ok && r.rejection, `${r.id} refused`);
         assert.equal(r.rejection.stage, 'model', r.id);
       }
     });

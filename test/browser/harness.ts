@@ -11,18 +11,17 @@ import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import type { Service } from '../../src/service/create-service.ts';
-import { PROJECT_ROOT } from '../../src/config.ts';
+import { PROJECT_ROOT, DEFAULT_CONFIG } from '../../src/config.ts';
 import { createLogger } from '../../src/common/logger.ts';
 import type { ReportStore } from '../../src/viewer/report-store.ts';
 import { createReportStore } from '../../src/viewer/report-store.ts';
 import { createSandboxService } from '../../src/sandbox/sandbox-service.ts';
-import { DEFAULT_CONFIG } from '../../src/config.ts';
 import type { SharedStore } from '../../src/storage/shared-store.ts';
 import { openSqliteStore } from '../../src/storage/sqlite-store.ts';
 import { freeLoopbackPort } from '../support/free-port.ts';
 
 /** Debian's package (`apt-get install -y chromium`); CHROMIUM_PATH points elsewhere. */
-export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = resolve(PROJECT_ROOT, 'test/artifacts');
 
 /** Without the background-networking flags Chromium dials out, and this network refuses it. */
@@ -131,7 +130,7 @@ export async function startSandboxStand(): Promise<SandboxStand> {
     async stop() {
       await browser.close();
       httpServer.closeAllConnections();
-      await new Promise<void>((ok) => httpServer.close(() => ok()));
+      await new Promise<void>((ok) => httpServer.close(() => { ok(); }));
       await started.close();
       await shared.close();
       await rm(dir, { recursive: true, force: true });

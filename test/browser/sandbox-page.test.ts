@@ -34,7 +34,7 @@ describe('sandbox page in Chromium', { timeout: 240_000 }, () => {
     stand = await startSandboxStand();
   });
   after(async () => {
-    await stand?.stop();
+    await stand.stop();
   });
 
   it('serves the page with a Content-Security-Policy and labels every control', async () => {
@@ -62,7 +62,7 @@ describe('sandbox page in Chromium', { timeout: 240_000 }, () => {
 
     const media = await getJson<Bundle>(`${stand.baseUrl}/fhir/Media?based-on=ServiceRequest/${referralId}`);
     assert.equal(media.entry?.length, 2, 'both images stored as Media based on the referral');
-    assert.ok(media.entry?.every((e) => e.resource?.resourceType === 'Media' && e.resource.subject?.reference === `Patient/${patientId}`));
+    assert.ok(media.entry.every((e) => e.resource?.resourceType === 'Media' && e.resource.subject?.reference === `Patient/${patientId}`));
 
     const cards = await signReferral(page);
     assert.equal(await cards.count(), 1);

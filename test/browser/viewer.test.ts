@@ -40,7 +40,7 @@ describe('result viewer in Chromium', { timeout: 240_000 }, () => {
     patternCount = manifest.patterns.length;
   });
   after(async () => {
-    await stand?.stop();
+    await stand.stop();
   });
 
   it('shows the image with a toggle and an opacity slider per heatmap, usable by keyboard', async () => {

@@ -35,7 +35,7 @@ describe('status cards', () => {
     assert.match(c.detail ?? '', /Image 2, Ear: unreadable: .*image is empty/);
     assert.match(c.detail ?? '', /Please attach a sharp, evenly lit dermoscopic photo/);
     assert.doesNotMatch(`${c.summary} ${c.detail ?? ''}`, /probability|p=/i);
-    assert.ok([...c.summary].length < 140);
+    assert.ok(Array.from(c.summary).length < 140);
     assert.deepEqual(checkCard(c), []);
   });
 });

@@ -29,7 +29,7 @@ describe('hook request', () => {
 
   it('accepts a null prefetch value and a null fhirAuthorization', () => {
     const r = parseHookRequest({ ...base, fhirAuthorization: null, prefetch: { images: null } });
-    assert.equal(r.prefetch?.['images'], null);
+    assert.equal(r.prefetch?.images, null);
   });
 
   it('names each missing element', () => {
@@ -57,7 +57,7 @@ describe('feedback request', () => {
     });
     assert.deepEqual(items[0]?.acceptedSuggestions, ['s1']);
     assert.equal(items[1]?.overrideReasonCode, 'image-quality');
-    assert.equal(items[1]?.overrideComment, 'blurry');
+    assert.equal(items[1].overrideComment, 'blurry');
   });
 
   it('rejects an unknown outcome, naming it', () => {

@@ -11,8 +11,7 @@ import { parseAllDocuments } from 'yaml';
 import { parseTrustedIssuers } from '../../src/cds/auth/trusted-issuers.ts';
 import { HEALTH_PATHS } from '../../src/cds/app.ts';
 import { FLUSH_MS } from '../../src/cds/graceful-shutdown.ts';
-import { PROJECT_ROOT } from '../../src/config.ts';
-import { SERVICE_ENV_NAMES, loadServiceConfig } from '../../src/config.ts';
+import { PROJECT_ROOT, SERVICE_ENV_NAMES, loadServiceConfig } from '../../src/config.ts';
 
 const K8S = join(PROJECT_ROOT, 'deploy/k8s');
 
@@ -46,9 +45,9 @@ const docs: Obj[] = readdirSync(K8S)
     }),
   );
 function one(kind: string, name?: string): Obj {
-  const found = docs.filter((d) => d['kind'] === kind && (name === undefined || at(d, 'metadata', 'name') === name));
+  const found = docs.filter((d) => d.kind === kind && (name === undefined || at(d, 'metadata', 'name') === name));
   assert.equal(found.length, 1, `one ${kind}${name ? ` ${name}` : ''}`);
-  return found[0] as Obj;
+  return found[0]!;
 }
 
 const deployment = one('Deployment');
@@ -74,7 +73,7 @@ function containerEnv(): Record<string, string> {
   }
   for (const e of arr(container, 'env')) {
     const name = at(e, 'name') as string;
-    const ref = isObj(e) && isObj(e['valueFrom']) ? at(e, 'valueFrom', 'secretKeyRef') : undefined;
+    const ref = isObj(e) && isObj(e.valueFrom) ? at(e, 'valueFrom', 'secretKeyRef') : undefined;
     env[name] = ref ? secretValue(at(ref, 'name') as string, at(ref, 'key') as string) : (at(e, 'value') as string);
   }
   return env;
@@ -170,7 +169,7 @@ describe('deployment manifests and image against the service configuration', () 
     mergeMatch(at(deployment, 'spec', 'selector', 'matchLabels'), 'Deployment selector');
     const kustomization = one('Kustomization');
     for (const f of arr(kustomization, 'resources')) {
-      assert.ok(docs.some((d) => d['__file'] === f), `${String(f)} exists`);
+      assert.ok(docs.some((d) => d.__file === f), `${String(f)} exists`);
     }
   });
 

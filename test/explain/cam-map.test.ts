@@ -20,7 +20,11 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
 
 function argmax(v: Float32Array): number {
   let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i]! > v[best]!) best = i;
+  for (let i = 1; i < v.length; i++) {
+    if (v[i]! > v[best]!) {
+      best = i;
+    }
+  }
   return best;
 }
 

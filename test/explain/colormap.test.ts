@@ -20,7 +20,7 @@ describe('turbo', () => {
 
   it('stays close to the reference Turbo LUT at interior points', () => {
     // Entries 64, 128, 192 of Google's published 256-entry Turbo table, as bytes.
-    const reference: ReadonlyArray<readonly [number, readonly [number, number, number]]> = [
+    const reference: readonly (readonly [number, readonly [number, number, number]])[] = [
       [64, [40, 188, 235]],
       [128, [164, 252, 60]],
       [192, [251, 126, 33]],

@@ -26,7 +26,11 @@ function pixel(img: Rgba, x: number, y: number): readonly [number, number, numbe
 
 function maxAlphaIn(img: Rgba, x0: number, y0: number, x1: number, y1: number): number {
   let max = 0;
-  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) max = Math.max(max, pixel(img, x, y)[3]);
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      max = Math.max(max, pixel(img, x, y)[3]);
+    }
+  }
   return max;
 }
 
@@ -155,7 +159,9 @@ describe('compositeOverlay', () => {
     assert.ok(diff > 60, `overlay visible at hot cell (diff ${diff})`);
     const cold = pixel(composed, 390, 290);
     const coldPlain = pixel(plain, 390, 290);
-    for (let c = 0; c < 3; c++) assert.ok(Math.abs(cold[c]! - coldPlain[c]!) <= 2, `channel ${c} unchanged`);
+    for (let c = 0; c < 3; c++) {
+      assert.ok(Math.abs(cold[c]! - coldPlain[c]!) <= 2, `channel ${c} unchanged`);
+    }
   });
 
   it('auto-rotates the image by its EXIF orientation', async () => {
@@ -163,7 +169,9 @@ describe('compositeOverlay', () => {
     // so the displayed 20x40 image is red on top, blue at the bottom.
     const raw = Buffer.alloc(40 * 20 * 3);
     for (let y = 0; y < 20; y++) {
-      for (let x = 0; x < 40; x++) raw.set(x < 20 ? [255, 0, 0] : [0, 0, 255], (y * 40 + x) * 3);
+      for (let x = 0; x < 40; x++) {
+        raw.set(x < 20 ? [255, 0, 0] : [0, 0, 255], (y * 40 + x) * 3);
+      }
     }
     const image = await sharp(raw, { raw: { width: 40, height: 20, channels: 3 } })
       .jpeg({ quality: 95 })

@@ -24,7 +24,7 @@ function actual(text: string, maxBytes: number): Buffer | 'invalid' | 'too big' 
   try {
     return decodeBase64(text, maxBytes, 'x');
   } catch (err) {
-    return /limit/.test((err as Error).message) ? 'too big' : 'invalid';
+    return (err as Error).message.includes('limit') ? 'too big' : 'invalid';
   }
 }
 

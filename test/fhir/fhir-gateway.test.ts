@@ -63,17 +63,17 @@ before(async () => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     switch (path) {
       case '/fhir/Media':
-        return json(res, 200, { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: { resourceType: 'Media', id: 'm1' } }] });
+        { json(res, 200, { resourceType: 'Bundle', type: 'searchset', entry: [{ resource: { resourceType: 'Media', id: 'm1' } }] }); return; }
       case '/fhir/Media/m1':
-        return json(res, 200, { resourceType: 'Media', id: 'm1', status: 'completed', content: { url: 'Binary/raw' } });
+        { json(res, 200, { resourceType: 'Media', id: 'm1', status: 'completed', content: { url: 'Binary/raw' } }); return; }
       case '/fhir/Media/m1/_history/2':
-        return json(res, 200, { resourceType: 'Media', id: 'm1', meta: { versionId: '2' } });
+        { json(res, 200, { resourceType: 'Media', id: 'm1', meta: { versionId: '2' } }); return; }
       case '/fhir/Media/wrong-type':
-        return json(res, 200, { resourceType: 'Patient', id: 'p' });
+        { json(res, 200, { resourceType: 'Patient', id: 'p' }); return; }
       case '/fhir/Media/denied':
-        return json(res, 401, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] });
+        { json(res, 401, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] }); return; }
       case '/fhir/Media/missing':
-        return json(res, 404, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
+        { json(res, 404, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] }); return; }
       case '/fhir/Media/login-page':
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         return res.end('<!doctype html><title>Sign in</title>');
@@ -91,9 +91,9 @@ before(async () => {
         res.writeHead(200, { 'content-type': 'image/png' });
         return res.end(PNG);
       case '/fhir/Binary/json':
-        return json(res, 200, { resourceType: 'Binary', contentType: 'image/png', data: PNG.toString('base64') });
+        { json(res, 200, { resourceType: 'Binary', contentType: 'image/png', data: PNG.toString('base64') }); return; }
       case '/fhir/Binary/json-bad':
-        return json(res, 200, { resourceType: 'Binary', contentType: 'image/png', data: 'not base64!' });
+        { json(res, 200, { resourceType: 'Binary', contentType: 'image/png', data: 'not base64!' }); return; }
       case '/fhir/Binary/untyped-json':
         res.writeHead(200);
         return res.end(JSON.stringify({ resourceType: 'Binary', data: PNG.toString('base64') }));
@@ -120,7 +120,7 @@ before(async () => {
       case '/fhir/Binary/hang':
         return; // never answers: the timeout must fire
       default:
-        return json(res, 404, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
+        { json(res, 404, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] }); return; }
     }
   });
   base = `${ehr.origin}/fhir`;
@@ -141,7 +141,7 @@ describe('createFhirGateway: search and read (fhir-kit-client)', () => {
     const req = ehr.seen.slice(before);
     assert.equal(req.length, 1);
     assert.equal(req[0]?.url, '/fhir/Media?based-on=ServiceRequest%2Fr1&_count=50');
-    assert.equal(req[0]?.authorization, `Bearer ${TOKEN}`);
+    assert.equal(req[0].authorization, `Bearer ${TOKEN}`);
   });
 
   it('reads relative, versioned and absolute-under-base references, with the token', async () => {
@@ -270,7 +270,7 @@ describe('createFhirGateway: fetchAttachment', () => {
   it('uses the injected fetch for attachments', async () => {
     const asked: string[] = [];
     const fakeFetch: typeof fetch = async (input) => {
-      asked.push(String(input));
+      asked.push(input instanceof Request ? input.url : String(input));
       return new Response(new Uint8Array(PNG), { status: 200, headers: { 'content-type': 'image/png' } });
     };
     const g = createFhirGateway({ baseUrl: 'https://ehr.example.org/fhir', timeoutMs: 1000, fetch: fakeFetch });

@@ -15,7 +15,7 @@ import { ORDER_SIGN, dermReferral, startTestService } from '../security/service.
 import type { TestService } from '../security/service.ts';
 import { bundle, resource } from './arbitraries.ts';
 
-const RUNS = Number(process.env['FUZZ_RUNS'] ?? 150);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 let ts: TestService;
 let ehr: Loopback;
 let imageData: fc.Arbitrary<string>;

@@ -14,7 +14,7 @@ import type { TestService } from '../security/service.ts';
 import { authorizationHeader, hookBody } from './arbitraries.ts';
 
 /** FUZZ_RUNS=5000 for a deeper run; the default keeps the file quick. */
-const RUNS = Number(process.env['FUZZ_RUNS'] ?? 200);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
 let open: TestService;
 let secured: TestService;
 
@@ -85,6 +85,7 @@ describe('fuzzed hook payloads', () => {
     await fc.assert(
       fc.asyncProperty(authorizationHeader, fc.constantFrom('/cds-services', `/cds-services/${ORDER_SIGN}`), async (authorization, path) => {
         // Header values cannot hold control characters; HTTP clients refuse to send them.
+        // eslint-disable-next-line no-control-regex -- stripping control characters is the point
         const value = authorization.replace(/[\u0000-\u001f\u007f-\uffff]/g, '');
         const r = path === '/cds-services' ? request(secured.service.app).get(path) : request(secured.service.app).post(path).send({});
         const res = await r.set('Authorization', value);

@@ -32,7 +32,7 @@ describe('models/image-gate.json', () => {
 
   it('rejects an unknown reason code, naming the element', async () => {
     const j = await shipped();
-    j.checks[0]!['code'] = 'grainy';
+    j.checks[0]!.code = 'grainy';
     assert.ok(expressions(() => parseGateConfig(j, 'gate')).includes('gate.checks.0.code'));
   });
 
@@ -44,8 +44,8 @@ describe('models/image-gate.json', () => {
 
   it('rejects an action other than reject or warn, and an unknown measure', async () => {
     const j = await shipped();
-    j.checks[1]!['action'] = 'ignore';
-    j.checks[2]!['measure'] = 'prettiness';
+    j.checks[1]!.action = 'ignore';
+    j.checks[2]!.measure = 'prettiness';
     const e = expressions(() => parseGateConfig(j, 'gate'));
     assert.ok(e.includes('gate.checks.1.action'), e.join());
     assert.ok(e.includes('gate.checks.2.measure'), e.join());
@@ -53,8 +53,8 @@ describe('models/image-gate.json', () => {
 
   it('rejects a share limit outside 0..1', async () => {
     const j = await shipped();
-    const k = j.checks.findIndex((c) => c['measure'] === 'highlightShare');
-    j.checks[k]!['limit'] = 5;
+    const k = j.checks.findIndex((c) => c.measure === 'highlightShare');
+    j.checks[k]!.limit = 5;
     assert.ok(expressions(() => parseGateConfig(j, 'gate')).includes(`gate.checks.${k}.limit`));
   });
 

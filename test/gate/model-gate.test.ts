@@ -28,10 +28,10 @@ describe('model gate', () => {
     const [r, ...rest] = judgeModelGate({ dermoscopy: 0.1, ood: 5 }, manifest, config).rejections;
     assert.equal(rest.length, 0);
     assert.equal(r?.code, 'not-dermoscopic');
-    assert.equal(r?.measured, 0.1);
-    assert.equal(r?.limit, 0.4);
-    assert.ok((r?.text.length ?? 0) > 20);
-    assert.doesNotMatch(r?.text ?? '', /\{(measured|limit)\}/);
+    assert.equal(r.measured, 0.1);
+    assert.equal(r.limit, 0.4);
+    assert.ok(r.text.length > 20);
+    assert.doesNotMatch(r.text, /\{(measured|limit)\}/);
   });
 
   it('refuses an image far from the training distribution', () => {

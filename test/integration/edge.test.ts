@@ -35,7 +35,7 @@ before(async () => {
 });
 
 after(async () => {
-  await h?.stop();
+  await h.stop();
 });
 
 interface Recorded {
@@ -62,7 +62,7 @@ async function startRecorder(): Promise<{ baseUrl: string; requests: Recorded[];
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => { resolve(); });
       }),
   };
 }
@@ -79,8 +79,8 @@ describe('HTTP edge', () => {
     for (const id of [ORDER_SIGN, ORDER_SELECT]) {
       const s = byId.get(id);
       assert.ok(s?.prefetch, `${id} has prefetch templates`);
-      assert.equal(s.prefetch['images'], 'Media?patient={{context.patientId}}&_count=50');
-      assert.equal(s.prefetch['patient'], 'Patient/{{context.patientId}}');
+      assert.equal(s.prefetch.images, 'Media?patient={{context.patientId}}&_count=50');
+      assert.equal(s.prefetch.patient, 'Patient/{{context.patientId}}');
     }
   });
 

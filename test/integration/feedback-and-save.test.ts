@@ -41,7 +41,7 @@ before(async () => {
 });
 
 after(async () => {
-  await h?.stop();
+  await h.stop();
 });
 
 /** A referral with one image on the FHIR server, triaged through order-sign with the prefetch. */
@@ -53,8 +53,8 @@ async function triagedReferral(seed: number): Promise<{ referral: ServiceRequest
   const body = hookBody(h, { patientId: patient.id, draftOrders: [referral], prefetch });
   const cards = cardsOf(h, await postHook(h, ORDER_SIGN, body));
   assert.equal(cards.length, 1);
-  assert.equal(typeof body['hookInstance'], 'string');
-  return { referral, hookInstance: String(body['hookInstance']), card: cards[0]! };
+  assert.equal(typeof body.hookInstance, 'string');
+  return { referral, hookInstance: String(body.hookInstance), card: cards[0]! };
 }
 
 /**
@@ -117,7 +117,7 @@ async function assertReportInChart(card: Card, referralId: string): Promise<void
   const provenance = resourcesOf(entryResources(await search(h, `Provenance?target=DiagnosticReport/${report.id ?? ''}`)), 'Provenance');
   assert.equal(provenance.length, 1, 'the AI Provenance targets the saved report');
   // Server-assigned ids (POST) differ from the offered ones (PUT keeps them): compare with what was saved.
-  assert.equal(provenance[0]?.agent[0]?.who?.reference, [...savedDevices][0], 'the Provenance agent is the model Device');
+  assert.equal(provenance[0]?.agent[0]?.who.reference, [...savedDevices][0], 'the Provenance agent is the model Device');
 }
 
 describe('after the card', () => {
@@ -158,8 +158,8 @@ describe('after the card', () => {
     const overridden = stored.find((f) => f.outcome === 'overridden');
     assert.deepEqual(accepted?.acceptedSuggestions, [save.uuid]);
     assert.equal(overridden?.overrideReasonCode, reason.code);
-    assert.equal(overridden?.overrideReasonSystem, reason.system);
-    assert.equal(overridden?.overrideComment, 'Looks like a seborrhoeic keratosis');
+    assert.equal(overridden.overrideReasonSystem, reason.system);
+    assert.equal(overridden.overrideComment, 'Looks like a seborrhoeic keratosis');
 
     const metrics = await request(h.service.app).get('/metrics');
     assert.equal(metrics.status, 200);

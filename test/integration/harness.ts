@@ -17,11 +17,10 @@ import { INDICATORS } from '../../src/cards/card.ts';
 import { CARD_NOTICE } from '../../src/cards/card-detail.ts';
 import { checkCard } from '../../src/cards/check-card.ts';
 import { createService } from '../../src/service/create-service.ts';
-import { DEFAULT_IMAGE_GATE } from '../../src/config.ts';
+import { DEFAULT_IMAGE_GATE, DEFAULT_CONFIG } from '../../src/config.ts';
 import { loadGateConfig, withModelChecks } from '../../src/gate/gate-config.ts';
 import type { Service } from '../../src/service/create-service.ts';
 import { createLogger } from '../../src/common/logger.ts';
-import { DEFAULT_CONFIG } from '../../src/config.ts';
 import { startFhirServerProcess } from '../support/fhir-process.ts';
 import type { FhirServerProcess } from '../support/fhir-process.ts';
 import { loadDefaultValidator } from '../../src/tools/profiles/validate-resource.ts';
@@ -222,8 +221,8 @@ export function assertNoTokenInLogs(h: Harness): void {
 export function cardsOf(h: Harness, res: Response): Card[] {
   assert.equal(res.status, 200, `hook answered ${res.status}: ${res.text}`);
   const body: unknown = res.body;
-  assert.ok(isRecord(body) && Array.isArray(body['cards']), `a { cards } body: ${res.text}`);
-  return body['cards'].map((c: unknown) => assertCard(h, c));
+  assert.ok(isRecord(body) && Array.isArray(body.cards), `a { cards } body: ${res.text}`);
+  return body.cards.map((c: unknown) => assertCard(h, c));
 }
 
 /**
@@ -234,7 +233,7 @@ export function cardsOf(h: Harness, res: Response): Card[] {
 export function assertCard(h: Harness, card: unknown): Card {
   assert.deepEqual(checkCard(card), [], `card is valid CDS Hooks 2.0: ${JSON.stringify(card)}`);
   assert.ok(isCard(card));
-  assert.ok([...card.summary].length < 140, `summary under 140 characters: ${card.summary}`);
+  assert.ok(Array.from(card.summary).length < 140, `summary under 140 characters: ${card.summary}`);
   assert.ok((INDICATORS as readonly string[]).includes(card.indicator), `indicator ${card.indicator}`);
   const detail = card.detail ?? '';
   assert.ok(detail.includes(CARD_NOTICE), `detail says it is decision support: ${detail}`);
@@ -273,7 +272,7 @@ export function assertOutcome(res: Response, status: number): OperationOutcome {
 }
 
 function isOutcome(x: unknown): x is OperationOutcome {
-  return isRecord(x) && x['resourceType'] === 'OperationOutcome' && Array.isArray(x['issue']);
+  return isRecord(x) && x.resourceType === 'OperationOutcome' && Array.isArray(x.issue);
 }
 
 /** Every `expression` of every issue. */

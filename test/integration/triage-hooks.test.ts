@@ -31,7 +31,7 @@ before(async () => {
 });
 
 after(async () => {
-  await h?.stop();
+  await h.stop();
 });
 
 /** A patient, a dermatology referral stored on the FHIR server, and one Media per image basedOn it. */
@@ -136,7 +136,7 @@ describe('triage hooks against a FHIR server process', () => {
     ] as const) {
       const headings = imageHeadings(card);
       assert.equal(headings.length, titles.length, `image sections: ${headings.join('; ')}`);
-      titles.forEach((t, k) => assert.ok(headings[k]?.startsWith(`#### Image ${k + 1}: ${t}`), `${headings[k]} is ${t}`));
+      titles.forEach((t, k) => { assert.ok(headings[k]?.startsWith(`#### Image ${k + 1}: ${t}`), `${headings[k]} is ${t}`); });
       const saved = savedReport(card);
       assert.deepEqual(saved.derivedFrom, media.map((m) => `Media/${m.id}`).sort(), 'the Observations come from this referral\'s images only');
       assert.deepEqual([...saved.results].sort(), [...saved.observationIds].sort(), 'DiagnosticReport.result lists every Observation of the card');
@@ -270,7 +270,7 @@ describe('the image gate as production runs it', () => {
     p = await startHarness({ modelChecks: 'reject' });
   });
   after(async () => {
-    await p?.stop();
+    await p.stop();
   });
 
   it('refuses images the model calls not dermoscopic or out of distribution: an info card, no probability, no report', async () => {

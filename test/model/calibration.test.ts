@@ -53,7 +53,7 @@ describe('calibrate', () => {
           // Strict monotonicity (Platt) keeps decisions exactly; a flat isotonic step may merge
           // values on one side, never swap them.
           const before = raw >= 0.05;
-          const after = calibrate(raw, cal) >= (points['triage'] ?? Number.NaN);
+          const after = calibrate(raw, cal) >= (points.triage ?? Number.NaN);
           return cal.method === 'platt' ? before === after : !before || after;
         }),
       );

@@ -74,18 +74,18 @@ describe('manifest against the ONNX graph', () => {
 
   it('names an input the graph lacks', () => {
     const m = parseManifest({ ...manifestJson, input: { ...manifestJson.input, name: 'pixels' } });
-    assert.throws(() => checkModelIo(m, session.inputMetadata, session.outputMetadata), /graph has no input "pixels"/);
+    assert.throws(() => { checkModelIo(m, session.inputMetadata, session.outputMetadata); }, /graph has no input "pixels"/);
   });
 
   it('names a size the graph does not take', () => {
     const m = parseManifest({ ...manifestJson, input: { ...manifestJson.input, size: 256 } });
-    assert.throws(() => checkModelIo(m, session.inputMetadata, session.outputMetadata), /is not \[N,3,256,256\]/);
+    assert.throws(() => { checkModelIo(m, session.inputMetadata, session.outputMetadata); }, /is not \[N,3,256,256\]/);
   });
 
   it('names a CAM size the graph does not produce', () => {
     const cam = { ...manifestJson.outputs.cam, shape: ['N', 8, 14, 14] };
     const m = parseManifest({ ...manifestJson, outputs: { ...manifestJson.outputs, cam } });
-    assert.throws(() => checkModelIo(m, session.inputMetadata, session.outputMetadata), (e: unknown) => {
+    assert.throws(() => { checkModelIo(m, session.inputMetadata, session.outputMetadata); }, (e: unknown) => {
       assert.ok(e instanceof OperationOutcomeError);
       assert.deepEqual(e.outcome.issue[0]?.expression, ['manifest.outputs.cam']);
       return true;

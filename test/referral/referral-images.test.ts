@@ -34,7 +34,7 @@ describe('selectReferralImages', () => {
     const images = selectReferralImages(referral, [other, mine, loose]);
     assert.deepEqual(sources(images), ['Media/m1.content']);
     assert.deepEqual(images[0]?.source, { reference: 'Media/m1', type: 'Media' });
-    assert.deepEqual(images[0]?.attachment, { contentType: 'image/jpeg', url: 'Binary/m1' });
+    assert.deepEqual(images[0].attachment, { contentType: 'image/jpeg', url: 'Binary/m1' });
   });
 
   it('reads absolute, versioned and urn forms of the basedOn reference', () => {

@@ -53,7 +53,7 @@ describe('report cross-references', () => {
     assert.deepEqual(new Set(b.entry?.map((e) => e.fullUrl)), fullUrls);
     for (const e of b.entry ?? []) {
       assert.equal(e.request?.method, 'POST');
-      assert.equal(e.request?.url, e.resource?.resourceType);
+      assert.equal(e.request.url, e.resource?.resourceType);
     }
     const device = b.entry?.find((e) => e.resource?.resourceType === 'Device');
     assert.match(device?.request?.ifNoneExist ?? '', /^identifier=http:\/\/bcc-cds\.org\/fhir\/NamingSystem\/model-sha256\|[0-9a-f]{64}$/);

@@ -58,8 +58,8 @@ describe('triage', () => {
   });
 
   it('refuses rules that name an operating point the manifest lacks', () => {
-    assert.throws(() => checkRulesAgainstThresholds(rules, { triage: 0.2, balanced: 0.5, review: 0.1 }), /specific/);
-    assert.throws(() => checkRulesAgainstThresholds(rules, { triage: 0.2, balanced: 0.5, specific: 0.8 }), /review/);
+    assert.throws(() => { checkRulesAgainstThresholds(rules, { triage: 0.2, balanced: 0.5, review: 0.1 }); }, /specific/);
+    assert.throws(() => { checkRulesAgainstThresholds(rules, { triage: 0.2, balanced: 0.5, specific: 0.8 }); }, /review/);
     checkRulesAgainstThresholds(rules, thresholds);
   });
 });

@@ -19,7 +19,6 @@ import { DEFAULT_IMAGE_GATE, IMAGE_GATE_ENV, PROJECT_ROOT } from '../../src/conf
 import { loadGateConfig, withModelChecks } from '../../src/gate/gate-config.ts';
 import { openPostgresStore } from '../../src/storage/postgres-store.ts';
 import { jwksOf, makeClient, signClientJwt } from '../security/jwt-clients.ts';
-import type { TestClient } from '../security/jwt-clients.ts';
 import { ORDER_SIGN, orderSignHook } from '../security/service.ts';
 import { stopProcess } from '../support/child-process.ts';
 import type { Nginx } from '../support/nginx.ts';
@@ -213,10 +212,10 @@ async function startReplica(port: number, env: Record<string, string>, logFile: 
   });
   started.push({ port, child });
   const log = createWriteStream(logFile);
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   process.once('exit', () => child.kill('SIGKILL'));
   const deadline = Date.now() + 120_000;
   for (;;) {

@@ -32,8 +32,8 @@ before(async () => {
 });
 
 after(async () => {
-  await ts?.stop();
-  await cluster?.stop();
+  await ts.stop();
+  await cluster.stop();
 });
 
 function discovery(token: string): Promise<Response> {

@@ -35,7 +35,7 @@ describe('CORS', () => {
       assert.match(res.headers['access-control-allow-headers'] ?? '', /Authorization/);
       assert.match(res.headers['access-control-allow-headers'] ?? '', /Content-Type/);
       assert.match(res.headers['access-control-allow-methods'] ?? '', /POST/);
-      assert.match(res.headers['vary'] ?? '', /Origin/);
+      assert.match(res.headers.vary ?? '', /Origin/);
     });
   }
 

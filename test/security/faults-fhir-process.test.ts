@@ -98,9 +98,9 @@ before(async () => {
 });
 
 after(async () => {
-  await ts?.stop();
-  await proxy?.stop();
-  await fhir?.stop();
+  await ts.stop();
+  await proxy.stop();
+  await fhir.stop();
 });
 
 async function hook(referral: ServiceRequest, fhirServer: string): Promise<{ res: Response; ms: number }> {

@@ -53,48 +53,48 @@ async function misbehave(mode: string, rest: string, res: ServerResponse): Promi
     switch (mode) {
       case 'slow':
         await new Promise((r) => setTimeout(r, 3000));
-        return sendJson(res, 200, searchset(), 'application/fhir+json');
+        { sendJson(res, 200, searchset(), 'application/fhir+json'); return; }
       case 'e500':
-        return sendJson(res, 500, { resourceType: 'OperationOutcome', issue: [{ severity: 'fatal', code: 'exception' }] }, 'application/fhir+json');
+        { sendJson(res, 500, { resourceType: 'OperationOutcome', issue: [{ severity: 'fatal', code: 'exception' }] }, 'application/fhir+json'); return; }
       case 'e503-html':
-        return sendJson(res, 503, '<html><body>Service Unavailable</body></html>', 'text/html');
+        { sendJson(res, 503, '<html><body>Service Unavailable</body></html>', 'text/html'); return; }
       case 'garbage':
-        return sendJson(res, 200, '{"resourceType":"Bundle","entry":[{"resource":', 'application/fhir+json');
+        { sendJson(res, 200, '{"resourceType":"Bundle","entry":[{"resource":', 'application/fhir+json'); return; }
       case 'html':
-        return sendJson(res, 200, '<!doctype html><title>login</title>', 'text/html');
+        { sendJson(res, 200, '<!doctype html><title>login</title>', 'text/html'); return; }
       case 'text':
-        return sendJson(res, 200, 'OK', 'text/plain');
+        { sendJson(res, 200, 'OK', 'text/plain'); return; }
       case 'text-bundle':
-        return sendJson(res, 200, searchset(), 'text/plain');
+        { sendJson(res, 200, searchset(), 'text/plain'); return; }
       case 'not-bundle':
-        return sendJson(res, 200, { resourceType: 'Patient', id: 'p1' }, 'application/fhir+json');
+        { sendJson(res, 200, { resourceType: 'Patient', id: 'p1' }, 'application/fhir+json'); return; }
       case 'bad-entries':
-        return sendJson(res, 200, { resourceType: 'Bundle', type: 'searchset', entry: [null, 3, 'x', { resource: { resourceType: 'Media' } }, { resource: [] }] }, 'application/fhir+json');
+        { sendJson(res, 200, { resourceType: 'Bundle', type: 'searchset', entry: [null, 3, 'x', { resource: { resourceType: 'Media' } }, { resource: [] }] }, 'application/fhir+json'); return; }
       case 'mixed':
-        return sendJson(res, 200, searchset(media('t', 'Binary/truncated'), media('g', 'Binary/good')), 'application/fhir+json');
+        { sendJson(res, 200, searchset(media('t', 'Binary/truncated'), media('g', 'Binary/good')), 'application/fhir+json'); return; }
       case 'redirect':
-        return sendJson(res, 200, searchset(media('r', 'Binary/redirect'), media('x', `${foreign.origin}/Binary/abs`)), 'application/fhir+json');
+        { sendJson(res, 200, searchset(media('r', 'Binary/redirect'), media('x', `${foreign.origin}/Binary/abs`)), 'application/fhir+json'); return; }
       default:
-        return sendJson(res, 200, searchset(media('m', `Binary/${mode}`)), 'application/fhir+json');
+        { sendJson(res, 200, searchset(media('m', `Binary/${mode}`)), 'application/fhir+json'); return; }
     }
   }
   switch (rest) {
     case 'Binary/good':
-      return bytes(res, good, 'image/jpeg');
+      { bytes(res, good, 'image/jpeg'); return; }
     case 'Binary/truncated':
-      return bytes(res, truncated, 'image/jpeg');
+      { bytes(res, truncated, 'image/jpeg'); return; }
     case 'Binary/bomb':
-      return bytes(res, bomb, 'image/png');
+      { bytes(res, bomb, 'image/png'); return; }
     case 'Binary/bin-html':
-      return bytes(res, Buffer.from('<html>not an image</html>'), 'text/html');
+      { bytes(res, Buffer.from('<html>not an image</html>'), 'text/html'); return; }
     case 'Binary/bin-text':
-      return bytes(res, Buffer.from('Service temporarily unavailable'), 'text/plain');
+      { bytes(res, Buffer.from('Service temporarily unavailable'), 'text/plain'); return; }
     case 'Binary/json-garbage':
-      return bytes(res, Buffer.from('{"resourceType":"Binary","data":'), 'application/fhir+json');
+      { bytes(res, Buffer.from('{"resourceType":"Binary","data":'), 'application/fhir+json'); return; }
     case 'Binary/wrong-type':
-      return bytes(res, good, 'application/octet-stream');
+      { bytes(res, good, 'application/octet-stream'); return; }
     case 'Binary/bin-e500':
-      return sendJson(res, 500, {}, 'application/fhir+json');
+      { sendJson(res, 500, {}, 'application/fhir+json'); return; }
     case 'Binary/stall':
       res.writeHead(200, { 'content-type': 'image/jpeg' });
       res.write(good.subarray(0, 100));
@@ -104,7 +104,7 @@ async function misbehave(mode: string, rest: string, res: ServerResponse): Promi
       res.end();
       return;
     default:
-      return sendJson(res, 404, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] }, 'application/fhir+json');
+      { sendJson(res, 404, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] }, 'application/fhir+json'); return; }
   }
 }
 
@@ -113,11 +113,11 @@ before(async () => {
   ehr = await startLoopback(async (req, res) => {
     const m = /^\/([a-z0-9-]+)\/(.*)$/.exec(req.url ?? '');
     if (!m) {
-      return sendJson(res, 404, {});
+      sendJson(res, 404, {}); return;
     }
     await misbehave(m[1] ?? '', m[2] ?? '', res);
   });
-  foreign = await startLoopback((_req, res) => bytes(res, good, 'image/jpeg'));
+  foreign = await startLoopback((_req, res) => { bytes(res, good, 'image/jpeg'); });
   ts = await startTestService({ allowedFhirServers: [ehr.origin], fhirTimeoutMs: FHIR_TIMEOUT_MS, hookDeadlineMs: 5000 });
 });
 

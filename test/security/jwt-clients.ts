@@ -61,7 +61,7 @@ export async function signClientJwt(client: TestClient, o: SignOptions): Promise
     payload.exp = now + (o.expOffset ?? 120);
   }
   if (o.tenant !== undefined) {
-    payload['tenant'] = o.tenant;
+    payload.tenant = o.tenant;
   }
   const kid = o.kid === undefined ? client.kid : o.kid;
   return new SignJWT(payload)

@@ -46,7 +46,7 @@ export async function startLoopback(route: Route): Promise<Loopback> {
     server,
     async stop() {
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
     },
   };
 }

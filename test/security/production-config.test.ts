@@ -75,7 +75,7 @@ describe('trusted issuers file', () => {
     );
     assert.deepEqual(issuers[0]?.keys, { kind: 'url', url: 'https://a.example.org/.well-known/jwks.json' });
     assert.equal(issuers[1]?.keys?.kind, 'inline');
-    assert.equal(issuers[1]?.tenant, 't1');
+    assert.equal(issuers[1].tenant, 't1');
     assert.deepEqual(issuers[2]?.keys, { kind: 'file', path: '/etc/bcc-cds/keys/c.json' });
     assert.equal(issuers[3]?.keys, undefined);
   });

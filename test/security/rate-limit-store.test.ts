@@ -25,8 +25,8 @@ before(async () => {
 });
 
 after(async () => {
-  await ts?.stop();
-  await cluster?.stop();
+  await ts.stop();
+  await cluster.stop();
 });
 
 function hook(): request.Test {

@@ -134,14 +134,14 @@ for (const backend of [sqlite, postgres]) {
         );
         const overridden = rows.find((r) => r.card === 'c1');
         assert.equal(overridden?.outcome, 'overridden');
-        assert.equal(overridden?.overrideReasonCode, 'image-quality');
-        assert.equal(overridden?.overrideComment, 'blurred');
-        assert.equal(overridden?.receivedAt, '2026-11-26T10:03:00Z');
-        assert.deepEqual(overridden?.issued, card('c1', '2026-11-26T10:00:00Z'));
+        assert.equal(overridden.overrideReasonCode, 'image-quality');
+        assert.equal(overridden.overrideComment, 'blurred');
+        assert.equal(overridden.receivedAt, '2026-11-26T10:03:00Z');
+        assert.deepEqual(overridden.issued, card('c1', '2026-11-26T10:00:00Z'));
         const accepted = rows.find((r) => r.card === 'unknown-card');
         assert.deepEqual(accepted?.acceptedSuggestions, ['sug-1']);
-        assert.equal(accepted?.issued, undefined);
-        assert.equal(typeof accepted?.id, 'number');
+        assert.equal(accepted.issued, undefined);
+        assert.equal(typeof accepted.id, 'number');
         assert.deepEqual(await b.countByOutcome(), { accepted: 1, overridden: 1 });
         assert.equal((await b.listFeedback(1)).length, 1);
       });
@@ -261,7 +261,7 @@ for (const backend of [sqlite, postgres]) {
         assert.equal(put.replaced, false);
         const { at: _at, ...rest } = first;
         assert.deepEqual(put.annotation, { ...rest, createdAt: first.at, updatedAt: first.at });
-        await a.putAnnotation(annotation({ annotator: DERM_B, value: 'cannot-tell', referral: undefined, patient: undefined } as Partial<AnnotationRecord>));
+        await a.putAnnotation(annotation({ annotator: DERM_B, value: 'cannot-tell', referral: undefined, patient: undefined }));
         await a.putAnnotation(annotation({ image: 'Media/m2', pattern: 'leaf_like_areas', value: 'absent' }));
         await a.putAnnotation(annotation({ reportId: 'rep-2', image: 'Media/m9' }));
         const all = await b.listAnnotations();
@@ -334,8 +334,8 @@ for (const backend of [sqlite, postgres]) {
       const stores = await Promise.all([db.open(), db.open(), db.open()]);
       await using(stores, async () => {
         await Promise.all(stores.map((s) => s.ping()));
-        await stores[0]?.recordCards([card('c1', 't')]);
-        assert.equal((await stores[2]?.listCardOutcomes())?.unanswered.length, 1);
+        await stores[0].recordCards([card('c1', 't')]);
+        assert.equal((await stores[2].listCardOutcomes()).unanswered.length, 1);
       });
     });
   });

@@ -24,7 +24,7 @@ export async function startFhirServerProcess(): Promise<FhirServerProcess> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-STDERR_KEEP);
   });
   try {
@@ -47,9 +47,9 @@ function waitForListening(child: ChildProcess, stderr: () => string): Promise<st
       cleanup();
       reject(new Error(`FHIR server process ${why}; stderr:\n${stderr() || '(empty)'}`));
     };
-    const timer = setTimeout(() => fail(`did not report listening within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
-    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => fail(`exited before listening (code ${code}, signal ${signal})`);
-    const onError = (err: Error): void => fail(`could not start: ${err.message}`);
+    const timer = setTimeout(() => { fail(`did not report listening within ${START_TIMEOUT_MS} ms`); }, START_TIMEOUT_MS);
+    const onExit = (code: number | null, signal: NodeJS.Signals | null): void => { fail(`exited before listening (code ${code}, signal ${signal})`); };
+    const onError = (err: Error): void => { fail(`could not start: ${err.message}`); };
     const onLine = (line: string): void => {
       const baseUrl = listeningBaseUrl(line);
       if (baseUrl) {

@@ -9,6 +9,6 @@ export async function freeLoopbackPort(): Promise<number> {
     probe.listen(0, '127.0.0.1', ok);
   });
   const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((ok) => probe.close(() => ok()));
+  await new Promise<void>((ok) => probe.close(() => { ok(); }));
   return port;
 }

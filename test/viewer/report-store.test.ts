@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ServiceRequest } from 'fhir/r4';
 import { buildTriageReport } from '../../src/report/build-triage-report.ts';
-import type { TriageReport } from '../../src/report/triage-report.ts';
+import type { TriageReport, ReferralImageOutcome } from '../../src/report/triage-report.ts';
 import { createReportStore, queueKey } from '../../src/viewer/report-store.ts';
 import { openSqliteStore } from '../../src/storage/sqlite-store.ts';
 import { counterIds, highImage, lowImage, moderateImage, referral, reportInput } from '../report/fixtures.ts';
-import type { ReferralImageOutcome } from '../../src/report/triage-report.ts';
 
 let ids = 0;
 function reportFor(referralId: string, img: ReferralImageOutcome, issued = '2026-11-27T09:30:00Z'): TriageReport {

@@ -37,12 +37,12 @@ describe('viewer model', () => {
     assert.match(m.images[1]?.reason ?? '', /unsupported image format/);
     const first = m.images[0];
     assert.equal(first?.patterns.length, manifest.patterns.length);
-    assert.ok(first?.patterns.some((p) => p.status === 'not-assessed' && p.probability === undefined));
+    assert.ok(first.patterns.some((p) => p.status === 'not-assessed' && p.probability === undefined));
     assert.deepEqual(
-      first?.overlays.map((o) => o.output),
+      first.overlays.map((o) => o.output),
       ['bcc', 'arborizing_telangiectasia'],
     );
-    assert.ok(first?.overlays.every((o) => o.png.startsWith('data:image/png;base64,') && o.width === 4 && o.height === 3));
+    assert.ok(first.overlays.every((o) => o.png.startsWith('data:image/png;base64,') && o.width === 4 && o.height === 3));
   });
 
   it('from the FHIR server: the same images, probabilities, overlays and trace, read back from the saved resources', () => {

@@ -144,7 +144,7 @@ function locationKey(location: KeyLocation): CacheKey {
 async function fetchJwks(url: string, fetchImpl: typeof fetch, timeoutMs: number, maxBytes: number): Promise<unknown> {
   const abort = new AbortController();
   // A plain timer, not AbortSignal.timeout combined with another signal (see fhir-gateway.ts).
-  const timer = setTimeout(() => abort.abort(new Error(`JWKS ${url} timed out`)), timeoutMs);
+  const timer = setTimeout(() => { abort.abort(new Error(`JWKS ${url} timed out`)); }, timeoutMs);
   try {
     const res = await fetchImpl(url, { method: 'GET', redirect: 'manual', headers: { accept: 'application/jwk-set+json, application/json' }, signal: abort.signal });
     if (res.status !== 200) {
@@ -156,7 +156,7 @@ async function fetchJwks(url: string, fetchImpl: typeof fetch, timeoutMs: number
       abort.abort();
       throw new Error(`JWKS ${url} is ${declared} bytes; the limit is ${maxBytes}`);
     }
-    const body = await readCapped(res.body, maxBytes, () => abort.abort(), () => new Error(`JWKS is more than ${maxBytes} bytes`));
+    const body = await readCapped(res.body, maxBytes, () => { abort.abort(); }, () => new Error(`JWKS is more than ${maxBytes} bytes`));
     return JSON.parse(body.toString('utf8'));
   } finally {
     clearTimeout(timer);

@@ -13,10 +13,9 @@ import { parseOrThrow } from '../../common/validation-outcome.ts';
  * host (the official sandbox publishes its ES384 key on its public site), so a JWKS may also be
  * given inline or as a file next to the issuers file.
  */
-const jwk = z.object({ kty: z.string().min(1), kid: z.string().min(1).optional() }).passthrough();
+const jwk = z.object({ kty: z.string().min(1), kid: z.string().min(1).optional() }).loose();
 const jwksDoc = z.object({ keys: z.array(jwk).min(1) });
 const httpUrl = z
-  .string()
   .url()
   .refine((u) => /^https?:\/\//i.test(u) && !/^[a-z]+:\/\/[^/]*@/i.test(u), 'an http(s) URL without credentials');
 
@@ -39,10 +38,10 @@ const issuerSchema = z
   })
   .strict()
   .refine((i) => i.jwksUrl !== undefined || i.jwks !== undefined || i.jwksFile !== undefined || i.jkuAllowList.length > 0, {
-    message: 'an issuer needs jwksUrl, jwks, jwksFile or a jkuAllowList',
+    error: 'an issuer needs jwksUrl, jwks, jwksFile or a jkuAllowList',
   })
-  .refine((i) => [i.jwksUrl, i.jwks, i.jwksFile].filter((x) => x !== undefined).length <= 1, { message: 'give one of jwksUrl, jwks, jwksFile' })
-  .refine((i) => !(i.jwks?.keys ?? []).some(isPrivateJwk), { message: 'jwks holds a private key: publish public keys only', path: ['jwks'] });
+  .refine((i) => [i.jwksUrl, i.jwks, i.jwksFile].filter((x) => x !== undefined).length <= 1, { error: 'give one of jwksUrl, jwks, jwksFile' })
+  .refine((i) => !(i.jwks?.keys ?? []).some(isPrivateJwk), { error: 'jwks holds a private key: publish public keys only', path: ['jwks'] });
 
 const issuersFileSchema = z.object({ issuers: z.array(issuerSchema).min(1) }).strict();
 
@@ -104,5 +103,5 @@ export async function loadTrustedIssuers(path: string): Promise<readonly Trusted
 
 /** RSA and EC private keys carry `d`; a published JWK Set must not. */
 function isPrivateJwk(key: Readonly<Record<string, unknown>>): boolean {
-  return 'd' in key || key['kty'] === 'oct';
+  return 'd' in key || key.kty === 'oct';
 }

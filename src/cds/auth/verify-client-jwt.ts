@@ -178,7 +178,7 @@ function checkClaims(payload: JWTPayload, issuer: TrustedIssuer): VerifiedClient
   if (issuer.clientIds && !issuer.clientIds.includes(sub)) {
     throw new Rejected('sub (client_id) is not allowed for this issuer');
   }
-  const tenant = payload['tenant'];
+  const tenant = payload.tenant;
   if (tenant !== undefined && typeof tenant !== 'string') {
     throw new Rejected('tenant is not a string');
   }

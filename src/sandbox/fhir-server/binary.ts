@@ -22,7 +22,7 @@ export function isBinary(resource: Resource): resource is Binary {
  * (what the service's gateway sends) prefers the bytes.
  */
 export function wantsRawBinary(req: Request, contentType?: string): boolean {
-  const format = req.query['_format'];
+  const format = req.query._format;
   if (typeof format === 'string') {
     return !FHIR_JSON_ACCEPT.test(format);
   }

@@ -203,8 +203,8 @@ function errorHandler(logger: FhirServerErrorLogger): ErrorRequestHandler {
 }
 
 function httpStatusOf(err: unknown): number | undefined {
-  if (isRecord(err) && typeof err['status'] === 'number' && err['status'] >= 400 && err['status'] < 600) {
-    return err['status'];
+  if (isRecord(err) && typeof err.status === 'number' && err.status >= 400 && err.status < 600) {
+    return err.status;
   }
   return undefined;
 }

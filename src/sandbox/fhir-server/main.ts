@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   if (!('WebSocket' in globalThis)) {
     throw new Error('No global WebSocket: on Node 20 run node with --experimental-websocket (npm run fhir-server does)');
   }
-  const port = parsePort(process.env['PORT']);
+  const port = parsePort(process.env.PORT);
   const logger = createLogger((line) => process.stderr.write(`${line}\n`));
   // Imported only after the check above, so the failure is the explanation rather than a ReferenceError.
   const { createFhirServerRouter } = await import('./fhir-router-app.ts');

@@ -9,21 +9,21 @@ import { isRecord } from '../../common/is-record.ts';
  * references. Give such entries a urn:uuid placeholder and rewrite matching references first.
  */
 export function placeholderFullUrls(bundle: unknown, baseUrl: string, newUuid: () => string = randomUUID): unknown {
-  if (!isRecord(bundle) || bundle['resourceType'] !== 'Bundle' || (bundle['type'] !== 'transaction' && bundle['type'] !== 'batch') || !Array.isArray(bundle['entry'])) {
+  if (!isRecord(bundle) || bundle.resourceType !== 'Bundle' || (bundle.type !== 'transaction' && bundle.type !== 'batch') || !Array.isArray(bundle.entry)) {
     return bundle;
   }
   const base = baseUrl.replace(/\/+$/, '');
   const map = new Map<string, string>();
-  for (const entry of bundle['entry'] as unknown[]) {
-    if (!isRecord(entry) || typeof entry['fullUrl'] !== 'string' || entry['fullUrl'].startsWith('urn:')) {
+  for (const entry of bundle.entry as unknown[]) {
+    if (!isRecord(entry) || typeof entry.fullUrl !== 'string' || entry.fullUrl.startsWith('urn:')) {
       continue;
     }
-    const request = entry['request'];
-    if (!isRecord(request) || request['method'] !== 'POST') {
+    const request = entry.request;
+    if (!isRecord(request) || request.method !== 'POST') {
       continue;
     }
     const urn = `urn:uuid:${newUuid()}`;
-    const full = entry['fullUrl'];
+    const full = entry.fullUrl;
     map.set(full, urn);
     const m = /([A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64})$/.exec(full);
     if (m?.[1] && (full === `${base}/${m[1]}` || !/^[a-z]+:/i.test(full))) {

@@ -127,7 +127,7 @@ export async function applyActions(actions) {
         : { fullUrl: `urn:uuid:${crypto.randomUUID()}`, resource: r, request: { method: 'POST', url: r.resourceType } };
     });
     const response = await fhir('POST', '', { resourceType: 'Bundle', type: 'transaction', entry });
-    const results = Array.isArray(response['entry']) ? response['entry'] : [];
+    const results = Array.isArray(response.entry) ? response.entry : [];
     results.forEach((/** @type {{ response?: { status?: string, outcome?: unknown }, resource?: { resourceType?: string, id?: string } }} */ e, i) => {
       const code = Number((e.response?.status ?? '').split(' ')[0]);
       if (!(code >= 200 && code < 300)) {
@@ -185,8 +185,8 @@ function overrideControls(card, n, ctx, status) {
     toggle.setAttribute('aria-expanded', String(open));
     (open ? select : toggle).focus();
   };
-  toggle.addEventListener('click', () => show(form.hidden));
-  cancel.addEventListener('click', () => show(false));
+  toggle.addEventListener('click', () => { show(form.hidden); });
+  cancel.addEventListener('click', () => { show(false); });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const reason = reasons[Number(select.value)];

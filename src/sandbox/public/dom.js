@@ -39,7 +39,7 @@ function append(el, children) {
       append(el, c);
     } else if (c instanceof Node) {
       el.append(c);
-    } else if (c !== null && c !== undefined && c !== false) {
+    } else if (typeof c === 'string' || typeof c === 'number') {
       el.append(document.createTextNode(String(c)));
     }
   }
@@ -83,5 +83,5 @@ export function safeLink(label, url, opts = {}) {
  */
 export function say(el, text, kind = 'ok') {
   el.textContent = text;
-  el.dataset['kind'] = kind;
+  el.dataset.kind = kind;
 }

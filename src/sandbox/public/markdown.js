@@ -30,7 +30,7 @@ export function escapeHtml(s) {
  */
 export function safeHref(url) {
   const u = url.trim();
-  if (/^https?:\/\/[^\s/\\]/i.test(u) || /^\/(?![/\\])/.test(u) || /^#/.test(u)) {
+  if (/^https?:\/\/[^\s/\\]/i.test(u) || /^\/(?![/\\])/.test(u) || u.startsWith("#")) {
     return u;
   }
   return undefined;
@@ -47,9 +47,9 @@ export function renderInline(text) {
   /** @param {string} html */
   const keep = (html) => `${OPEN}${tokens.push(html) - 1}${CLOSE}`;
   let s = text.replace(/[\uE000\uE001]/g, '');
-  s = s.replace(ESCAPE, (_m, c) => keep(escapeHtml(c)));
-  s = s.replace(/`([^`]+)`/g, (_m, code) => keep(`<code>${escapeHtml(code)}</code>`));
-  s = s.replace(/\[([^\]]+)\]\(([^()\s]+)\)/g, (_m, label, url) => {
+  s = s.replace(ESCAPE, (_m, /** @type {string} */ c) => keep(escapeHtml(c)));
+  s = s.replace(/`([^`]+)`/g, (_m, /** @type {string} */ code) => keep(`<code>${escapeHtml(code)}</code>`));
+  s = s.replace(/\[([^\]]+)\]\(([^()\s]+)\)/g, (_m, /** @type {string} */ label, /** @type {string} */ url) => {
     const href = safeHref(url);
     return href ? `${keep(`<a href="${escapeHtml(href)}">`)}${label}${keep('</a>')}` : label;
   });
@@ -126,7 +126,7 @@ export function renderMarkdown(markdown, opts = {}) {
       const tag = item[3] === undefined ? 'ul' : 'ol';
       closeLists(indent);
       const top = lists.at(-1);
-      if (top && top.indent === indent && top.tag !== tag) {
+      if (top?.indent === indent && top.tag !== tag) {
         closeLists(indent - 1);
       }
       const current = lists.at(-1);

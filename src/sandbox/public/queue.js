@@ -24,7 +24,7 @@ function patientName(reference) {
   if (!name) {
     name = fhir('GET', reference).then(
       (p) => {
-        const n = Array.isArray(p['name']) ? /** @type {{ given?: string[], family?: string }[]} */ (p['name'])[0] : undefined;
+        const n = Array.isArray(p.name) ? /** @type {{ given?: string[], family?: string }[]} */ (p.name)[0] : undefined;
         return [n?.given?.join(' '), n?.family].filter(Boolean).join(' ') || reference;
       },
       () => reference,

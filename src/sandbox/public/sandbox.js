@@ -41,7 +41,10 @@ function updateControls() {
 referralForm.addEventListener('submit', async (event) => {
   event.preventDefault();
   const data = new FormData(referralForm);
-  const text = (/** @type {string} */ name) => String(data.get(name) ?? '').trim();
+  const text = (/** @type {string} */ name) => {
+    const value = data.get(name);
+    return typeof value === 'string' ? value.trim() : '';
+  };
   const submit = referralForm.querySelector('button[type=submit]');
   if (submit instanceof HTMLButtonElement) {
     submit.disabled = true;
@@ -60,7 +63,7 @@ referralForm.addEventListener('submit', async (event) => {
       priority: text('priority') || 'routine',
       code: { coding: [{ system: SNOMED, code: '308472003', display: 'Referral to dermatologist' }] },
       performerType: { coding: [{ system: SNOMED, code: '394582007', display: 'Dermatology' }] },
-      subject: { reference: `Patient/${patient.id}` },
+      subject: { reference: `Patient/${String(patient.id)}` },
       ...(text('reason') ? { reasonCode: [{ text: text('reason') }] } : {}),
     });
     state.patientId = patient.id;
@@ -68,7 +71,7 @@ referralForm.addEventListener('submit', async (event) => {
     state.images = 0;
     imageList.replaceChildren();
     cardsEl.replaceChildren(h('p', { class: 'empty' }, 'No cards yet: add images and sign the referral.'));
-    say(referralStatus, `Created Patient/${patient.id} and draft referral ServiceRequest/${referral.id}. Now add dermoscopic images.`);
+    say(referralStatus, `Created Patient/${String(patient.id)} and draft referral ServiceRequest/${String(referral.id)}. Now add dermoscopic images.`);
     say(imagesStatus, '');
     say(signStatus, '');
     updateControls();
@@ -88,8 +91,8 @@ referralForm.addEventListener('submit', async (event) => {
 function readBase64(file) {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
-    reader.addEventListener('load', () => resolve(String(reader.result).replace(/^data:[^,]*,/, '')));
-    reader.addEventListener('error', () => reject(reader.error ?? new Error(`cannot read ${file.name}`)));
+    reader.addEventListener('load', () => { resolve((typeof reader.result === 'string' ? reader.result : '').replace(/^data:[^,]*,/, '')); });
+    reader.addEventListener('error', () => { reject(reader.error ?? new Error(`cannot read ${file.name}`)); });
     reader.readAsDataURL(file);
   });
 }
@@ -130,7 +133,7 @@ async function addImages(files) {
       state.images += 1;
       const url = URL.createObjectURL(file);
       imageList.append(
-        h('li', { class: 'thumb' }, h('img', { src: url, alt: `Dermoscopic image ${file.name}`, width: 96, height: 72 }), h('span', {}, file.name), h('code', {}, `Media/${media.id}`)),
+        h('li', { class: 'thumb' }, h('img', { src: url, alt: `Dermoscopic image ${file.name}`, width: 96, height: 72 }), h('span', {}, file.name), h('code', {}, `Media/${String(media.id)}`)),
       );
     }
     say(imagesStatus, `${state.images} image${state.images === 1 ? '' : 's'} attached to ServiceRequest/${state.referralId}.`);
@@ -153,7 +156,7 @@ for (const type of ['dragenter', 'dragover']) {
   });
 }
 for (const type of ['dragleave', 'drop']) {
-  dropZone.addEventListener(type, () => dropZone.classList.remove('drop-zone--over'));
+  dropZone.addEventListener(type, () => { dropZone.classList.remove('drop-zone--over'); });
 }
 dropZone.addEventListener('drop', (event) => {
   event.preventDefault();

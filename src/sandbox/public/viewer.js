@@ -41,7 +41,7 @@ async function sourceImageUrl(reference) {
   }
   const r = await fhir('GET', reference);
   const attachment = /** @type {{ contentType?: string, data?: string, url?: string } | undefined} */ (
-    r.resourceType === 'Media' ? r['content'] : /** @type {{ attachment?: unknown }[] | undefined} */ (r['content'])?.[0]?.attachment
+    r.resourceType === 'Media' ? r.content : /** @type {{ attachment?: unknown }[] | undefined} */ (r.content)?.[0]?.attachment
   );
   if (attachment?.data) {
     const bytes = Uint8Array.from(atob(attachment.data), (c) => c.charCodeAt(0));
@@ -105,7 +105,7 @@ function imageStage(img, n) {
         base.replaceWith(h('p', { class: 'stage__missing' }, `The original image (${img.source}) cannot be shown here.`));
       }
     },
-    () => base.replaceWith(h('p', { class: 'stage__missing' }, `The original image (${img.source}) could not be read from the FHIR server.`)),
+    () => { base.replaceWith(h('p', { class: 'stage__missing' }, `The original image (${img.source}) could not be read from the FHIR server.`)); },
   );
   /** @type {HTMLElement[]} */
   const controls = img.overlays.map((o, k) => {

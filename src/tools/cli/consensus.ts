@@ -136,7 +136,7 @@ async function main(argv: readonly string[]): Promise<number> {
     await writeOut(opts.report, `${JSON.stringify(result.report, null, 2)}\n`);
   }
   process.stdout.write(formatSummary(result.results));
-  const warnings = result.report['warnings'];
+  const warnings = result.report.warnings;
   for (const w of Array.isArray(warnings) ? warnings : []) {
     process.stderr.write(`consensus: warning: ${String(w)}\n`);
   }

@@ -30,7 +30,7 @@ async function fhir<T>(base: string, method: string, path: string, body?: unknow
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { service: { type: 'string', default: process.env['BCC_CDS_URL'] ?? 'http://localhost:3000' } } });
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { service: { type: 'string', default: process.env.BCC_CDS_URL ?? 'http://localhost:3000' } } });
   const service = values.service.replace(/\/+$/, '');
   const fhirBase = `${service}/fhir`;
   const images = positionals.length

@@ -151,7 +151,7 @@ async function evaluateChunk(rows: readonly LabelledImage[], dataDir: string, de
   const byId = new Map(results.map((r) => [r.id, r]));
   for (const { row, read } of files) {
     const r = byId.get(row.image);
-    if (typeof read === 'string' || !r || !r.ok) {
+    if (typeof read === 'string' || !r?.ok) {
       const reason = typeof read === 'string' ? read : r && !r.ok ? describeOutcome(r.outcome) : 'not analysed';
       into.unreadable.push({ image: row.image, reason });
       continue;
@@ -192,7 +192,7 @@ async function writePlots(dir: string, metrics: EvaluationMetrics, modelName: st
   const reliability = join(dir, 'reliability.png');
   const reliabilityRaw = join(dir, 'reliability-raw.png');
   await writeFile(roc, await rasterisePng(drawRocSvg(series, { title: `BCC ROC, ${modelName}` })));
-  const all = metrics.bcc['all'];
+  const all = metrics.bcc.all;
   if (all) {
     await writeFile(reliability, await rasterisePng(drawReliabilitySvg(all.calibration, { title: `BCC reliability (reported probability), ${modelName}` })));
     await writeFile(reliabilityRaw, await rasterisePng(drawReliabilitySvg(all.calibrationRaw, { title: `BCC reliability (raw network output), ${modelName}` })));

@@ -46,8 +46,8 @@ function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
     throw new UsageError('--out is required');
   }
   return {
-    db: resolve(values.db ?? env['FEEDBACK_DB'] ?? DEFAULT_CONFIG.feedbackDbPath),
-    databaseUrl: values['database-url'] ?? (values.db === undefined ? env['DATABASE_URL'] || undefined : undefined),
+    db: resolve(values.db ?? env.FEEDBACK_DB ?? DEFAULT_CONFIG.feedbackDbPath),
+    databaseUrl: values['database-url'] ?? (values.db === undefined ? env.DATABASE_URL || undefined : undefined),
     out: resolve(values.out),
     unanswered: values['include-unanswered'],
   };

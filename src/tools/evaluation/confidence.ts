@@ -74,7 +74,8 @@ export function bootstrapAuc(
   const resamples = options.resamples ?? 2000;
   for (let r = 0; r < resamples && members.length > 0; r++) {
     weights.fill(0);
-    for (let g = 0; g < members.length; g++) {
+    // As many draws, with replacement, as there are members.
+    for (let draws = members.length; draws > 0; draws--) {
       const pick = members[Math.floor(random() * members.length)]!;
       for (const i of pick) {
         weights[i]! += 1;

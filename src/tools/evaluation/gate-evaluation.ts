@@ -7,8 +7,7 @@ import { wilson } from './confidence.ts';
 import type { GateCheck, GateConfig } from '../../gate/gate-config.ts';
 import type { QualityReasonCode } from '../../gate/gate-reasons.ts';
 import type { LesionPosition, QualityMeasures } from '../../gate/quality-measures.ts';
-import { positionOfCells } from '../../gate/quality-measures.ts';
-import { measureValue } from '../../gate/quality-measures.ts';
+import { positionOfCells, measureValue } from '../../gate/quality-measures.ts';
 import { judgeQuality } from '../../gate/quality-gate.ts';
 
 /** One image under one condition (original or a degradation). */

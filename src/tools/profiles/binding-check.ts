@@ -13,7 +13,7 @@ export interface BoundValue {
 }
 
 function codingKey(c: unknown): string | undefined {
-  return isObject(c) && typeof c['code'] === 'string' ? codeKey(typeof c['system'] === 'string' ? c['system'] : undefined, c['code']) : undefined;
+  return isObject(c) && typeof c.code === 'string' ? codeKey(typeof c.system === 'string' ? c.system : undefined, c.code) : undefined;
 }
 
 /** What the value carries, for the message: `system|code` keys, or undefined for a type we do not check. */
@@ -26,7 +26,7 @@ function carriedCodes(type: string, value: unknown): readonly string[] | undefin
       return k ? [k] : [];
     }
     case 'CodeableConcept': {
-      const codings = isObject(value) && Array.isArray(value['coding']) ? value['coding'] : [];
+      const codings = isObject(value) && Array.isArray(value.coding) ? value.coding : [];
       return codings.flatMap((c: unknown) => {
         const k = codingKey(c);
         return k ? [k] : [];

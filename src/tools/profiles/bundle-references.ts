@@ -17,7 +17,7 @@ function referencesIn(value: unknown, path: string, out: { readonly reference: s
   if (Array.isArray(value)) {
     value.forEach((v: unknown, i) => referencesIn(v, `${path}[${i}]`, out));
   } else if (isObject(value)) {
-    const ref = value['reference'];
+    const ref = value.reference;
     if (typeof ref === 'string') {
       out.push({ reference: ref, path });
     }
@@ -49,8 +49,8 @@ export function checkUnresolvedReferences(entries: readonly BundleEntryRef[]): O
 }
 
 function claims(resource: Readonly<Record<string, unknown>>): readonly string[] {
-  const meta = resource['meta'];
-  const profile = isObject(meta) ? meta['profile'] : undefined;
+  const meta = resource.meta;
+  const profile = isObject(meta) ? meta.profile : undefined;
   return Array.isArray(profile) ? profile.filter((p): p is string => typeof p === 'string').map(stripVersion) : [];
 }
 
@@ -59,9 +59,9 @@ function fitsTarget(target: Readonly<Record<string, unknown>>, targetProfiles: r
   return targetProfiles.some((tp) => {
     const ours = profiles.structureDefinitions.get(stripVersion(tp));
     if (ours) {
-      return ours.type === target['resourceType'] && claims(target).includes(ours.url ?? '');
+      return ours.type === target.resourceType && claims(target).includes(ours.url ?? '');
     }
-    return tp === `${CORE_SD}Resource` || tp === `${CORE_SD}${String(target['resourceType'])}`;
+    return tp === `${CORE_SD}Resource` || tp === `${CORE_SD}${String(target.resourceType)}`;
   });
 }
 
@@ -75,7 +75,7 @@ export function checkReferenceTargets(entries: readonly BundleEntryRef[], profil
   for (const e of entries) {
     const sds = claims(e.resource).flatMap((u): StructureDefinition[] => {
       const sd = profiles.structureDefinitions.get(u);
-      return sd && sd.type === e.resource['resourceType'] ? [sd] : [];
+      return sd && sd.type === e.resource.resourceType ? [sd] : [];
     });
     for (const sd of sds) {
       for (const el of sd.snapshot?.element ?? []) {
@@ -84,13 +84,13 @@ export function checkReferenceTargets(entries: readonly BundleEntryRef[], profil
           continue;
         }
         for (const at of locate(e.resource, `Bundle.entry[${e.index}].resource`, elementSegments(el))) {
-          const ref = isObject(at.value) ? at.value['reference'] : undefined;
+          const ref = isObject(at.value) ? at.value.reference : undefined;
           const target = typeof ref === 'string' ? byFullUrl.get(ref) : undefined;
           if (target && !fitsTarget(target, targetProfiles, profiles)) {
             issues.push({
               severity: 'error',
               code: 'invalid',
-              details: { text: `${String(ref)} is ${String(target['resourceType'])} (profiles: ${claims(target).join(', ') || 'none'}); ${el.path} takes ${targetProfiles.join(' or ')}` },
+              details: { text: `${String(ref)} is ${String(target.resourceType)} (profiles: ${claims(target).join(', ') || 'none'}); ${el.path} takes ${targetProfiles.join(' or ')}` },
               expression: [at.path],
             });
           }

@@ -14,13 +14,13 @@ const CORE_FILES: readonly string[] = ['fhir/r4/valuesets.json', 'fhir/r4/v3-cod
 
 /** One small file per URL from the split cache (r4-cache.ts). */
 function fromCache(dir: string): TerminologySource {
-  function read<T>(resourceType: 'ValueSet' | 'CodeSystem', url: string): T | undefined {
+  function read(resourceType: 'ValueSet' | 'CodeSystem', url: string): unknown {
     const file = join(dir, terminologyFile(resourceType, url));
-    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
+    return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
   }
   return {
-    valueSet: (url) => read<ValueSet>('ValueSet', url),
-    codeSystem: (url) => read<CodeSystem>('CodeSystem', url),
+    valueSet: (url) => read('ValueSet', url) as ValueSet | undefined,
+    codeSystem: (url) => read('CodeSystem', url) as CodeSystem | undefined,
   };
 }
 

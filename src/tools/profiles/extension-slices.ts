@@ -20,11 +20,11 @@ function extensionSlices(sd: StructureDefinition): ExtensionSlice[] {
     if (!el.sliceName || !/\.(modifierE|e)xtension$/.test(el.path ?? '')) {
       return [];
     }
-    const url = byId.get(`${el.id}.url`)?.fixedUri ?? el.type?.[0]?.profile?.[0];
+    const url = byId.get(`${String(el.id)}.url`)?.fixedUri ?? el.type?.[0]?.profile?.[0];
     if (!url) {
       return [];
     }
-    const value = byId.get(`${el.id}.value[x]`);
+    const value = byId.get(`${String(el.id)}.value[x]`);
     const binding = value?.binding?.strength === 'required' ? value.binding.valueSet : undefined;
     return [{ element: el, url, valueTypes: (value?.type ?? []).map((t) => t.code ?? ''), ...(binding ? { requiredValueSet: binding } : {}) }];
   });
@@ -47,7 +47,7 @@ export function checkExtensionSlices(resource: unknown, sd: StructureDefinition)
   for (const slice of extensionSlices(sd)) {
     const segments = elementSegments(slice.element);
     for (const ext of locate(resource, root, segments)) {
-      if (!isObject(ext.value) || ext.value['url'] !== slice.url) {
+      if (!isObject(ext.value) || ext.value.url !== slice.url) {
         continue;
       }
       const valueKey = Object.keys(ext.value).find((k) => /^value[A-Z]/.test(k));
@@ -61,7 +61,7 @@ export function checkExtensionSlices(resource: unknown, sd: StructureDefinition)
         issues.push({
           severity: 'error',
           code: 'structure',
-          details: { text: `extension ${slice.url} (slice ${slice.element.sliceName}) takes ${allowed.map((s) => `value${s}`).join(' or ')}` },
+          details: { text: `extension ${slice.url} (slice ${String(slice.element.sliceName)}) takes ${allowed.map((s) => `value${s}`).join(' or ')}` },
           expression: [path],
         });
         continue;

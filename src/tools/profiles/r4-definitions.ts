@@ -38,7 +38,7 @@ export function ensureR4Types(resourceTypes: Iterable<string>): void {
 }
 
 /** Every `resourceType` in a JSON document: the resource, Bundle entries, contained resources. */
-export function resourceTypesIn(json: unknown, out: Set<string> = new Set()): Set<string> {
+export function resourceTypesIn(json: unknown, out = new Set<string>()): Set<string> {
   if (Array.isArray(json)) {
     json.forEach((v: unknown) => resourceTypesIn(v, out));
   } else if (typeof json === 'object' && json !== null) {

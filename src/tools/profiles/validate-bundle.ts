@@ -6,13 +6,13 @@ import type { ResourceValidator, ValidateOptions } from './resource-validator.ts
 import { dedupeIssues, relocateIssue, toOutcome } from './validation-issues.ts';
 
 function entriesOf(bundle: Readonly<Record<string, unknown>>): BundleEntryRef[] {
-  const entry = Array.isArray(bundle['entry']) ? bundle['entry'] : [];
+  const entry = Array.isArray(bundle.entry) ? bundle.entry : [];
   return entry.flatMap((e: unknown, index): BundleEntryRef[] => {
-    if (!isObject(e) || !isObject(e['resource'])) {
+    if (!isObject(e) || !isObject(e.resource)) {
       return [];
     }
-    const fullUrl = typeof e['fullUrl'] === 'string' ? e['fullUrl'] : undefined;
-    return [{ index, resource: e['resource'], ...(fullUrl ? { fullUrl } : {}) }];
+    const fullUrl = typeof e.fullUrl === 'string' ? e.fullUrl : undefined;
+    return [{ index, resource: e.resource, ...(fullUrl ? { fullUrl } : {}) }];
   });
 }
 
@@ -22,7 +22,7 @@ function entriesOf(bundle: Readonly<Record<string, unknown>>): BundleEntryRef[] 
  * entries (unresolved `urn:uuid:` references, targets that do not claim the profile a reference asks for).
  */
 export function validateBundle(validator: ResourceValidator, bundle: unknown, options: ValidateOptions = {}): OperationOutcome {
-  if (!isObject(bundle) || bundle['resourceType'] !== 'Bundle') {
+  if (!isObject(bundle) || bundle.resourceType !== 'Bundle') {
     return validator.validateShallow(bundle, options);
   }
   const entries = entriesOf(bundle);

@@ -6,7 +6,6 @@ import { checkRequiredBindings } from './binding-check.ts';
 import { checkChoiceTypes } from './choice-types.ts';
 import type { TerminologySource } from './core-terminology.ts';
 import { createCoreTerminology, layerTerminology } from './core-terminology.ts';
-import type { ValueSetExpander } from './expand-value-set.ts';
 import { createExpander, stripVersion } from './expand-value-set.ts';
 import { checkExtensionSlices } from './extension-slices.ts';
 import type { ProfileSet } from './profile-set.ts';
@@ -59,7 +58,7 @@ function runMedplum(resource: MedplumResource, sd: StructureDefinition | undefin
  * the string at all; validateBundle checks such references against the entries instead.
  */
 function isUrnReferenceWarning(i: OperationOutcomeIssue): boolean {
-  return i.severity === 'warning' && /^Invalid reference: got "urn:/.test(i.details?.text ?? '');
+  return i.severity === 'warning' && (i.details?.text ?? '').startsWith("Invalid reference: got \"urn:");
 }
 
 /** Which of meta.profile we hold; the rest (the AI Transparency IG's, a hospital's) are noted, not checked. */

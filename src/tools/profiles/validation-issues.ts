@@ -23,7 +23,7 @@ function elementPathOf(expression: string): string {
  */
 export function withExpectedValue(issue: OperationOutcomeIssue, sd: StructureDefinition | undefined): OperationOutcomeIssue {
   const at = issue.expression?.[0];
-  if (!sd || !at || !/did not match expected pattern/.test(issue.details?.text ?? '')) {
+  if (!sd || !at || !(issue.details?.text ?? '').includes('did not match expected pattern')) {
     return issue;
   }
   const path = elementPathOf(at);

@@ -14,7 +14,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.stop();
+  await server.stop();
 });
 
 interface FhirReply<T> {
@@ -159,7 +159,7 @@ describe('FHIR server process (Medplum FhirRouter)', () => {
     const [reportEntry, obsEntry] = reply.body.entry ?? [];
     assert.equal(reportEntry?.response?.status, '201');
     const obsId = obsEntry?.resource?.id;
-    const reportId = reportEntry?.resource?.id;
+    const reportId = reportEntry.resource?.id;
     assert.ok(obsId && reportId);
 
     const report = await fhir<DiagnosticReport>('GET', `DiagnosticReport/${reportId}`);

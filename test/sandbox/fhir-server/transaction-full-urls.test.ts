@@ -26,8 +26,8 @@ describe('placeholderFullUrls', () => {
     const out = placeholderFullUrls(bundle, BASE, ids()) as typeof bundle;
     assert.equal(out.entry[0]?.fullUrl, 'urn:uuid:u1');
     assert.equal(out.entry[1]?.fullUrl, 'urn:uuid:u2');
-    assert.deepEqual(out.entry[1]?.resource.result, [{ reference: 'urn:uuid:u1' }, { reference: 'urn:uuid:u1' }]);
-    assert.deepEqual(out.entry[1]?.resource.basedOn, [{ reference: 'ServiceRequest/s1' }], 'references outside the bundle stay');
+    assert.deepEqual(out.entry[1].resource.result, [{ reference: 'urn:uuid:u1' }, { reference: 'urn:uuid:u1' }]);
+    assert.deepEqual(out.entry[1].resource.basedOn, [{ reference: 'ServiceRequest/s1' }], 'references outside the bundle stay');
   });
 
   it('leaves PUT entries, urn fullUrls and non-transaction bundles alone', () => {

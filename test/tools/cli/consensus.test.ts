@@ -56,10 +56,10 @@ describe('npm run consensus', () => {
       notAnnotated: string[];
       warnings: string[];
     };
-    assert.equal(report.labels['bcc']!.status, 'consensus');
-    assert.equal(report.labels['pigment_network']!.status, 'single-annotator');
+    assert.equal(report.labels.bcc!.status, 'consensus');
+    assert.equal(report.labels.pigment_network!.status, 'single-annotator');
     assert.deepEqual(report.notAnnotated, ['ulceration', 'blue_gray_ovoid_nests', 'multiple_blue_gray_globules', 'leaf_like_areas', 'spoke_wheel_areas']);
-    assert.ok(report.labels['bcc']!.annotatorRates['d3']!.sensitivity! < report.labels['bcc']!.annotatorRates['d1']!.sensitivity!);
+    assert.ok(report.labels.bcc!.annotatorRates.d3!.sensitivity! < report.labels.bcc!.annotatorRates.d1!.sensitivity!);
     assert.match(run.stderr, /warning: pigment_network: only annotator d2 voted/);
     assert.match(run.stdout, /^bcc +consensus +12 +3 +4 /m);
   });

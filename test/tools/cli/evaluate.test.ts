@@ -22,7 +22,7 @@ function runEvaluate(args: readonly string[]): Promise<Run> {
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.on('close', (code) => { resolvePromise({ code, stdout, stderr }); });
   });
 }
 
@@ -98,8 +98,8 @@ describe('npm run evaluate', () => {
   it('counts the unreadable image and keeps going', () => {
     assert.deepEqual([report.counts.rows, report.counts.analysed, report.counts.unreadable], [6, 5, 1]);
     assert.equal(report.unreadable[0]?.image, 'd7/broken.jpg');
-    assert.ok(report.unreadable[0]!.reason.length > 0);
-    assert.deepEqual(report.counts.bySource['derm7pt'], { rows: 3, analysed: 2, bcc: 1 });
+    assert.ok(report.unreadable[0].reason.length > 0);
+    assert.deepEqual(report.counts.bySource.derm7pt, { rows: 3, analysed: 2, bcc: 1 });
     assert.equal(report.images.length, 5);
     assert.ok(report.images.every((m) => m.bccProbability >= 0 && m.bccProbability <= 1));
   });
@@ -107,7 +107,7 @@ describe('npm run evaluate', () => {
   it('reports BCC metrics for all images and per source at every manifest threshold', async () => {
     const manifest = JSON.parse(await readFile(DEFAULT_MODEL_MANIFEST, 'utf8'));
     assert.deepEqual(Object.keys(report.metrics.bcc), ['all', 'derm7pt', 'ham10000']);
-    const all = report.metrics.bcc['all']!;
+    const all = report.metrics.bcc.all!;
     assert.deepEqual([all.auc.n, all.auc.positives], [5, 3]);
     assert.ok(all.auc.value !== null && all.auc.value >= 0 && all.auc.value <= 1);
     assert.ok(all.auc.ci95.every((v) => v === null || (v >= 0 && v <= 1)));
@@ -123,7 +123,7 @@ describe('npm run evaluate', () => {
 
   it('evaluates the trained patterns on their annotated rows only', () => {
     assert.deepEqual(Object.keys(report.metrics.patterns).sort(), ['arborizing_telangiectasia', 'pigment_network']);
-    const pn = report.metrics.patterns['pigment_network']!;
+    const pn = report.metrics.patterns.pigment_network!;
     // d.jpg and e.jpg are annotated; broken.jpg is annotated but unreadable.
     assert.deepEqual([pn.auc.n, pn.auc.positives, pn.accuracy.n], [2, 1, 2]);
   });

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { estimateDawidSkene } from '../../../src/tools/consensus/dawid-skene.ts';
 import { takeMajorityVote } from '../../../src/tools/consensus/majority-vote.ts';
 import { buildVoteMatrix } from '../../../src/tools/consensus/vote-matrix.ts';
+import type { LabelledVote } from '../../../src/tools/consensus/vote-matrix.ts';
 import type { SimulatedRater } from './simulated-raters.ts';
 import { simulateRaters } from './simulated-raters.ts';
 
@@ -83,7 +84,7 @@ describe('Dawid-Skene EM on simulated raters with known accuracies', () => {
 
 describe('Dawid-Skene EM smoothing and small inputs', () => {
   // Three consistent raters on 40 items; "newcomer" voted twice, both times with the others.
-  const votes = Array.from({ length: 40 }, (_, i) => ['a', 'b', 'c'].map((rater) => ({ item: `x${i}`, rater, value: (i % 4 === 0 ? 1 : 0) as 0 | 1 }))).flat();
+  const votes = Array.from({ length: 40 }, (_, i) => ['a', 'b', 'c'].map((rater): LabelledVote => ({ item: `x${i}`, rater, value: i % 4 === 0 ? 1 : 0 }))).flat();
   votes.push({ item: 'x0', rater: 'newcomer', value: 1 }, { item: 'x1', rater: 'newcomer', value: 0 });
   const m = buildVoteMatrix(votes);
 
@@ -102,6 +103,6 @@ describe('Dawid-Skene EM smoothing and small inputs', () => {
 
   it('follows unanimous raters', () => {
     const em = estimateDawidSkene(m);
-    m.items.forEach((item, i) => assert.equal(em.posteriors[i]! >= 0.5 ? 1 : 0, Number(item.slice(1)) % 4 === 0 ? 1 : 0, item));
+    m.items.forEach((item, i) => { assert.equal(em.posteriors[i]! >= 0.5 ? 1 : 0, Number(item.slice(1)) % 4 === 0 ? 1 : 0, item); });
   });
 });

@@ -53,7 +53,7 @@ describe('npm run feedback-export', () => {
     assert.match(run.stdout, /3 feedback row\(s\) \(1 overridden\)/);
     const [header, ...rows] = parseCsv(await readFile(out, 'utf8'));
     assert.deepEqual(header, [...FEEDBACK_SHEET_COLUMNS]);
-    const at = (row: readonly string[], column: (typeof FEEDBACK_SHEET_COLUMNS)[number]): string => row[header!.indexOf(column)]!;
+    const at = (row: readonly string[], column: (typeof FEEDBACK_SHEET_COLUMNS)[number]): string => row[header.indexOf(column)]!;
     assert.deepEqual(
       rows.map((r) => [at(r, 'card'), at(r, 'referral'), at(r, 'category'), at(r, 'bcc_probability'), at(r, 'model_version'), at(r, 'outcome')]),
       [

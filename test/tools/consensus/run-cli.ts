@@ -16,6 +16,6 @@ export function runCli(script: string, args: readonly string[], env: NodeJS.Proc
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+    child.on('close', (code) => { resolvePromise({ code, stdout, stderr }); });
   });
 }

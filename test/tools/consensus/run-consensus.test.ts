@@ -25,7 +25,7 @@ interface LabelReport {
 }
 
 function labelReport(report: Record<string, unknown>, label: string): LabelReport {
-  return (report['labels'] as Record<string, LabelReport>)[label]!;
+  return (report.labels as Record<string, LabelReport>)[label]!;
 }
 
 /** bcc by three annotators; pigment network by d1 alone; arborizing: everyone says 0; ulceration: nobody. */
@@ -73,7 +73,7 @@ describe('consensus: documented behaviour on small and degenerate inputs', () =>
     assert.equal(pn.status, 'single-annotator');
     assert.deepEqual(pn.annotatorRates, { d1: { sensitivity: null, specificity: null, votes: 2 } });
     assert.match(pn.notes[0]!, /only annotator d1 voted on this label: EM degenerates to that annotator/);
-    assert.match((result.report['warnings'] as string[]).join('\n'), /pigment_network: only annotator d1/);
+    assert.match((result.report.warnings as string[]).join('\n'), /pigment_network: only annotator d1/);
     const rows = result.posteriorsCsv.split('\n').filter((l) => l.includes(',pigment_network,'));
     assert.deepEqual(rows, ['a.jpg,pigment_network,0,0,0,0,1', 'b.jpg,pigment_network,1,1,1,1,1']);
   });
@@ -82,8 +82,8 @@ describe('consensus: documented behaviour on small and degenerate inputs', () =>
     const u = labelReport(result.report, 'ulceration');
     assert.equal(u.status, 'not-annotated');
     assert.equal(u.images, 0);
-    assert.deepEqual(result.report['notAnnotated'], ['ulceration']);
-    assert.ok(!(result.report['warnings'] as string[]).some((w) => w.startsWith('ulceration')));
+    assert.deepEqual(result.report.notAnnotated, ['ulceration']);
+    assert.ok(!(result.report.warnings as string[]).some((w) => w.startsWith('ulceration')));
   });
 
   it('reports agreement and the class counts per label', () => {
@@ -131,7 +131,7 @@ describe('consensus: documented behaviour on small and degenerate inputs', () =>
     );
     assert.deepEqual(labelReport(merged.report, 'bcc').base, { compared: 2, changed: 1, appended: 2 });
     assert.deepEqual(labelReport(merged.report, 'arborizing_telangiectasia').base, { compared: 1, changed: 1, appended: 1 });
-    assert.match((merged.report['warnings'] as string[]).join('\n'), /2 annotated image\(s\) are not in base\.csv and were appended .* e\.g\. c\.jpg, d\.jpg/);
+    assert.match((merged.report.warnings as string[]).join('\n'), /2 annotated image\(s\) are not in base\.csv and were appended .* e\.g\. c\.jpg, d\.jpg/);
   });
 
   it('does not append a base-less image whose every vote was empty', () => {
@@ -139,7 +139,7 @@ describe('consensus: documented behaviour on small and degenerate inputs', () =>
     const onlyEmpty = sheet(['a.jpg,d1,bcc,1', 'a.jpg,d2,bcc,1', 'e.jpg,d1,bcc,', 'e.jpg,d2,ulceration,']);
     const merged = runConsensus({ annotations: onlyEmpty, labels: LABELS, base, generated: GENERATED });
     assert.equal(merged.labelsCsv, 'image,mask,group,source,diagnosis,bcc,pigment_network,ulceration,arborizing_telangiectasia\na.jpg,,L1,derm7pt,bcc,1,,,\n');
-    assert.ok(!(merged.report['warnings'] as string[]).some((w) => w.includes('appended')));
+    assert.ok(!(merged.report.warnings as string[]).some((w) => w.includes('appended')));
   });
 });
 

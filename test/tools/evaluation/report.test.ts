@@ -40,16 +40,16 @@ describe('measureEvaluation', () => {
 
   it('reports all images, then each source, at every manifest threshold', () => {
     assert.deepEqual(Object.keys(m.bcc), ['all', 'a', 'b']);
-    const all = m.bcc['all']!;
+    const all = m.bcc.all!;
     // The unlabelled image is left out of BCC metrics.
     assert.equal(all.auc.n, 5);
     assert.equal(all.auc.positives, 2);
     // Positives 0.9, 0.6 against negatives 0.2, 0.7, 0.1: 5 of 6 pairs.
     assert.equal(all.auc.value, 5 / 6);
     assert.deepEqual(Object.keys(all.thresholds), Object.keys(manifest.thresholds));
-    assert.equal(all.thresholds['balanced']!.threshold, manifest.thresholds.balanced);
+    assert.equal(all.thresholds.balanced!.threshold, manifest.thresholds.balanced);
     assert.equal(all.calibration.n, 5);
-    assert.equal(m.bcc['b']!.auc.value, 1);
+    assert.equal(m.bcc.b!.auc.value, 1);
   });
 
   it('evaluates trained patterns only, on their annotated rows', () => {
@@ -57,11 +57,11 @@ describe('measureEvaluation', () => {
       Object.keys(m.patterns),
       manifest.patterns.filter((p) => p.trained).map((p) => p.id),
     );
-    const pn = m.patterns['pigment_network']!;
+    const pn = m.patterns.pigment_network!;
     assert.equal(pn.auc.n, 2);
     assert.equal(pn.auc.value, 1);
     assert.equal(pn.threshold, manifest.patterns.find((p) => p.id === 'pigment_network')!.threshold);
-    assert.equal(m.patterns['arborizing_telangiectasia']!.auc.n, 0);
+    assert.equal(m.patterns.arborizing_telangiectasia!.auc.n, 0);
   });
 
   it('computes consistency on every image, labelled or not', () => {

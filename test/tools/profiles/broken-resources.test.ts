@@ -23,7 +23,7 @@ function assertFails(broken: unknown, element: string, text: RegExp): void {
   const lines = errorLines(validator.validateResource(broken));
   assert.ok(
     lines.some((l) => (l.startsWith(`error ${element}`) || l.startsWith(`fatal ${element}`)) && text.test(l)),
-    `expected an error at ${element} matching ${text}; got:\n${lines.join('\n') || '(no errors)'}`,
+    `expected an error at ${element} matching ${String(text)}; got:\n${lines.join('\n') || '(no errors)'}`,
   );
 }
 

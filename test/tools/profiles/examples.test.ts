@@ -29,7 +29,7 @@ describe('fhir-profiles/examples (from a real model run, scripts/make-examples.t
   it('every profile codes.json names is a StructureDefinition with a snapshot', () => {
     for (const url of Object.values(terminology.profiles)) {
       const sd = validator.profiles.structureDefinitions.get(url);
-      assert.ok(sd?.snapshot?.element?.length, `${url} missing or without snapshot`);
+      assert.ok(sd?.snapshot?.element.length, `${url} missing or without snapshot`);
     }
     for (const url of [terminology.media.sourceImageExtension, terminology.media.explainedOutputExtension]) {
       assert.equal(validator.profiles.structureDefinitions.get(url)?.type, 'Extension', url);

@@ -117,7 +117,7 @@ describe('required bindings can be checked offline', () => {
   it('the snapshots are R4 4.0.1', () => {
     for (const sd of profiles.structureDefinitions.values()) {
       assert.equal(sd.fhirVersion, '4.0.1', sd.url);
-      assert.ok(sd.snapshot?.element?.length, `${sd.url} has no snapshot`);
+      assert.ok(sd.snapshot?.element.length, `${sd.url} has no snapshot`);
     }
   });
 });

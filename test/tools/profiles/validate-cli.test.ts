@@ -16,7 +16,7 @@ function runValidate(args: readonly string[]): Promise<{ code: number | null; st
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
+    child.on('close', (code) => { done({ code, stdout, stderr }); });
   });
 }
 
