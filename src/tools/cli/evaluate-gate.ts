@@ -86,13 +86,15 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
     config: resolve(v.config ?? DEFAULT_IMAGE_GATE),
     limit: integerFlag('limit', v.limit, 1),
     seed: integerFlag('seed', v.seed, 0) ?? 20261126,
-    writeMetrics: v['write-metrics'] ?? false,
+    writeMetrics: v['write-metrics'],
   };
 }
 
 /** N rows spread evenly over the list (labels.csv is sorted by source). */
 function spread<T>(rows: readonly T[], n: number | undefined): T[] {
-  if (n === undefined || n >= rows.length) return [...rows];
+  if (n === undefined || n >= rows.length) {
+    return [...rows];
+  }
   return Array.from({ length: n }, (_, k) => rows[Math.floor((k * rows.length) / n)]!);
 }
 
@@ -264,7 +266,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (opts.writeMetrics) {
     const file = JSON.parse(await readFile(opts.config, 'utf8')) as Record<string, unknown>;
-    file['metrics'] = summary;
+    file.metrics = summary;
     await writeFile(opts.config, `${JSON.stringify(file, null, 2)}\n`);
   }
   return 0;
