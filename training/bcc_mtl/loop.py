@@ -37,8 +37,9 @@ def sampling_weights(bcc, is_derm, share):
     pos = bcc == 1
     w[pos] *= (share["bccShare"] / (1 - share["bccShare"])) * ((~pos).sum() / max(pos.sum(), 1))
     d = is_derm
-    wd, wh = w[d].sum(), w[~d].sum()
-    w[d] *= (share["derm7ptShare"] / (1 - share["derm7ptShare"])) * (wh / max(wd, 1e-9))
+    if d.any() and (~d).any():  # one source only (a LOSO fit): no share to set; it would zero every weight
+        wd, wh = w[d].sum(), w[~d].sum()
+        w[d] *= (share["derm7ptShare"] / (1 - share["derm7ptShare"])) * (wh / max(wd, 1e-9))
     return w / w.sum()
 
 
