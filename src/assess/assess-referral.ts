@@ -2,6 +2,7 @@ import type { Reference, ServiceRequest } from 'fhir/r4';
 import type { ImageInput, ImageResult } from '../analysis/analyze-images.ts';
 import { analyzeImages } from '../analysis/analyze-images.ts';
 import { renderAnalysisHeatmaps } from '../analysis/analysis-heatmaps.ts';
+import { mapConcurrent } from '../common/map-concurrent.ts';
 import { OperationOutcomeError, getStatus, serverError } from '../common/outcomes.ts';
 import { attachmentBytes } from '../fhir/attachment-bytes.ts';
 import type { FhirGateway } from '../fhir/fhir-gateway.ts';
@@ -30,6 +31,9 @@ export type ReferralAssessment =
   | { readonly kind: 'unreadable'; readonly images: readonly ReferralImageOutcome[] };
 
 export type AssessmentKind = ReferralAssessment['kind'];
+
+/** Downloads and heatmap renders of one referral at once (its images are capped by maxImagesPerReferral too). */
+const REFERRAL_IO_CONCURRENCY = 4;
 
 export interface AssessDeps {
   readonly model: BccModel;
@@ -71,27 +75,25 @@ export async function assessReferral(deps: AssessDeps, referral: ServiceRequest,
   if (planned.length === 0) {
     return { kind: 'no-images', images: [] };
   }
-  const fetched = await Promise.all(planned.map((image, k) => fetchImage(image, String(k), ctx.gateway, deps.limits.maxBytes)));
+  const fetched = await mapConcurrent(planned, REFERRAL_IO_CONCURRENCY, (image, k) => fetchImage(image, String(k), ctx.gateway, deps.limits.maxBytes));
   ctx.signal?.throwIfAborted();
   const analysed = await analyzeImages(
     { model: deps.model, rules: deps.rules, gate: deps.gate, limits: deps.limits },
     fetched.flatMap((f) => (f.ok ? [f.input] : [])),
   );
   const byId = new Map<string, ImageResult>(analysed.map((r) => [r.id, r]));
-  const images = await Promise.all(
-    planned.map(async (image, k): Promise<ReferralImageOutcome> => {
-      const f = fetched[k];
-      const id = String(k);
-      const result: ImageResult = f && !f.ok ? { ok: false, id, outcome: f.outcome } : (byId.get(id) ?? { ok: false, id, outcome: serverError('not analysed') });
-      return {
-        source: image.source,
-        label: image.label,
-        ...(image.bodySite ? { bodySite: image.bodySite } : {}),
-        result,
-        heatmaps: result.ok ? await renderAnalysisHeatmaps(result.analysis, deps.model) : [],
-      };
-    }),
-  );
+  const images = await mapConcurrent(planned, REFERRAL_IO_CONCURRENCY, async (image, k): Promise<ReferralImageOutcome> => {
+    const f = fetched[k];
+    const id = String(k);
+    const result: ImageResult = f && !f.ok ? { ok: false, id, outcome: f.outcome } : (byId.get(id) ?? { ok: false, id, outcome: serverError('not analysed') });
+    return {
+      source: image.source,
+      label: image.label,
+      ...(image.bodySite ? { bodySite: image.bodySite } : {}),
+      result,
+      heatmaps: result.ok ? await renderAnalysisHeatmaps(result.analysis, deps.model) : [],
+    };
+  });
   if (!images.some((i) => i.result.ok)) {
     return { kind: images.some((i) => !i.result.ok && i.result.rejection) ? 'not-assessable' : 'unreadable', images };
   }

@@ -54,16 +54,6 @@ async function writeHeatmaps(r: Extract<ImageResult, { ok: true }>, model: BccMo
   return files;
 }
 
-/**
- * ONNX Runtime's telemetry matches regular expressions against the process command line when it
- * creates its environment (the first session), and libstdc++'s recursive regex overflows the stack
- * on a long one: about 500 image paths crash the process with SIGSEGV (exit 139) before any image
- * is read. Off unless the caller set the variable; it must be set before the model is opened.
- */
-function disableOrtTelemetry(): void {
-  process.env.ORT_DISABLE_TELEMETRY ??= '1';
-}
-
 /** The report's entry for one image, with its heatmaps written (unless --no-heatmaps). */
 async function describeImage(r: ImageResult, model: BccModel, heatmaps: { readonly write: boolean; readonly outDir: string | undefined }): Promise<Record<string, unknown>> {
   if (!r.ok) {
@@ -124,7 +114,6 @@ async function main(): Promise<number> {
     process.stderr.write(`analyze: --concurrency must be an integer >= 1, got "${values.concurrency ?? ''}"\n${USAGE}\n`);
     return 2;
   }
-  disableOrtTelemetry();
   const paths = modelPaths();
   const model = await openModel(paths.manifest);
   try {
