@@ -56,7 +56,7 @@ export async function openModel(manifestPath: string, opts: OpenModelOptions = {
   // ONNX Runtime's telemetry runs a recursive regex over /proc/self/cmdline when it starts: a long
   // command line (`npm run analyze` over ~500 image paths) overflowed the stack (exit 139). It would
   // also scan a command line full of patient image paths. Off unless the operator set it.
-  process.env['ORT_DISABLE_TELEMETRY'] ??= '1';
+  process.env.ORT_DISABLE_TELEMETRY ??= '1';
   const manifest = await loadManifest(manifestPath);
   const onnxPath = join(dirname(manifestPath), manifest.file);
   let bytes: Buffer;
