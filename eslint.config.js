@@ -1,7 +1,7 @@
 // @ts-check
 // ESLint 9 flat config, run by `npm run lint` (and so by `npm test`) with --max-warnings=0.
 // TypeScript is linted with typescript-eslint's type-checked rule sets (strict + stylistic) plus the
-// rules docs/../shared/STYLE.md adopts from Medplum's eslint-config.
+// rules ../shared/STYLE.md (Lint) adopts from Medplum's eslint-config.
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import eslint from '@eslint/js';
