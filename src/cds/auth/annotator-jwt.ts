@@ -1,8 +1,9 @@
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
-import type { JWTPayload, ProtectedHeaderParameters } from 'jose';
+import { jwtVerify } from 'jose';
+import type { JWTPayload } from 'jose';
+import { Rejected, checkCompactJws, clip, describeVerifyError, keyLocation, readClaims, readHeader } from './jwt-parts.ts';
 import type { Annotator } from '../../annotation/annotation-store.ts';
 import type { KeyStore } from './key-store.ts';
-import type { KeyLocation, TrustedIssuer } from './trusted-issuers.ts';
+import type { TrustedIssuer } from './trusted-issuers.ts';
 
 /**
  * Annotator tokens are user tokens from the hospital's identity provider (OpenID Connect access or
@@ -11,13 +12,11 @@ import type { KeyLocation, TrustedIssuer } from './trusted-issuers.ts';
  * secret) are refused before any key is looked up, as for clients.
  */
 export const ANNOTATOR_JWT_ALGORITHMS = ['RS256', 'RS384', 'PS256', 'PS384', 'ES256', 'ES384'] as const;
-type AnnotatorJwtAlgorithm = (typeof ANNOTATOR_JWT_ALGORITHMS)[number];
 
 /** A session token is used for many calls: `iss`, `sub`, `aud` and `exp` are required; no `jti` replay check. */
 const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp'] as const;
 const MAX_TOKEN_CHARS = 16_384;
 const MAX_SUB_CHARS = 200;
-const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 export interface AnnotatorJwtPolicy {
   /** The identity providers (annotatorIssuersFile): same format as the trusted CDS clients. */
@@ -40,8 +39,6 @@ export interface AnnotatorJwtVerifier {
   verify(token: string): Promise<AnnotatorJwtResult>;
 }
 
-class Rejected extends Error {}
-
 export function createAnnotatorJwtVerifier(policy: AnnotatorJwtPolicy, deps: { readonly keys: KeyStore; readonly now?: () => number }): AnnotatorJwtVerifier {
   const byIss = new Map(policy.issuers.map((i) => [i.iss, i] as const));
   const now = deps.now ?? Date.now;
@@ -49,11 +46,9 @@ export function createAnnotatorJwtVerifier(policy: AnnotatorJwtPolicy, deps: { r
     async verify(token: string): Promise<AnnotatorJwtResult> {
       let iss: string | undefined;
       try {
-        if (token.length > MAX_TOKEN_CHARS || !JWS_COMPACT.test(token)) {
-          throw new Rejected('not a signed compact JWT');
-        }
-        const header = readHeader(token);
-        iss = readIssuer(token);
+        checkCompactJws(token, MAX_TOKEN_CHARS);
+        const header = readHeader(token, ANNOTATOR_JWT_ALGORITHMS);
+        iss = readClaims(token).iss;
         const issuer = byIss.get(iss);
         if (!issuer) {
           throw new Rejected('issuer is not a configured annotator issuer');
@@ -70,7 +65,7 @@ export function createAnnotatorJwtVerifier(policy: AnnotatorJwtPolicy, deps: { r
             currentDate: new Date(now()),
           }));
         } catch (err) {
-          throw new Rejected(err instanceof errors.JOSEError ? `${err.code}: ${err.message}` : `key lookup failed: ${err instanceof Error ? err.message : String(err)}`);
+          throw new Rejected(describeVerifyError(err));
         }
         const sub = payload.sub;
         if (typeof sub !== 'string' || sub === '' || sub.length > MAX_SUB_CHARS) {
@@ -105,53 +100,4 @@ export function rolesOf(payload: JWTPayload, claim: string): string[] {
     return at.split(/\s+/).filter(Boolean);
   }
   return Array.isArray(at) ? at.filter((r): r is string => typeof r === 'string') : [];
-}
-
-function readHeader(token: string): ProtectedHeaderParameters & { readonly alg: AnnotatorJwtAlgorithm } {
-  let header: ProtectedHeaderParameters;
-  try {
-    header = decodeProtectedHeader(token);
-  } catch {
-    throw new Rejected('header is not base64url JSON');
-  }
-  const { alg } = header;
-  if (!isAlgorithm(alg)) {
-    throw new Rejected(`algorithm ${clip(String(alg))} is not accepted (${ANNOTATOR_JWT_ALGORITHMS.join(', ')})`);
-  }
-  return { ...header, alg };
-}
-
-function isAlgorithm(alg: unknown): alg is AnnotatorJwtAlgorithm {
-  return typeof alg === 'string' && (ANNOTATOR_JWT_ALGORITHMS as readonly string[]).includes(alg);
-}
-
-function readIssuer(token: string): string {
-  try {
-    const { iss } = decodeJwt(token);
-    if (typeof iss === 'string' && iss !== '') {
-      return iss;
-    }
-  } catch {
-    throw new Rejected('payload is not a JSON claims set');
-  }
-  throw new Rejected('no iss claim');
-}
-
-/** As for CDS clients: a `jku` only from the issuer's allow-list, otherwise the issuer's own key source. */
-function keyLocation(issuer: TrustedIssuer, header: ProtectedHeaderParameters): KeyLocation {
-  if (header.jku !== undefined) {
-    if (typeof header.jku !== 'string' || !issuer.jkuAllowList.includes(header.jku)) {
-      throw new Rejected('jku is not on the issuer allow-list');
-    }
-    return { kind: 'url', url: header.jku };
-  }
-  if (!issuer.keys) {
-    throw new Rejected('token has no jku and the issuer has no configured key set');
-  }
-  return issuer.keys;
-}
-
-/** Attacker-chosen strings go to the log only shortened. */
-function clip(s: string, max = 80): string {
-  return s.length > max ? `${s.slice(0, max)}...` : s;
 }

@@ -1,8 +1,9 @@
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import { jwtVerify } from 'jose';
 import type { JWTPayload, ProtectedHeaderParameters } from 'jose';
+import { Rejected, checkCompactJws, clip, describeVerifyError, keyLocation, readClaims, readHeader as readAllowedHeader } from './jwt-parts.ts';
 import type { KeyStore } from './key-store.ts';
 import type { ReplayCache } from './replay-cache.ts';
-import type { KeyLocation, TrustedIssuer } from './trusted-issuers.ts';
+import type { TrustedIssuer } from './trusted-issuers.ts';
 
 /**
  * CDS Hooks 2.0 (https://cds-hooks.hl7.org/2.0/#trusting-cds-clients): clients sign with ES384 or
@@ -17,8 +18,6 @@ const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti'] as const;
 /** Far above any real client JWT; a longer header is refused before it is parsed. */
 const MAX_TOKEN_CHARS = 8192;
 const MAX_JTI_CHARS = 256;
-/** header.payload.signature, base64url, with a non-empty signature (an unsigned token has none). */
-const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 export interface ClientJwtPolicy {
   readonly issuers: readonly TrustedIssuer[];
@@ -55,7 +54,6 @@ export interface ClientJwtVerifierDeps {
   readonly now?: () => number;
 }
 
-class Rejected extends Error {}
 class Unavailable extends Error {}
 
 export function createClientJwtVerifier(policy: ClientJwtPolicy, deps: ClientJwtVerifierDeps): ClientJwtVerifier {
@@ -67,9 +65,7 @@ export function createClientJwtVerifier(policy: ClientJwtPolicy, deps: ClientJwt
       let iss: string | undefined;
       let kid: string | undefined;
       try {
-        if (token.length > MAX_TOKEN_CHARS || !JWS_COMPACT.test(token)) {
-          throw new Rejected('not a signed compact JWT');
-        }
+        checkCompactJws(token, MAX_TOKEN_CHARS);
         const header = readHeader(token);
         kid = header.kid;
         const claims = readClaims(token);
@@ -120,51 +116,17 @@ export function createClientJwtVerifier(policy: ClientJwtPolicy, deps: ClientJwt
   };
 }
 
+/** CDS Hooks 2.0 adds to the shared checks: a `kid`, and `typ` absent or JWT. */
 function readHeader(token: string): ProtectedHeaderParameters & { readonly alg: ClientJwtAlgorithm; readonly kid: string } {
-  let header: ProtectedHeaderParameters;
-  try {
-    header = decodeProtectedHeader(token);
-  } catch {
-    throw new Rejected('header is not base64url JSON');
-  }
-  const { alg, kid, typ } = header;
-  if (!isAlgorithm(alg)) {
-    throw new Rejected(`algorithm ${clip(String(alg))} is not accepted (ES384, RS384 only)`);
-  }
+  const header = readAllowedHeader(token, CLIENT_JWT_ALGORITHMS);
+  const { kid, typ } = header;
   if (typeof kid !== 'string' || kid === '') {
     throw new Rejected('header has no kid');
   }
   if (typ !== undefined && typ.toUpperCase() !== 'JWT') {
     throw new Rejected(`typ ${clip(typ)} is not JWT`);
   }
-  return { ...header, alg, kid };
-}
-
-function readClaims(token: string): JWTPayload & { readonly iss: string } {
-  let claims: JWTPayload;
-  try {
-    claims = decodeJwt(token);
-  } catch {
-    throw new Rejected('payload is not a JSON claims set');
-  }
-  if (typeof claims.iss !== 'string' || claims.iss === '') {
-    throw new Rejected('no iss claim');
-  }
-  return { ...claims, iss: claims.iss };
-}
-
-/** `jku` is honoured only when it is on the issuer's allow-list; otherwise the issuer's own keys. */
-function keyLocation(issuer: TrustedIssuer, header: ProtectedHeaderParameters): KeyLocation {
-  if (header.jku !== undefined) {
-    if (typeof header.jku !== 'string' || !issuer.jkuAllowList.includes(header.jku)) {
-      throw new Rejected('jku is not on the issuer allow-list');
-    }
-    return { kind: 'url', url: header.jku };
-  }
-  if (!issuer.keys) {
-    throw new Rejected('token has no jku and the issuer has no configured key set');
-  }
-  return issuer.keys;
+  return { ...header, kid };
 }
 
 function checkClaims(payload: JWTPayload, issuer: TrustedIssuer): VerifiedClient {
@@ -186,21 +148,4 @@ function checkClaims(payload: JWTPayload, issuer: TrustedIssuer): VerifiedClient
     throw new Rejected('tenant does not match the issuer configuration');
   }
   return { iss: issuer.iss, sub, jti, ...(tenant !== undefined ? { tenant } : {}) };
-}
-
-/** jose's messages name the failed check and claim, never the token itself. */
-function describeVerifyError(err: unknown): string {
-  if (err instanceof errors.JOSEError) {
-    return `${err.code}: ${err.message}`;
-  }
-  return `key lookup failed: ${err instanceof Error ? err.message : String(err)}`;
-}
-
-function isAlgorithm(alg: unknown): alg is ClientJwtAlgorithm {
-  return typeof alg === 'string' && (CLIENT_JWT_ALGORITHMS as readonly string[]).includes(alg);
-}
-
-/** Attacker-chosen strings go to the log only shortened. */
-function clip(s: string, max = 80): string {
-  return s.length > max ? `${s.slice(0, max)}...` : s;
 }
