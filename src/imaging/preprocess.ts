@@ -29,6 +29,28 @@ export interface InputRaster {
   readonly height: number;
 }
 
+const NO_GAIN: readonly number[] = [1, 1, 1];
+
+/**
+ * Per-channel gains of shades-of-grey colour constancy over the resized pixels (manifest
+ * `input.colorConstancy`; the formula is training's, training/README.md): the channel's p-norm mean
+ * brought to the mean of the three, within the clamp.
+ */
+export function shadesOfGreyGains(raw: Uint8Array, channels: number, cc: NonNullable<ModelManifest['input']['colorConstancy']>): readonly number[] {
+  const n = raw.length / channels;
+  const e = [0, 1, 2].map((c) => {
+    const src = channels >= 3 ? c : 0;
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      sum += ((raw[i * channels + src] ?? 0) / 255) ** cc.p;
+    }
+    return Math.max((sum / n) ** (1 / cc.p), 1e-6);
+  });
+  const grey = (e[0]! + e[1]! + e[2]!) / 3;
+  const [lo, hi] = cc.gainClamp;
+  return e.map((ec) => Math.min(hi, Math.max(lo, grey / ec)));
+}
+
 /** The region of the image the resize mode looks at. */
 export function inputRegion(width: number, height: number, mode: ModelManifest['input']['resize']): InputRegion {
   if (mode === 'fill') {
@@ -60,16 +82,20 @@ export async function toModelInput(image: DermoscopyImage, spec: ModelManifest['
   const hw = size * size;
   const channels = raw.length / hw;
   const tensor = new Float32Array(3 * hw);
+  const gains = spec.colorConstancy ? shadesOfGreyGains(raw, channels, spec.colorConstancy) : NO_GAIN;
   const scale = spec.std.map((s) => 1 / (255 * s));
   const shift = spec.mean.map((m, c) => m / (spec.std[c] ?? 1));
   for (let c = 0; c < 3; c++) {
     const sc = scale[c] ?? 0;
     const sh = shift[c] ?? 0;
+    const gain = gains[c] ?? 1;
     // Greyscale inputs are replicated into the three planes.
     const src = channels >= 3 ? c : 0;
     const base = c * hw;
     for (let i = 0; i < hw; i++) {
-      tensor[base + i] = (raw[i * channels + src] ?? 0) * sc - sh;
+      const v = raw[i * channels + src] ?? 0;
+      // x' = min(1, x * gain), on the 0-255 scale; without colour constancy the pixel as it is.
+      tensor[base + i] = (gains === NO_GAIN ? v : Math.min(255, v * gain)) * sc - sh;
     }
   }
   let rgb: Uint8Array = raw;

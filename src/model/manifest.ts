@@ -11,6 +11,18 @@ export const PATTERN_ROLES = ['positive', 'negative'] as const;
 export type PatternRole = (typeof PATTERN_ROLES)[number];
 
 const rgb = z.tuple([z.number(), z.number(), z.number()]);
+
+/**
+ * Shades-of-grey colour constancy (Finlayson and Trezzi 2004), applied to the resized input before
+ * normalising, as training did (training/README.md): e_c = (mean x_c^p)^(1/p) per channel,
+ * gain_c = clamp(mean(e) / e_c, gainClamp), x'_c = min(1, x_c * gain_c). It evens out the colour
+ * casts of other dermatoscopes and lighting.
+ */
+const colorConstancySchema = z.object({
+  method: z.literal('shades-of-grey'),
+  p: z.number().min(1).max(32),
+  gainClamp: z.tuple([z.number().positive(), z.number().positive()]).refine(([lo, hi]) => lo <= 1 && hi >= 1, 'the clamp must contain 1'),
+});
 const probability = z.number().min(0).max(1);
 
 const patternSchema = z
@@ -75,6 +87,7 @@ const manifestSchema = z
       resize: z.enum(RESIZE_MODES),
       mean: rgb,
       std: rgb.refine((s) => s.every((v) => v > 0), 'std must be > 0'),
+      colorConstancy: colorConstancySchema.optional(),
     }),
     outputs: z.object({
       bcc: z.object({ name: z.string().min(1) }),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { decodeDermoscopy } from '../../src/imaging/decode.ts';
-import { inputRegion, toModelInput } from '../../src/imaging/preprocess.ts';
+import { inputRegion, shadesOfGreyGains, toModelInput } from '../../src/imaging/preprocess.ts';
 import type { ModelManifest } from '../../src/model/manifest.ts';
 import { solidPng } from '../helpers/images.ts';
 
@@ -87,5 +87,71 @@ describe('preprocessing', () => {
 
   it('computes the cover region for portrait images', () => {
     assert.deepEqual(inputRegion(300, 500, 'cover'), { left: 0, top: 100, width: 300, height: 300 });
+  });
+});
+
+describe('shades-of-grey colour constancy (manifest input.colorConstancy)', () => {
+  const cc: NonNullable<ModelManifest['input']['colorConstancy']> = { method: 'shades-of-grey', p: 6, gainClamp: [0.25, 4] };
+  /** A lesion-like drawing under a colour cast: every pixel's channels scaled by `cast`. */
+  async function castImage(cast: readonly [number, number, number]): Promise<Buffer> {
+    const w = 64;
+    const h = 48;
+    const raw = Buffer.alloc(w * h * 3);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const inside = (x - 32) ** 2 / 400 + (y - 24) ** 2 / 225 < 1;
+        const base = inside ? [120, 80, 70] : [200, 160, 150];
+        for (let c = 0; c < 3; c++) {
+          raw[(y * w + x) * 3 + c] = Math.min(255, Math.round((base[c] ?? 0) * (cast[c] ?? 1)));
+        }
+      }
+    }
+    return sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+  }
+  /** Channel p-norm means of the network input, back on the 0-1 scale. */
+  function channelNorms(tensor: Float32Array, hw: number, p: number): number[] {
+    return [0, 1, 2].map((c) => {
+      let sum = 0;
+      for (let i = 0; i < hw; i++) {
+        sum += ((tensor[c * hw + i] ?? 0) * 0.5 + 0.5) ** p;
+      }
+      return (sum / hw) ** (1 / p);
+    });
+  }
+
+  it('evens out the channels: the three p-norm means come out equal', async () => {
+    const img = await decodeDermoscopy(await castImage([1, 0.8, 0.6]));
+    const { tensor } = await toModelInput(img, { ...spec('fill'), colorConstancy: cc });
+    const e = channelNorms(tensor, 32 * 32, 6);
+    assert.ok(Math.max(...e) - Math.min(...e) < 0.01, `channel norms ${e.map((v) => v.toFixed(4)).join(', ')}`);
+  });
+
+  it('gives nearly the same input for the same scene under two colour casts', async () => {
+    const a = await toModelInput(await decodeDermoscopy(await castImage([1, 0.8, 0.6])), { ...spec('fill'), colorConstancy: cc });
+    const b = await toModelInput(await decodeDermoscopy(await castImage([0.7, 0.8, 1])), { ...spec('fill'), colorConstancy: cc });
+    const without = await toModelInput(await decodeDermoscopy(await castImage([0.7, 0.8, 1])), spec('fill'));
+    const withoutA = await toModelInput(await decodeDermoscopy(await castImage([1, 0.8, 0.6])), spec('fill'));
+    const dist = (x: Float32Array, y: Float32Array): number => x.reduce((s, v, i) => s + Math.abs(v - (y[i] ?? 0)), 0) / x.length;
+    assert.ok(dist(a.tensor, b.tensor) < dist(withoutA.tensor, without.tensor) / 5, 'constancy removes most of the cast');
+  });
+
+  it('leaves the raster the quality gate measures as the image was, and changes nothing without the field', async () => {
+    const img = await decodeDermoscopy(await castImage([1, 0.8, 0.6]));
+    const plain = await toModelInput(img, spec('fill'));
+    const corrected = await toModelInput(img, { ...spec('fill'), colorConstancy: cc });
+    assert.deepEqual(corrected.raster.data, plain.raster.data);
+    assert.notDeepEqual(corrected.tensor, plain.tensor);
+  });
+
+  it('clamps the gain: a channel with no light is not blown up past the clamp', () => {
+    const raw = new Uint8Array(4 * 3);
+    for (let i = 0; i < 4; i++) {
+      raw[i * 3] = 200;
+      raw[i * 3 + 1] = 100;
+      raw[i * 3 + 2] = 0;
+    }
+    const g = shadesOfGreyGains(raw, 3, cc);
+    assert.equal(g[2], 4);
+    assert.ok(g.every((v) => v >= 0.25 && v <= 4));
   });
 });
