@@ -109,8 +109,8 @@ def head_nodes(model: onnx.ModelProto, names: list) -> list:
         ins = " ".join(n.input)
         if n.op_type in ("Mul", "Pow") and "features" in ins and any(o for o in n.output):
             keep.append(n.name)  # squared tap maps
-        elif n.op_type == "Conv" and ("tex_w" in ins):
-            keep.append(n.name)
+        elif n.op_type == "Conv" and ("tex_w" in ins or "tex_b" in ins):
+            keep.append(n.name)  # the texture 1x1 conv (its weight is exported folded, as onnx::Conv_*; the bias keeps its name)
     return keep + list(names)
 
 
