@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseCsv } from '../../../src/tools/evaluation/labels.ts';
-import { runCli } from '../consensus/run-cli.ts';
+import { runCli } from '../../support/run-cli.ts';
 
 const HEADER =
   'image,mask,group,source,diagnosis,bcc,pigment_network,ulceration,blue_gray_ovoid_nests,multiple_blue_gray_globules,leaf_like_areas,spoke_wheel_areas,arborizing_telangiectasia';

@@ -1,29 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { DEFAULT_MODEL_MANIFEST, PROJECT_ROOT } from '../../../src/config.ts';
+import { DEFAULT_MODEL_MANIFEST } from '../../../src/config.ts';
 import { lesionJpeg } from '../../helpers/images.ts';
+import type { CliRun } from '../../support/run-cli.ts';
+import { runCli } from '../../support/run-cli.ts';
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runEvaluate(args: readonly string[]): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/tools/cli/evaluate.ts', ...args], { cwd: PROJECT_ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => { resolvePromise({ code, stdout, stderr }); });
-  });
+function runEvaluate(args: readonly string[]): Promise<CliRun> {
+  return runCli('src/tools/cli/evaluate.ts', args);
 }
 
 /** A white ellipse (the lesion) on black, as the data set's binary masks are. */
@@ -37,7 +24,7 @@ const HEADER =
 
 describe('npm run evaluate', () => {
   let dir: string;
-  let result: Run;
+  let result: CliRun;
   let report: Record<string, unknown> & {
     counts: { rows: number; analysed: number; unreadable: number; bySource: Record<string, { rows: number; analysed: number }> };
     unreadable: { image: string; reason: string }[];

@@ -8,7 +8,7 @@ import { FEEDBACK_SHEET_COLUMNS } from '../../../src/tools/consensus/feedback-sh
 import { runConsensus } from '../../../src/tools/consensus/run-consensus.ts';
 import { parseCsv } from '../../../src/tools/evaluation/labels.ts';
 import { openSqliteStore } from '../../../src/storage/sqlite-store.ts';
-import { runCli } from './run-cli.ts';
+import { runCli } from '../../support/run-cli.ts';
 
 describe('npm run feedback-export', () => {
   let dir: string;

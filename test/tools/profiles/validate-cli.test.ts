@@ -1,23 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { PROJECT_ROOT } from '../../../src/config.ts';
+import type { CliRun } from '../../support/run-cli.ts';
+import { runCli } from '../../support/run-cli.ts';
 
 const EXAMPLES = resolve(PROJECT_ROOT, 'fhir-profiles/examples');
 
-function runValidate(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--experimental-websocket', '--import', 'tsx', 'src/tools/cli/validate.ts', ...args], { cwd: PROJECT_ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => { done({ code, stdout, stderr }); });
-  });
+function runValidate(args: readonly string[]): Promise<CliRun> {
+  return runCli('src/tools/cli/validate.ts', args, { nodeFlags: ['--experimental-websocket'] });
 }
 
 describe('npm run validate', () => {
