@@ -6,6 +6,7 @@
  */
 import { byId, h, safeLink, say } from './dom.js';
 import { fetchJson, fhir } from './fhir.js';
+import { annotationPanel, loadAnnotationContext } from './annotate.js';
 
 /**
  * @typedef {{ output: string, title: string, png: string, width: number, height: number }} Overlay
@@ -237,9 +238,10 @@ function probabilityTable(img) {
 /**
  * @param {ViewerImage} img
  * @param {ViewerModel} model
+ * @param {Promise<import('./annotate.js').AnnotationContext>} annotations
  * @returns {HTMLElement}
  */
-function imageSection(img, model) {
+function imageSection(img, model, annotations) {
   const headingId = `image-${img.index}-heading`;
   const title = `Image ${img.index + 1}: ${img.label}`;
   if (!img.ok) {
@@ -247,12 +249,22 @@ function imageSection(img, model) {
     const why = img.notAssessed ? `The image gate did not let the model score this image: ${img.reason ?? 'no reason given'}` : `The model could not read this image: ${img.reason ?? 'no reason given'}`;
     return h('section', { class: 'panel image-result', 'aria-labelledby': headingId }, h('h2', { id: headingId }, `${title} (${status})`), h('p', {}, why));
   }
+  const stage = imageStage(img, img.index);
   return h(
     'section',
     { class: 'panel image-result', 'aria-labelledby': headingId },
     h('h2', { id: headingId }, title, img.deciding ? h('span', { class: 'tag' }, 'sets the priority') : null),
     h('p', { class: 'image-summary' }, img.categoryDisplay ? `${img.categoryDisplay} · ` : '', `BCC probability ${fmt(img.bccProbability, 3)}`, img.rule ? ` · rule ${img.rule}` : ''),
-    imageStage(img, img.index),
+    stage,
+    annotationPanel({
+      reportId: model.reportId,
+      image: img.source,
+      index: img.index,
+      patterns: img.patterns,
+      model: model.model,
+      stage: stage.querySelector('.stage'),
+      context: annotations,
+    }),
     h('h3', {}, 'Probabilities'),
     probabilityTable(img),
     h('h3', {}, 'Why: the rule trace'),
@@ -266,6 +278,7 @@ function imageSection(img, model) {
  * @returns {HTMLElement[]}
  */
 function renderReport(model) {
+  const annotations = loadAnnotationContext(model.reportId);
   const indicator = INDICATOR_BY_CATEGORY[model.category ?? ''] ?? 'info';
   const facts = /** @type {[string, Node | string][]} */ ([
     ['Status', `${model.status}${model.status === 'preliminary' ? ' (not yet reviewed by a clinician)' : ''}`],
@@ -284,7 +297,7 @@ function renderReport(model) {
       model.conclusion ? h('p', { class: 'summary__conclusion' }, model.conclusion) : null,
       h('dl', { class: 'facts' }, facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
     ),
-    ...model.images.map((img) => imageSection(img, model)),
+    ...model.images.map((img) => imageSection(img, model, annotations)),
   ];
 }
 
