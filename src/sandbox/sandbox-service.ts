@@ -18,7 +18,7 @@ export interface SandboxServiceOptions extends Pick<ServiceOptions, 'clock' | 'n
   readonly log: Logger;
   /** The shared store (the caller opens and closes it): feedback, replay cache and the viewer's results. */
   readonly store: SharedStore;
-  /** Where the viewer and queue keep results; default: the shared store. Tests wrap it. */
+  /** Where the service keeps results for the viewer and queue; default: the shared store's (createService's own). Tests wrap it. */
   readonly reports?: ReportStore;
   /** Signs the page's CDS client JWT when the service authenticates clients (see SandboxDeps). */
   readonly signHookToken?: (audience: string) => Promise<string>;
@@ -55,7 +55,7 @@ export async function createSandboxService(config: ServiceConfig, opts: SandboxS
     gate: withModelChecks(gateFile, 'warn'),
     extraAllowedFhirServers: [`${publicBaseUrl}/fhir`, `http://localhost:${config.port}/fhir`, `http://127.0.0.1:${config.port}/fhir`],
     viewerBaseUrl: `${publicBaseUrl}/viewer`,
-    onReport: (report) => reports.add(report),
+    reports,
     annotatorAuth: demoAnnotatorAuth(),
     mount,
     ...(opts.clock ? { clock: opts.clock } : {}),

@@ -25,6 +25,8 @@ import { loadGateConfig } from '../gate/gate-config.ts';
 import type { GateConfig } from '../gate/gate-config.ts';
 import { openSharedStore } from '../storage/open-store.ts';
 import type { SharedStore } from '../storage/shared-store.ts';
+import type { ReportStore } from '../viewer/report-store.ts';
+import { createReportStore } from '../viewer/report-store.ts';
 import { mountAnnotationRoutes } from '../cds/annotation-routes.ts';
 import { createApp } from '../cds/app.ts';
 import { corsForOrigins } from '../cds/cors.ts';
@@ -59,7 +61,17 @@ export interface ServiceOptions {
   readonly log?: Logger;
   /** Routes mounted before the 404/error handlers (sandbox FHIR server, pages). */
   readonly mount?: (app: Express) => void;
+  /**
+   * Called with each finished report after the service has kept it (in `reports`); awaited before
+   * the card goes out. Not needed to keep reports: createService does that itself.
+   */
   readonly onReport?: (report: TriageReport) => void | Promise<void>;
+  /**
+   * Where every finished report is kept, for the viewer, the queue and the annotation API; default:
+   * the shared store's report records (createReportStore, last 200). The sandbox passes the one its
+   * pages read (tests wrap it). The annotation API looks reports up in the shared store itself.
+   */
+  readonly reports?: ReportStore;
   /** A store the caller opened (and closes); otherwise createService opens the configured one and close() closes it. */
   readonly store?: SharedStore;
   /** Result viewer: cards link to `<viewerBaseUrl>/<report id>` (the sandbox serves one at `/viewer`). */
@@ -107,6 +119,13 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
   }
   const ownsStore = opts.store === undefined;
   const feedback: FeedbackStore = store;
+  // Every finished report is kept (both modes), so annotations can name it and a viewer can show it.
+  const reports = opts.reports ?? createReportStore(store);
+  const onReport = opts.onReport;
+  const keepReport = async (report: TriageReport): Promise<void> => {
+    await reports.add(report);
+    await onReport?.(report);
+  };
   const publicBaseUrl = publicBaseUrlOf(config);
   const allowedFhirServers = [...config.allowedFhirServers, ...(opts.extraAllowedFhirServers ?? [])];
 
@@ -140,7 +159,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
       feedback,
       metrics,
       log,
-      ...(opts.onReport ? { onReport: opts.onReport } : {}),
+      onReport: keepReport,
       ...(opts.viewerBaseUrl ? { viewerBaseUrl: opts.viewerBaseUrl } : {}),
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.newId ? { newId: opts.newId } : {}),

@@ -103,9 +103,9 @@ export function toQueueEntry(report: TriageReport): QueueEntry {
 }
 
 /**
- * What the hook answered, behind the cards' viewer links and the queue: fed by createService's
- * onReport. Kept in the shared store (as the viewer model, plain JSON), so a viewer link works on
- * whichever replica the browser reaches.
+ * What the hook answered, behind the cards' viewer links, the queue and the annotation API: fed by
+ * createService with every finished report, in both modes. Kept in the shared store (as the viewer
+ * model, plain JSON), so a viewer link works on whichever replica the browser reaches.
  */
 export function createReportStore(records: ReportRecords, opts: ReportStoreOptions = {}): ReportStore {
   const capacity = opts.capacity ?? 200;

@@ -116,6 +116,44 @@ describe('HTTP edge', () => {
     assert.ok(typeof doc.paths === 'object' && doc.paths !== null && '/cds-services' in doc.paths, 'OpenAPI lists /cds-services');
   });
 
+  it('documents the annotation API in OpenAPI: every path, method and status, errors as OperationOutcome, 401 with WWW-Authenticate', async () => {
+    const res = await request(h.service.app).get('/openapi.json');
+    assert.equal(res.status, 200);
+    const doc = JSON.parse(res.text) as OpenApiDoc;
+    const expected: Record<string, Record<string, string[]>> = {
+      '/annotations': { post: ['200', '201', '400', '401', '403', '404', '413', '422'], get: ['200', '400', '401', '403'] },
+      '/annotations/export.csv': { get: ['200', '401', '403'] },
+      '/annotations/export.fhir': { get: ['200', '401', '403'] },
+      '/annotations/annotators': { get: ['200'] },
+    };
+    for (const [path, methods] of Object.entries(expected)) {
+      for (const [method, statuses] of Object.entries(methods)) {
+        const op = doc.paths[path]?.[method];
+        assert.ok(op, `OpenAPI lists ${method.toUpperCase()} ${path}`);
+        assert.deepEqual(Object.keys(op.responses).sort(), [...statuses].sort(), `${method.toUpperCase()} ${path}: statuses`);
+        for (const status of statuses.filter((s) => s >= '400')) {
+          const r: OpenApiResponse | undefined = op.responses[status];
+          assert.equal(r?.content?.['application/fhir+json']?.schema?.$ref, '#/components/schemas/OperationOutcome', `${method.toUpperCase()} ${path} ${status}: OperationOutcome`);
+          if (status === '401') {
+            assert.ok(r.headers?.['WWW-Authenticate'], `${method.toUpperCase()} ${path} 401: WWW-Authenticate`);
+          }
+        }
+      }
+    }
+    const post = doc.paths['/annotations']?.post;
+    assert.ok(post);
+    assert.equal(post.requestBody?.content?.['application/json']?.schema?.$ref, '#/components/schemas/AnnotationRequest');
+    assert.equal(post.responses['201']?.content?.['application/json']?.schema?.$ref, '#/components/schemas/AnnotationWritten');
+    assert.ok(doc.paths['/annotations/export.csv']?.get?.responses['200']?.content?.['text/csv'], 'the CSV export answers text/csv');
+    // Every $ref in the document points at something that exists.
+    const refs = [...res.text.matchAll(/"\$ref":\s*"#\/([^"]+)"/g)].map((m) => m[1] ?? '');
+    assert.ok(refs.length > 0);
+    for (const ref of refs) {
+      const target = ref.split('/').reduce<unknown>((node, key) => (typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[key] : undefined), doc);
+      assert.ok(target !== undefined, `$ref #/${ref} resolves`);
+    }
+  });
+
   it('answers 412 with an OperationOutcome when there is neither prefetch nor a fhirServer', async () => {
     const patient = await createPatient(h);
     const referral = await create(h, dermReferral(patient.id));
@@ -189,3 +227,21 @@ describe('HTTP edge', () => {
     assert.deepEqual(expressions(mismatch), ['hook']);
   });
 });
+
+interface OpenApiMedia {
+  readonly schema?: { readonly $ref?: string };
+}
+
+interface OpenApiResponse {
+  readonly content?: Record<string, OpenApiMedia | undefined>;
+  readonly headers?: Record<string, unknown>;
+}
+
+interface OpenApiOperation {
+  readonly requestBody?: { readonly content?: Record<string, OpenApiMedia | undefined> };
+  readonly responses: Record<string, OpenApiResponse | undefined>;
+}
+
+interface OpenApiDoc {
+  readonly paths: Record<string, Partial<Record<string, OpenApiOperation>> | undefined>;
+}

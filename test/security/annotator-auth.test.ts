@@ -46,7 +46,6 @@ before(async () => {
   impostor = await makeClient('RS256', idp.kid);
   dir = await mkdtemp(join(tmpdir(), 'bcc-annotator-'));
   store = await openSqliteStore(join(dir, 'store.sqlite'));
-  const reports = createReportStore(store);
   const annotatorIssuers: TrustedIssuer[] = [
     { iss: IDP, keys: { kind: 'inline', jwks: jwksOf(idp, es) }, jkuAllowList: [] },
     { iss: OTHER_IDP, keys: { kind: 'inline', jwks: jwksOf(stranger) }, jkuAllowList: [], clientIds: ['only-this-user'] },
@@ -59,15 +58,14 @@ before(async () => {
       annotatorIssuers,
       // The synthetic drawings are out of distribution for the model's own gate (as in test/integration).
       gate: withModelChecks(await loadGateConfig(DEFAULT_IMAGE_GATE), 'warn'),
-      // What a production viewer will do: keep the hook's results for the viewer and for annotation.
-      onReport: (r) => reports.add(r),
+      // No onReport: createService keeps every finished report itself (in the shared store).
     },
   );
   const hook = await request(service.app)
     .post(`/cds-services/${ORDER_SIGN}`)
     .send(orderSignHook({ images: [await lesionJpeg(400, 300, 71)] }));
   assert.equal(hook.status, 200, JSON.stringify(hook.body));
-  reportId = (await reports.queue())[0]?.reportId ?? '';
+  reportId = (await createReportStore(store).queue())[0]?.reportId ?? '';
   assert.ok(reportId);
 });
 
@@ -191,6 +189,24 @@ describe('annotation API in production: annotator JWTs', () => {
     assert.deepEqual(ok, { ok: true, annotator: { issuer: IDP, id: 'dr-jones' } });
     const flat = await verifier.verify(await token({ aud: 'bcc-cds-viewer', extra: { roles: ['bcc-annotator'] } }));
     assert.equal(flat.ok ? 'ok' : flat.status, 403);
+  });
+
+  it('keeps the report of a hook it answers without any onReport, so an annotator can annotate it (201)', async () => {
+    const hook = await request(service.app)
+      .post(`/cds-services/${ORDER_SIGN}`)
+      .send(orderSignHook({ referralId: 'sr-kept', images: [await lesionJpeg(400, 300, 72)] }));
+    assert.equal(hook.status, 200, JSON.stringify(hook.body));
+    const entry = (await service.store.latestReportPerReferral()).find((e) => e.referral === 'ServiceRequest/sr-kept');
+    assert.ok(entry, 'the hook\'s report is kept in the shared store');
+    const kept = await service.store.tryGetReport(entry.reportId);
+    assert.deepEqual(kept?.viewer.images.map((i) => i.source), ['Media/m0']);
+    const res = await request(service.app)
+      .post('/annotations')
+      .set('Authorization', `Bearer ${await token({ sub: 'dr-kept' })}`)
+      .send({ report: entry.reportId, image: 'Media/m0', pattern: 'ulceration', value: 'absent' });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    assert.equal(res.body.annotation.reportId, entry.reportId);
+    assert.equal(res.body.annotation.referral, 'ServiceRequest/sr-kept');
   });
 });
 
