@@ -25,7 +25,7 @@ export const TIERS: readonly (readonly string[])[] = [
   ['storage'],
   ['service'],
   ['sandbox'],
-  ['tools', 'server'],
+  ['tools', 'learning', 'server'],
 ];
 
 const SRC = resolve(PROJECT_ROOT, 'src');
