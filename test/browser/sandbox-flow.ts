@@ -59,3 +59,14 @@ export async function signReferral(page: Page): Promise<Locator> {
   assert.match(status, /^Signed\./, status);
   return page.locator('#cards article.card');
 }
+
+/** Signs a one-image referral on the sandbox page; returns the card's viewer link and the report id. */
+export async function signOneImage(page: Page, name: string, image: Buffer): Promise<{ viewerUrl: string; reportId: string }> {
+  await createReferral(page);
+  await chooseImage(page, name, image);
+  const card = (await signReferral(page)).first();
+  const viewerUrl = (await card.locator('.card-links a').getAttribute('href')) ?? '';
+  const reportId = /\/viewer\/([0-9a-f-]{36})$/.exec(viewerUrl)?.[1];
+  assert.ok(reportId, `viewer link ${viewerUrl}`);
+  return { viewerUrl, reportId };
+}

@@ -8,7 +8,7 @@ import { DEMO_ANNOTATOR_ISSUER } from '../../src/sandbox/demo-annotators.ts';
 import { telangiectaticLesionJpeg } from '../../src/sandbox/synthetic-lesion.ts';
 import { ARTIFACTS, startSandboxStand } from './harness.ts';
 import type { SandboxStand } from './harness.ts';
-import { chooseImage, createReferral, signReferral } from './sandbox-flow.ts';
+import { signOneImage } from './sandbox-flow.ts';
 
 interface StoredAnnotation {
   readonly reportId: string;
@@ -23,17 +23,6 @@ interface StoredAnnotation {
 interface ViewerModelJson {
   readonly model: { readonly name: string; readonly version: string };
   readonly images: readonly { readonly source: string; readonly patterns: readonly { readonly id: string; readonly display: string }[] }[];
-}
-
-/** Signs a one-image referral on the sandbox page; returns the card's viewer link and the report id. */
-async function signOne(page: Page, name: string, image: Buffer): Promise<{ viewerUrl: string; reportId: string }> {
-  await createReferral(page);
-  await chooseImage(page, name, image);
-  const card = (await signReferral(page)).first();
-  const viewerUrl = (await card.locator('.card-links a').getAttribute('href')) ?? '';
-  const reportId = /\/viewer\/([0-9a-f-]{36})$/.exec(viewerUrl)?.[1];
-  assert.ok(reportId, `viewer link ${viewerUrl}`);
-  return { viewerUrl, reportId };
 }
 
 /** Presses Tab (or Shift+Tab) until the focused element matches the selector; fails after 200 presses. */
@@ -70,7 +59,7 @@ describe('annotating patterns in the result viewer (Chromium)', { timeout: 300_0
 
   it('labels two patterns with the keyboard only, saves them, and shows them again after a reload', async () => {
     const { context, page, errors } = await stand.newPage();
-    const { viewerUrl, reportId } = await signOne(page, 'left-nasal-ala.jpg', await telangiectaticLesionJpeg());
+    const { viewerUrl, reportId } = await signOneImage(page, 'left-nasal-ala.jpg', await telangiectaticLesionJpeg());
     const model = (await (await fetch(`${stand.baseUrl}/sandbox/api/reports/${reportId}`)).json()) as ViewerModelJson;
     const image = model.images[0];
     assert.ok(image);
@@ -144,7 +133,7 @@ describe('annotating patterns in the result viewer (Chromium)', { timeout: 300_0
 
   it('saves a region drawn with the pointer, and one marked from the keyboard', async () => {
     const { context, page, errors } = await stand.newPage();
-    const { viewerUrl, reportId } = await signOne(page, 'temple.jpg', await telangiectaticLesionJpeg(800, 600));
+    const { viewerUrl, reportId } = await signOneImage(page, 'temple.jpg', await telangiectaticLesionJpeg(800, 600));
     await page.goto(viewerUrl);
     const panel = page.locator('section.annotate').first();
     await panel.getByLabel('Demo dermatologist C').check();
@@ -194,7 +183,7 @@ describe('annotating patterns in the result viewer (Chromium)', { timeout: 300_0
 
   it('announces the server\'s refusal in the live region', async () => {
     const { context, page } = await stand.newPage();
-    const { viewerUrl, reportId } = await signOne(page, 'cheek.jpg', await telangiectaticLesionJpeg(640, 480));
+    const { viewerUrl, reportId } = await signOneImage(page, 'cheek.jpg', await telangiectaticLesionJpeg(640, 480));
     await page.route('**/annotations', async (route) => {
       if (route.request().method() === 'POST') {
         await route.fulfill({

@@ -8,19 +8,14 @@ import { SANDBOX_CSP } from '../../src/sandbox/sandbox-routes.ts';
 import { lesionJpeg } from '../helpers/images.ts';
 import { ARTIFACTS, startSandboxStand } from './harness.ts';
 import type { SandboxStand } from './harness.ts';
-import { chooseImage, createReferral, signReferral } from './sandbox-flow.ts';
+import { signOneImage } from './sandbox-flow.ts';
 import { telangiectaticLesionJpeg } from '../../src/sandbox/synthetic-lesion.ts';
 
-/** Signs a one-image referral on the sandbox page; returns the card's viewer link and the page. */
+/** signOneImage, and the card's link points at this stand's viewer. */
 async function signOne(stand: SandboxStand, page: Page, name: string, image: Buffer): Promise<{ viewerUrl: string; reportId: string }> {
-  await createReferral(page);
-  await chooseImage(page, name, image);
-  const card = (await signReferral(page)).first();
-  const viewerUrl = (await card.locator('.card-links a').getAttribute('href')) ?? '';
-  const reportId = /\/viewer\/([0-9a-f-]{36})$/.exec(viewerUrl)?.[1];
-  assert.ok(reportId, `viewer link ${viewerUrl}`);
-  assert.ok(viewerUrl.startsWith(`${stand.baseUrl}/viewer/`));
-  return { viewerUrl, reportId };
+  const signed = await signOneImage(page, name, image);
+  assert.ok(signed.viewerUrl.startsWith(`${stand.baseUrl}/viewer/`));
+  return signed;
 }
 
 async function overlayState(page: Page, output: string): Promise<{ hidden: boolean; opacity: string }> {
