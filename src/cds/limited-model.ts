@@ -9,10 +9,13 @@ import { createWorkQueue } from './overload.ts';
  */
 export function limitInference(model: BccModel, concurrency: number): BccModel {
   const queue = createWorkQueue({ concurrency, maxQueued: Number.POSITIVE_INFINITY, maxWaitMs: Number.POSITIVE_INFINITY });
-  return {
-    manifest: model.manifest,
-    cam: model.cam,
-    infer: (images) => queue.run(() => model.infer(images)),
-    close: () => model.close(),
-  };
+  // Every manifest view of the network shares one queue: they share one session.
+  const limited = (m: BccModel): BccModel => ({
+    manifest: m.manifest,
+    cam: m.cam,
+    infer: (images) => queue.run(() => m.infer(images)),
+    withManifest: (next) => limited(m.withManifest(next)),
+    close: () => m.close(),
+  });
+  return limited(model);
 }

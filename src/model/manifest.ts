@@ -25,6 +25,21 @@ const colorConstancySchema = z.object({
 });
 const probability = z.number().min(0).max(1);
 
+/**
+ * A pattern head learned in the hospital (`npm run learn`, src/learning/README.md): a linear map of the
+ * network's `features` output, so its class-activation map is w . F(y, x) + b and the logit is that
+ * map's spatial mean, exactly like the shipped heads. The probability is Platt-calibrated on grouped
+ * out-of-fold logits; `threshold` (on the pattern) is on that calibrated scale. The rest (annotators,
+ * acceptance digest, estimates) is kept for the model card, not interpreted.
+ */
+const learnedHeadSchema = z
+  .object({
+    weights: z.array(z.number()).min(1),
+    bias: z.number(),
+    calibration: z.object({ method: z.literal('platt'), slope: z.number(), intercept: z.number() }),
+  })
+  .loose();
+
 const patternSchema = z
   .object({
     id: z.string().regex(/^[a-z][a-z0-9_]*$/),
@@ -32,10 +47,19 @@ const patternSchema = z
     role: z.enum(PATTERN_ROLES),
     trained: z.boolean(),
     threshold: probability.nullable(),
+    /** `texture`: a head in the graph (the `patterns` output); `learned`: computed from `features` (see learned). */
+    head: z.string().optional(),
+    learned: learnedHeadSchema.optional(),
+    /** When this version first assessed the pattern (ISO date); the model card shows it. */
+    assessedSince: z.string().optional(),
   })
   .refine((p) => !p.trained || p.threshold !== null, {
     error: 'a trained pattern needs a threshold',
     path: ['threshold'],
+  })
+  .refine((p) => p.learned === undefined || p.trained, {
+    error: 'a pattern with a learned head is trained',
+    path: ['trained'],
   });
 
 const gateMetrics = z.record(z.string(), z.unknown()).optional();
@@ -76,7 +100,8 @@ const manifestSchema = z
     name: z.string().min(1),
     version: z.string().min(1),
     created: z.string().optional(),
-    file: z.string().regex(/^[^/\\]+\.onnx$/, 'the .onnx file name beside the manifest'),
+    /** The .onnx file, relative to the manifest (a learned candidate names the installed network: its sha256 is checked). */
+    file: z.string().regex(/\.onnx$/, 'a path to the .onnx file, relative to the manifest'),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     opset: z.number().int().optional(),
     input: z.object({
@@ -101,6 +126,10 @@ const manifestSchema = z
       dermoscopy: z.object({ name: z.string().min(1) }).optional(),
       /** Distance of the image's features from the training images' (the out-of-distribution gate). */
       ood: z.object({ name: z.string().min(1) }).optional(),
+      /** The map the CAM 1x1 conv reads [N, C, h, w] (same h, w as cam): what learned heads take. */
+      features: z
+        .object({ name: z.string().min(1), shape: z.tuple([z.literal('N'), z.number().int().min(1), z.number().int().min(1), z.number().int().min(1)]) })
+        .optional(),
     }),
     patterns: z.array(patternSchema).min(1),
     thresholds: z
@@ -138,6 +167,20 @@ const manifestSchema = z
         ctx.addIssue({ code: 'custom', path: ['gate', key, 'output'], message: `the gate reads output "${g.output}", which outputs does not declare` });
       }
     }
+    const feats = m.outputs.features;
+    m.patterns.forEach((p, j) => {
+      if (!p.learned) {
+        return;
+      }
+      if (!feats) {
+        ctx.addIssue({ code: 'custom', path: ['patterns', j, 'learned'], message: 'a learned head reads outputs.features, which the manifest does not declare' });
+      } else if (p.learned.weights.length !== feats.shape[1]) {
+        ctx.addIssue({ code: 'custom', path: ['patterns', j, 'learned', 'weights'], message: `has ${p.learned.weights.length} weights, outputs.features has ${feats.shape[1]} channels` });
+      }
+    });
+    if (feats && (feats.shape[2] !== m.outputs.cam.shape[2] || feats.shape[3] !== m.outputs.cam.shape[3])) {
+      ctx.addIssue({ code: 'custom', path: ['outputs', 'features', 'shape'], message: 'must have the cam map\'s height and width' });
+    }
     if (new Set(ids).size !== ids.length) {
       ctx.addIssue({ code: 'custom', path: ['patterns'], message: 'pattern ids must be unique' });
     }
@@ -148,6 +191,7 @@ export type ModelManifest = Readonly<z.infer<typeof manifestSchema>>;
 export type PatternSpec = ModelManifest['patterns'][number];
 export type Calibration = NonNullable<ModelManifest['calibration']>;
 export type ModelGate = NonNullable<ModelManifest['gate']>;
+export type LearnedHead = NonNullable<PatternSpec['learned']>;
 
 /** Validates a parsed manifest; throws an OperationOutcomeError naming the element at fault. */
 export function parseManifest(json: unknown, source = 'manifest'): ModelManifest {

@@ -22,7 +22,7 @@ export function checkModelIo(m: ModelManifest, inputs: readonly Meta[], outputs:
       problems.push({ expr: 'input.size', text: `graph input shape [${input.shape.join(',')}] is not [N,3,${m.input.size},${m.input.size}]` });
     }
   }
-  const out = (key: 'bcc' | 'patterns' | 'cam' | 'dermoscopy' | 'ood', shape: readonly (number | null)[]): void => {
+  const out = (key: 'bcc' | 'patterns' | 'cam' | 'dermoscopy' | 'ood' | 'features', shape: readonly (number | null)[]): void => {
     const spec = m.outputs[key];
     if (!spec) {
       return;
@@ -43,6 +43,10 @@ export function checkModelIo(m: ModelManifest, inputs: readonly Meta[], outputs:
   out('cam', [null, c, h, w]);
   out('dermoscopy', [null]);
   out('ood', [null]);
+  const f = m.outputs.features;
+  if (f) {
+    out('features', [null, f.shape[1], f.shape[2], f.shape[3]]);
+  }
   if (problems.length) {
     throw new OperationOutcomeError(manyIssues('invalid', problems.map((p) => ({ text: p.text, expression: `manifest.${p.expr}` }))));
   }

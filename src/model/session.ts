@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { OperationOutcomeError, badRequest } from '../common/outcomes.ts';
 import type { ModelManifest } from './manifest.ts';
 import { loadManifest } from './manifest.ts';
 import { checkModelIo } from './model-io.ts';
+import { applyLearnedHeads, hasLearnedHeads, poolFeatures } from './learned-heads.ts';
 import type { GraphRunner } from './graph-runner.ts';
 import { createInThreadRunner } from './graph-runner.ts';
 import { createWorkerRunner } from './worker-runner.ts';
@@ -20,6 +21,8 @@ export interface ModelOutputs {
   readonly dermoscopy?: number;
   /** Out-of-distribution gate: feature distance from the training images (models with an `ood` output). */
   readonly ood?: number;
+  /** Spatial means of the `features` map (opened with `pooledFeatures`): what `npm run learn` fits heads on. */
+  readonly pooledFeatures?: Float32Array;
 }
 
 export interface BccModel {
@@ -27,6 +30,12 @@ export interface BccModel {
   readonly cam: { readonly channels: number; readonly height: number; readonly width: number };
   /** Runs preprocessed NCHW images (one Float32Array of 3*size*size each) in batches of maxBatch. */
   infer(images: readonly Float32Array[]): Promise<ModelOutputs[]>;
+  /**
+   * The same network under another manifest (a learned candidate or an earlier version): no new
+   * session, so switching is instant. Refused unless the manifest names this network (sha256) and
+   * its inputs and outputs match the graph. Closing the view leaves the network open.
+   */
+  withManifest(manifest: ModelManifest): BccModel;
   close(): Promise<void>;
 }
 
@@ -49,6 +58,8 @@ export interface OpenModelOptions {
    * on the calling thread, so in-thread inference stalls every other request for its duration.
    */
   readonly worker?: boolean;
+  /** Also return each image's pooled `features` (the manifest must declare that output). */
+  readonly pooledFeatures?: boolean;
 }
 
 /** Loads manifest + ONNX, verifies the file's sha256 and the graph's I/O against the manifest. */
@@ -58,7 +69,7 @@ export async function openModel(manifestPath: string, opts: OpenModelOptions = {
   // also scan a command line full of patient image paths. Off unless the operator set it.
   process.env.ORT_DISABLE_TELEMETRY ??= '1';
   const manifest = await loadManifest(manifestPath);
-  const onnxPath = join(dirname(manifestPath), manifest.file);
+  const onnxPath = resolve(dirname(manifestPath), manifest.file);
   let bytes: Buffer;
   try {
     bytes = await readFile(onnxPath);
@@ -77,10 +88,18 @@ export async function openModel(manifestPath: string, opts: OpenModelOptions = {
     await runner.release();
     throw err;
   }
-  return createModel(runner, manifest, opts.maxBatch ?? 8);
+  return createModel(runner, manifest, { maxBatch: opts.maxBatch ?? 8, pooledFeatures: opts.pooledFeatures ?? false, owner: true });
 }
 
-function createModel(runner: GraphRunner, manifest: ModelManifest, maxBatch: number): BccModel {
+interface ModelView {
+  readonly maxBatch: number;
+  readonly pooledFeatures: boolean;
+  /** Whether close() releases the runner (the opened model) or not (a withManifest view). */
+  readonly owner: boolean;
+}
+
+function createModel(runner: GraphRunner, manifest: ModelManifest, view: ModelView): BccModel {
+  const { maxBatch } = view;
   const size = manifest.input.size;
   const per = 3 * size * size;
   const [, channels, height, width] = manifest.outputs.cam.shape;
@@ -88,7 +107,14 @@ function createModel(runner: GraphRunner, manifest: ModelManifest, maxBatch: num
   const nPat = manifest.patterns.length;
   const names = [manifest.outputs.bcc.name, manifest.outputs.patterns.name, manifest.outputs.cam.name];
   const gateNames = [manifest.outputs.dermoscopy?.name, manifest.outputs.ood?.name];
-  const fetch = [...names, ...gateNames.filter((n): n is string => n !== undefined)];
+  const learned = hasLearnedHeads(manifest);
+  const featureSpec = manifest.outputs.features;
+  if ((learned || view.pooledFeatures) && !featureSpec) {
+    throw new OperationOutcomeError(badRequest('learned heads and pooled features need outputs.features in the manifest', 'manifest.outputs.features'));
+  }
+  const featureName = learned || view.pooledFeatures ? featureSpec?.name : undefined;
+  const featLen = featureSpec ? featureSpec.shape[1] * featureSpec.shape[2] * featureSpec.shape[3] : 0;
+  const fetch = [...names, ...gateNames.filter((n): n is string => n !== undefined), ...(featureName ? [featureName] : [])];
 
   async function runChunk(chunk: readonly Float32Array[]): Promise<ModelOutputs[]> {
     const n = chunk.length;
@@ -102,13 +128,23 @@ function createModel(runner: GraphRunner, manifest: ModelManifest, maxBatch: num
     const r = await runner.run({ name: manifest.input.name, data, dims: [n, 3, size, size] }, fetch);
     const [bcc, pat, cam] = names.map((name) => r[name] ?? new Float32Array(0));
     const [derm, ood] = gateNames.map((name) => (name === undefined ? undefined : r[name]));
-    return Array.from({ length: n }, (_, k) => ({
-      bcc: bcc?.[k] ?? Number.NaN,
-      patterns: pat?.slice(k * nPat, (k + 1) * nPat) ?? new Float32Array(0),
-      cam: cam?.slice(k * camLen, (k + 1) * camLen) ?? new Float32Array(0),
-      ...(derm ? { dermoscopy: derm[k] ?? Number.NaN } : {}),
-      ...(ood ? { ood: ood[k] ?? Number.NaN } : {}),
-    }));
+    const feats = featureName === undefined ? undefined : r[featureName];
+    return Array.from({ length: n }, (_, k) => {
+      const patterns = pat?.slice(k * nPat, (k + 1) * nPat) ?? new Float32Array(0);
+      const camK = cam?.slice(k * camLen, (k + 1) * camLen) ?? new Float32Array(0);
+      const f = feats?.subarray(k * featLen, (k + 1) * featLen);
+      if (learned && f) {
+        applyLearnedHeads(manifest, f, patterns, camK);
+      }
+      return {
+        bcc: bcc?.[k] ?? Number.NaN,
+        patterns,
+        cam: camK,
+        ...(derm ? { dermoscopy: derm[k] ?? Number.NaN } : {}),
+        ...(ood ? { ood: ood[k] ?? Number.NaN } : {}),
+        ...(view.pooledFeatures && f && featureSpec ? { pooledFeatures: poolFeatures(f, featureSpec.shape[1]) } : {}),
+      };
+    });
   }
 
   return {
@@ -121,6 +157,13 @@ function createModel(runner: GraphRunner, manifest: ModelManifest, maxBatch: num
       }
       return out;
     },
-    close: () => runner.release(),
+    withManifest(next) {
+      if (next.sha256 !== manifest.sha256) {
+        throw new OperationOutcomeError(badRequest(`model ${next.version} names network sha256 ${next.sha256}; the installed network is ${manifest.sha256}`, 'manifest.sha256'));
+      }
+      checkModelIo(next, runner.inputMetadata, runner.outputMetadata);
+      return createModel(runner, next, { ...view, owner: false });
+    },
+    close: () => (view.owner ? runner.release() : Promise.resolve()),
   };
 }

@@ -84,10 +84,11 @@ describe('manifest against the ONNX graph', () => {
 
   it('names a CAM size the graph does not produce', () => {
     const cam = { ...manifestJson.outputs.cam, shape: ['N', 8, 14, 14] };
-    const m = parseManifest({ ...manifestJson, outputs: { ...manifestJson.outputs, cam } });
+    const features = { ...manifestJson.outputs.features, shape: ['N', 1280, 14, 14] };
+    const m = parseManifest({ ...manifestJson, outputs: { ...manifestJson.outputs, cam, features } });
     assert.throws(() => { checkModelIo(m, session.inputMetadata, session.outputMetadata); }, (e: unknown) => {
       assert.ok(e instanceof OperationOutcomeError);
-      assert.deepEqual(e.outcome.issue[0]?.expression, ['manifest.outputs.cam']);
+      assert.deepEqual(e.outcome.issue.map((i) => i.expression?.[0]), ['manifest.outputs.cam', 'manifest.outputs.features']);
       return true;
     });
   });
