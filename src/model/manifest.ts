@@ -149,6 +149,15 @@ const manifestSchema = z
     quantization: z.record(z.string(), z.unknown()).optional(),
     gate: gateSchema.optional(),
     calibration: calibrationSchema.optional(),
+    /**
+     * How this version was learned in the hospital (`npm run learn`): base version, pattern, the
+     * acceptance report's digest (sha256 of its canonical JSON) and decision. Change control checks
+     * the digest when the version is registered.
+     */
+    learning: z
+      .object({ from: z.string().min(1), pattern: z.string().min(1), acceptanceSha256: z.string().regex(/^[0-9a-f]{64}$/), decision: z.enum(['accepted', 'refused']) })
+      .loose()
+      .optional(),
     /** Test-time flips the graph averages over (documentation; the graph does it). */
     tta: z.record(z.string(), z.unknown()).optional(),
   })
