@@ -61,6 +61,10 @@ export async function toAnnotationRecord(req: AnnotationRequest, ctx: Annotation
     throw new OperationOutcomeError(unprocessable(`"${req.image}" is not an image of report ${req.report}; its images: ${names.join(', ') || 'none'}`, 'image'));
   }
   const region = req.region === undefined ? undefined : await readRegionMask(req.region, 'region');
+  const shown = report.images.find((i) => i.source === req.image)?.overlays[0];
+  if (region && shown) {
+    checkRegionAspect(region, shown);
+  }
   return {
     id: ctx.id,
     reportId: report.reportId,
@@ -74,4 +78,17 @@ export async function toAnnotationRecord(req: AnnotationRequest, ctx: Annotation
     ...(region ? { region } : {}),
     at: ctx.at,
   };
+}
+
+/**
+ * A region is drawn over the image as shown, so its sides keep the image's proportions (within a
+ * pixel or two of rounding); one that does not would be stretched onto the wrong part of the lesion.
+ */
+function checkRegionAspect(region: { readonly width: number; readonly height: number }, image: { readonly width: number; readonly height: number }): void {
+  const expected = (region.width * image.height) / image.width;
+  if (Math.abs(region.height - expected) > Math.max(2, 0.02 * expected)) {
+    throw new OperationOutcomeError(
+      unprocessable(`region is ${region.width}x${region.height} pixels, but the image is shown at ${image.width}x${image.height}: draw the region at the image's proportions`, 'region'),
+    );
+  }
 }

@@ -169,6 +169,7 @@ describe('annotation API (sandbox: named demo annotators)', () => {
     await assertRefused(async () => annotate({ ...ok, region: (await lesionJpeg(20, 20)).toString('base64') }), 400, 'region', /must be a PNG/);
     await assertRefused(async () => annotate({ ...ok, region: dataUrl(await greyMask(20, 20, { x0: 0, y0: 0, x1: 0, y1: 0 })) }), 400, 'region', /marks no pixel/);
     await assertRefused(async () => annotate({ ...ok, region: dataUrl(await greyMask(1500, 10, { x0: 0, y0: 0, x1: 5, y1: 5 })) }), 413, 'region', /1500x10 pixels/);
+    await assertRefused(async () => annotate({ ...ok, region: dataUrl(await greyMask(40, 40, { x0: 0, y0: 0, x1: 5, y1: 5 })) }), 422, 'region', /image's proportions/);
     const large = await noisePng(440);
     assert.ok(large.length > 256 * 1024 && dataUrl(large).length < 500 * 1024, `${large.length} bytes: over the mask limit, under the body limit`);
     await assertRefused(() => annotate({ ...ok, region: dataUrl(large) }), 413, 'region', /bytes; the limit is 262144/);
@@ -238,7 +239,7 @@ describe('annotation API (sandbox: named demo annotators)', () => {
 
   it('exports a FHIR Bundle that the validator passes against R4: one Observation per annotation, a mask Media per region', async () => {
     now += 60_000;
-    const drawn = await annotate({ report: reportId, image: 'Media/m2', pattern: 'blue_gray_ovoid_nests', value: 'present', region: dataUrl(await greyMask(32, 32, { x0: 4, y0: 4, x1: 12, y1: 12 })) }, 'derm-b');
+    const drawn = await annotate({ report: reportId, image: 'Media/m2', pattern: 'blue_gray_ovoid_nests', value: 'present', region: dataUrl(await greyMask(32, 24, { x0: 4, y0: 4, x1: 12, y1: 12 })) }, 'derm-b');
     assert.equal(drawn.status, 201);
     const res = await request(service.app).get('/annotations/export.fhir');
     assert.equal(res.status, 200);
@@ -268,7 +269,7 @@ describe('annotation API (sandbox: named demo annotators)', () => {
     assert.equal(entry?.resource?.resourceType, 'Media');
     const mask = entry.resource;
     assert.equal(mask.content.contentType, 'image/png');
-    assert.deepEqual([mask.width, mask.height], [32, 32]);
+    assert.deepEqual([mask.width, mask.height], [32, 24]);
     assert.equal((await maskBits(mask.content.data ?? '')).bits.reduce((n, b) => n + b, 0), 64);
     assert.deepEqual(
       obs.extension?.map((e) => e.valueReference?.reference ?? e.valueString),
