@@ -9,7 +9,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { mulberry32 } from '../src/tools/evaluation/random.ts';
+import { mulberry32 } from '../src/common/stats/random.ts';
 
 export interface ImageSize {
   readonly label: string;

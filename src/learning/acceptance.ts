@@ -9,8 +9,8 @@
  * with a present positive-role (BCC) pattern, with the installed heads and with the candidate's.
  * That is reported, not a reason to refuse. Pure: every number comes from the input.
  */
-import type { AucEstimate, Proportion } from '../tools/evaluation/confidence.ts';
-import { wilson } from '../tools/evaluation/confidence.ts';
+import type { AucEstimate, Proportion } from '../common/stats/confidence.ts';
+import { wilson } from '../common/stats/confidence.ts';
 
 export const MIN_POSITIVES = 30;
 export const MIN_NEGATIVES = 30;

@@ -2,11 +2,11 @@
  * Lesion-grouped k-fold cross-validation of a pattern head: every image of one group (a lesion, or
  * an image's own id when it has no lesion) falls in one fold, so no fold is scored by a head that saw
  * another image of the same lesion. Out-of-fold scores, then the AUC with the lesion-grouped
- * bootstrap 95% CI of tools/evaluation/confidence.ts. Pure and deterministic for a seed.
+ * bootstrap 95% CI of common/stats/confidence.ts. Pure and deterministic for a seed.
  */
-import type { AucEstimate } from '../tools/evaluation/confidence.ts';
-import { bootstrapAuc } from '../tools/evaluation/confidence.ts';
-import { mulberry32 } from '../tools/evaluation/random.ts';
+import type { AucEstimate } from '../common/stats/confidence.ts';
+import { bootstrapAuc } from '../common/stats/confidence.ts';
+import { mulberry32 } from '../common/stats/random.ts';
 import type { FeatureRow, LogisticHeadOptions } from './fit-logistic-head.ts';
 import { fitLogisticHead, headLogit } from './fit-logistic-head.ts';
 

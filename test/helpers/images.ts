@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { mulberry32 } from '../../src/tools/evaluation/random.ts';
+import { mulberry32 } from '../../src/common/stats/random.ts';
 
 /** Synthetic test images made with sharp: never the shared research images. */
 export async function solidJpeg(width: number, height: number, rgb: readonly [number, number, number]): Promise<Buffer> {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { calibrate, fitPlatt } from '../../src/learning/calibrate.ts';
 import { chooseThreshold } from '../../src/learning/choose-threshold.ts';
 import { groupedCrossValidate } from '../../src/learning/grouped-cv.ts';
-import { mulberry32 } from '../../src/tools/evaluation/random.ts';
+import { mulberry32 } from '../../src/common/stats/random.ts';
 import { synthetic } from './synthetic.ts';
 
 describe('chooseThreshold: Youden on out-of-fold scores, as training/bcc_mtl/metrics.py youden', () => {

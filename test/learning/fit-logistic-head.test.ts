@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fitLogisticHead, headLogit, headProbability, standardiser } from '../../src/learning/fit-logistic-head.ts';
-import { rocAuc } from '../../src/tools/evaluation/roc.ts';
+import { rocAuc } from '../../src/common/stats/roc.ts';
 import { synthetic } from './synthetic.ts';
 
 function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {

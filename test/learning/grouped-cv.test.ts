@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { groupedCrossValidate, groupedFolds } from '../../src/learning/grouped-cv.ts';
-import { rocAuc } from '../../src/tools/evaluation/roc.ts';
+import { rocAuc } from '../../src/common/stats/roc.ts';
 import { synthetic } from './synthetic.ts';
 
 describe('groupedCrossValidate: lesion-grouped out-of-fold scores and AUC', () => {

@@ -1,5 +1,5 @@
 /** Seeded synthetic feature rows for the learning tests. */
-import { mulberry32 } from '../../src/tools/evaluation/random.ts';
+import { mulberry32 } from '../../src/common/stats/random.ts';
 
 /** A standard normal sampler (Box-Muller) over mulberry32. */
 export function normal(seed: number): () => number {

@@ -13,7 +13,7 @@ import { join, relative, resolve } from 'node:path';
 import { integerFlag, parseFlags } from './cli-run.ts';
 import sharp from 'sharp';
 import { DEFAULT_IMAGE_GATE, DEFAULT_MODEL_MANIFEST, PROJECT_ROOT } from '../../config.ts';
-import type { Proportion } from '../evaluation/confidence.ts';
+import type { Proportion } from '../../common/stats/confidence.ts';
 import { parseLabels } from '../evaluation/labels.ts';
 import type { LabelledImage } from '../evaluation/labels.ts';
 import type { GateConfig } from '../../gate/gate-config.ts';

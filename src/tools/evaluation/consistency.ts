@@ -5,8 +5,8 @@
  * "not assessed" and never evidence either way.
  */
 import type { ModelFindings, PatternFinding } from '../../model/findings.ts';
-import type { Proportion } from './confidence.ts';
-import { wilson } from './confidence.ts';
+import type { Proportion } from '../../common/stats/confidence.ts';
+import { wilson } from '../../common/stats/confidence.ts';
 
 export interface ConsistencyRates {
   /** The BCC threshold that splits predicted BCC from predicted non-BCC. */

@@ -2,8 +2,8 @@
  * Pure arithmetic for `npm run evaluate:gate`: false rejections of the originals, catch rates of
  * degraded copies, and limits suggested from a tuning half. The CLI does the I/O.
  */
-import type { Proportion } from './confidence.ts';
-import { wilson } from './confidence.ts';
+import type { Proportion } from '../../common/stats/confidence.ts';
+import { wilson } from '../../common/stats/confidence.ts';
 import type { GateCheck, GateConfig } from '../../gate/gate-config.ts';
 import type { QualityReasonCode } from '../../gate/gate-reasons.ts';
 import type { LesionPosition, QualityMeasures } from '../../gate/quality-measures.ts';

@@ -6,7 +6,7 @@
 import type { CamMap } from '../../explain/cam-map.ts';
 import { normaliseMinMax, upsampleBilinear } from '../../explain/cam-map.ts';
 import type { InputRegion } from '../../imaging/preprocess.ts';
-import { median } from './quantile.ts';
+import { median } from '../../common/stats/quantile.ts';
 
 /** A single-channel lesion mask in upright image pixels, row-major; > 127 = lesion. */
 export interface LesionMask {

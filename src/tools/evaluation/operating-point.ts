@@ -2,8 +2,8 @@
  * A binary classifier at one threshold: predicted positive when score >= threshold, the same rule
  * the service applies (src/model/findings.ts, src/rules/triage.ts).
  */
-import type { Proportion } from './confidence.ts';
-import { wilson } from './confidence.ts';
+import type { Proportion } from '../../common/stats/confidence.ts';
+import { wilson } from '../../common/stats/confidence.ts';
 
 export interface OperatingPoint {
   readonly threshold: number;

@@ -5,7 +5,7 @@
  */
 import sharp from 'sharp';
 import type { Calibration } from './calibration.ts';
-import type { RocPoint } from './roc.ts';
+import type { RocPoint } from '../../common/stats/roc.ts';
 
 export interface RocSeries {
   readonly label: string;

@@ -7,8 +7,8 @@ import type { ModelFindings } from '../../model/findings.ts';
 import type { ModelManifest } from '../../model/manifest.ts';
 import type { Calibration } from './calibration.ts';
 import { measureCalibration } from './calibration.ts';
-import type { AucEstimate } from './confidence.ts';
-import { bootstrapAuc } from './confidence.ts';
+import type { AucEstimate } from '../../common/stats/confidence.ts';
+import { bootstrapAuc } from '../../common/stats/confidence.ts';
 import type { ConsistencyRates } from './consistency.ts';
 import { measureConsistency } from './consistency.ts';
 import { operatingPoints } from '../../model/calibration.ts';
@@ -17,8 +17,8 @@ import type { ImageLocalisation, LocalisationSummary } from './localisation.ts';
 import { summariseLocalisation } from './localisation.ts';
 import type { OperatingPoint } from './operating-point.ts';
 import { atThreshold } from './operating-point.ts';
-import type { RocPoint } from './roc.ts';
-import { rocCurve } from './roc.ts';
+import type { RocPoint } from '../../common/stats/roc.ts';
+import { rocCurve } from '../../common/stats/roc.ts';
 
 /** One analysed image with what the labels say about it. */
 export interface EvaluatedImage {

@@ -1,7 +1,7 @@
 /**
  * The evaluation as a compact plain-text table for the terminal; the JSON file holds everything.
  */
-import type { AucEstimate, Proportion } from './confidence.ts';
+import type { AucEstimate, Proportion } from '../../common/stats/confidence.ts';
 import type { EvaluationMetrics, SkippedImage } from './report.ts';
 
 export interface TableInput {

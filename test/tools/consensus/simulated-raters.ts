@@ -3,7 +3,7 @@
  * estimators against a truth they cannot see.
  */
 import type { LabelledVote } from '../../../src/tools/consensus/vote-matrix.ts';
-import { mulberry32 } from '../../../src/tools/evaluation/random.ts';
+import { mulberry32 } from '../../../src/common/stats/random.ts';
 
 export interface SimulatedRater {
   readonly name: string;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bootstrapAuc, wilson } from '../../../src/tools/evaluation/confidence.ts';
-import { mulberry32 } from '../../../src/tools/evaluation/random.ts';
-import { rocAuc } from '../../../src/tools/evaluation/roc.ts';
+import { bootstrapAuc, wilson } from '../../../src/common/stats/confidence.ts';
+import { mulberry32 } from '../../../src/common/stats/random.ts';
+import { rocAuc } from '../../../src/common/stats/roc.ts';
 
 function close(actual: number, expected: number, tol = 5e-5): void {
   assert.ok(Math.abs(actual - expected) <= tol, `${actual} is not within ${tol} of ${expected}`);

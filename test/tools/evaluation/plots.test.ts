@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { measureCalibration } from '../../../src/tools/evaluation/calibration.ts';
 import { drawReliabilitySvg, drawRocSvg, rasterisePng } from '../../../src/tools/evaluation/plots.ts';
-import { rocAuc, rocCurve } from '../../../src/tools/evaluation/roc.ts';
+import { rocAuc, rocCurve } from '../../../src/common/stats/roc.ts';
 
 const labels = [0, 0, 1, 1, 0, 1];
 const scores = [0.1, 0.4, 0.35, 0.8, 0.62, 0.9];

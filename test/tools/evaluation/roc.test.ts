@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { orderByScore, rocAuc, rocCurve, weightedAuc } from '../../../src/tools/evaluation/roc.ts';
+import { orderByScore, rocAuc, rocCurve, weightedAuc } from '../../../src/common/stats/roc.ts';
 
 /** Area under a piecewise-linear curve: checks the curve against the AUC computed another way. */
 function trapezoid(points: readonly { fpr: number; tpr: number }[]): number {
