@@ -1,0 +1,102 @@
+/**
+ * The candidate manifest of `npm run learn`: the installed (base) manifest with one pattern's head
+ * learned. Same network (its sha256, `file` re-pointed from the output folder), next minor version,
+ * the pattern trained with `head: "learned"`, its weights, Platt block and Youden threshold, and the
+ * model card's learned-pattern section and limit line. Every other pattern, learned heads of the
+ * base included, is kept as it was. Pure: the caller validates the result with parseManifest.
+ */
+import { OperationOutcomeError, badRequest } from '../common/outcomes.ts';
+import type { ModelManifest, PatternSpec } from '../model/manifest.ts';
+import type { Acceptance } from './acceptance.ts';
+import type { PatternHeadFit } from './fit-pattern-head.ts';
+import type { AnnotatorSummary, LearnedPatternCard } from './model-card.ts';
+import { learnedPatternCard, learnedPatternLimit } from './model-card.ts';
+
+export interface CandidateInput {
+  readonly base: ModelManifest;
+  readonly pattern: string;
+  /** The base network file, relative to the folder the candidate is written to. */
+  readonly file: string;
+  readonly fit: PatternHeadFit;
+  readonly annotators: readonly AnnotatorSummary[];
+  /** Images the head was fitted on, and how many had a consensus posterior in 0.2-0.8. */
+  readonly positives: number;
+  readonly negatives: number;
+  readonly uncertain: number;
+  readonly folds: number;
+  readonly groups: { readonly source: string; readonly count: number };
+  readonly now: Date;
+}
+
+/** 1.5.1 -> 1.6.0. A learned head adds what the model assesses: a minor change. */
+export function nextMinorVersion(version: string): string {
+  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
+  if (!m) {
+    throw new OperationOutcomeError(badRequest(`base version "${version}" is not major.minor.patch; the candidate's version cannot be derived`, 'manifest.version'));
+  }
+  return `${Number(m[1])}.${Number(m[2]) + 1}.0`;
+}
+
+/** `2026-12-02T10:11:12Z`, as the shipped manifests write `created`. */
+function isoSeconds(d: Date): string {
+  return `${d.toISOString().slice(0, 19)}Z`;
+}
+
+export function buildCandidateManifest(input: CandidateInput): ModelManifest {
+  const { base, fit, now } = input;
+  const version = nextMinorVersion(base.version);
+  const at = isoSeconds(now);
+  const index = base.patterns.findIndex((p) => p.id === input.pattern);
+  const old = base.patterns[index];
+  if (!old) {
+    throw new OperationOutcomeError(badRequest(`pattern "${input.pattern}" is not in the base manifest`, 'pattern'));
+  }
+  const cvAuc = { value: fit.auc.value, ci95: [fit.auc.ci95[0], fit.auc.ci95[1]] };
+  const learned = {
+    weights: Array.from(fit.head.weights),
+    bias: fit.head.bias,
+    calibration: fit.calibration,
+    fittedAt: at,
+    annotators: input.annotators,
+    images: input.positives + input.negatives,
+    positives: input.positives,
+    negatives: input.negatives,
+    cvAuc,
+  };
+  const pattern: PatternSpec = {
+    id: old.id,
+    display: old.display,
+    role: old.role,
+    trained: true,
+    threshold: fit.threshold.threshold,
+    head: 'learned',
+    learned,
+    assessedSince: at.slice(0, 10),
+  };
+  const card: LearnedPatternCard = learnedPatternCard({ ...input, display: old.display, version, fittedAt: at });
+  const learnedPatterns = { ...(base.modelCard.learnedPatterns as Record<string, unknown> | undefined), [old.id]: card };
+  // A replaced head's limit line goes; every other line stays.
+  const limits = [...base.modelCard.limits.filter((l) => !l.startsWith(`${old.display} (learned `)), learnedPatternLimit(card)];
+  return {
+    ...base,
+    version,
+    created: at,
+    file: input.file,
+    patterns: base.patterns.map((p, j) => (j === index ? pattern : p)),
+    modelCard: { ...base.modelCard, limits, learnedPatterns },
+  };
+}
+
+/** The top-level `learning` record: base version, pattern, acceptance.json's digest and decision. */
+export function withLearningRecord(candidate: ModelManifest, record: { readonly from: string; readonly pattern: string; readonly acceptanceSha256: string; readonly acceptance: Pick<Acceptance, 'accepted'>; readonly createdAt: string }): ModelManifest {
+  return {
+    ...candidate,
+    learning: {
+      from: record.from,
+      pattern: record.pattern,
+      acceptanceSha256: record.acceptanceSha256,
+      decision: record.acceptance.accepted ? 'accepted' : 'refused',
+      createdAt: record.createdAt,
+    },
+  };
+}
