@@ -24,7 +24,7 @@ export interface AcceptanceInput {
   /** BCC output of each annotated image under the installed model and under the candidate. */
   readonly installedBcc: ArrayLike<number>;
   readonly candidateBcc: ArrayLike<number>;
-  /** The BCC operating point that calls an image BCC (bcc >= threshold; the manifest's `balanced`). */
+  /** The BCC operating point that calls an image BCC (bcc >= threshold; npm run learn uses the manifest's `triage` point). */
   readonly bccThreshold: number;
   /** Per image: is any positive-role pattern present, with the installed heads, and with the candidate's. */
   readonly bccPatternBefore: readonly boolean[];

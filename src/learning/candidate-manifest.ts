@@ -75,16 +75,38 @@ export function buildCandidateManifest(input: CandidateInput): ModelManifest {
   };
   const card: LearnedPatternCard = learnedPatternCard({ ...input, display: old.display, version, fittedAt: at });
   const learnedPatterns = { ...(base.modelCard.learnedPatterns as Record<string, unknown> | undefined), [old.id]: card };
-  // A replaced head's limit line goes; every other line stays.
-  const limits = [...base.modelCard.limits.filter((l) => !l.startsWith(`${old.display} (learned `)), learnedPatternLimit(card)];
+  const patterns = base.patterns.map((p, j) => (j === index ? pattern : p));
+  // A replaced head's limit line goes; a line naming what is not assessed is written anew from the
+  // patterns (the base's would call the learned pattern "NOT assessed"); every other line stays.
+  const limits = [
+    ...base.modelCard.limits
+      .filter((l) => !l.startsWith(`${old.display} (learned `))
+      .map((l) => (/not assessed/i.test(l) ? assessedPatternsLimit(patterns) : l)),
+    learnedPatternLimit(card),
+  ];
+  if (!limits.some((l) => l.startsWith(ASSESSED_PREFIX))) {
+    limits.unshift(assessedPatternsLimit(patterns));
+  }
   return {
     ...base,
     version,
     created: at,
     file: input.file,
-    patterns: base.patterns.map((p, j) => (j === index ? pattern : p)),
+    patterns,
     modelCard: { ...base.modelCard, limits, learnedPatterns },
   };
+}
+
+const ASSESSED_PREFIX = 'Patterns assessed by this version: ';
+
+/** Which patterns this version assesses, and how, and which it does not: generated, so it cannot go stale. */
+export function assessedPatternsLimit(patterns: readonly PatternSpec[]): string {
+  const lower = (p: PatternSpec): string => p.display.toLowerCase();
+  const assessed = patterns
+    .filter((p) => p.trained)
+    .map((p) => (p.learned ? `${lower(p)} (head learned from this hospital's annotations${p.assessedSince ? ` since ${p.assessedSince}` : ''})` : lower(p)));
+  const not = patterns.filter((p) => !p.trained).map(lower);
+  return `${ASSESSED_PREFIX}${assessed.join(', ') || 'none'}.${not.length ? ` NOT assessed (untrained; never shown as present or absent): ${not.join(', ')}.` : ''}`;
 }
 
 /** The top-level `learning` record: base version, pattern, acceptance.json's digest and decision. */

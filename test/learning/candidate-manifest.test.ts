@@ -47,6 +47,11 @@ describe('the candidate manifest of npm run learn', () => {
     assert.deepEqual(c.patterns.filter((q) => q.id !== 'ulceration'), base.patterns.filter((q) => q.id !== 'ulceration'));
     assert.deepEqual(c.learning, { from: '1.5.1', pattern: 'ulceration', acceptanceSha256: 'a'.repeat(64), decision: 'accepted', createdAt: 'now' });
     assert.equal(c.modelCard.limits.length, base.modelCard.limits.length + 1);
+    // The base says ulceration is NOT assessed; the candidate's card must not.
+    const assessedLine = c.modelCard.limits.find((l) => /not assessed/i.test(l)) ?? '';
+    assert.match(assessedLine, /^Patterns assessed by this version: .*ulceration \(head learned from this hospital's annotations since 2026-12-02\).*\. NOT assessed/);
+    assert.doesNotMatch(assessedLine.split('NOT assessed')[1] ?? '', /ulceration/);
+    assert.equal(c.modelCard.limits.filter((l) => /not assessed/i.test(l)).length, 1);
     assert.match(formatModelCardMarkdown(c), /### Ulceration \(`ulceration`\), learned 2026-12-02 from 1\.5\.1[\s\S]*\| d1 \| 60 \| 0\.900 \| 0\.950 \|/);
   });
 
