@@ -59,6 +59,10 @@ const configSchema = z.object({
   annotatorRoleClaim: z.string().min(1),
   /** The role an annotator token must carry in annotatorRoleClaim. */
   annotatorRole: z.string().min(1),
+  /** The role (in annotatorRoleClaim of a token from annotatorIssuersFile) that may register, promote and roll back model versions. */
+  modelAdminRole: z.string().min(1),
+  /** How often each replica reads the live model version from the store and switches to it. */
+  modelPollSeconds: z.number().positive().max(3600),
   /** Leeway for JWT exp/nbf/iat. */
   jwtClockSkewSeconds: z.number().int().min(0).max(300),
   /** Oldest client JWT `iat` accepted. */
@@ -109,6 +113,8 @@ export const DEFAULT_CONFIG: ServiceConfig = {
   jwtMaxAgeSeconds: 300,
   annotatorRoleClaim: 'roles',
   annotatorRole: 'annotator',
+  modelAdminRole: 'bcc-model-admin',
+  modelPollSeconds: 2,
   corsOrigins: [],
   maxConcurrentHooks: 4,
   maxQueuedHooks: 16,
@@ -149,6 +155,8 @@ export const CONFIG_ENV: readonly { readonly name: string; readonly key: ConfigK
   { name: 'ANNOTATOR_AUDIENCE', key: 'annotatorAudience', kind: 'string' },
   { name: 'ANNOTATOR_ROLE_CLAIM', key: 'annotatorRoleClaim', kind: 'string' },
   { name: 'ANNOTATOR_ROLE', key: 'annotatorRole', kind: 'string' },
+  { name: 'MODEL_ADMIN_ROLE', key: 'modelAdminRole', kind: 'string' },
+  { name: 'BCC_MODEL_POLL_SECONDS', key: 'modelPollSeconds', kind: 'number' },
   { name: 'CORS_ORIGINS', key: 'corsOrigins', kind: 'list' },
   { name: 'MAX_CONCURRENT_HOOKS', key: 'maxConcurrentHooks', kind: 'number' },
   { name: 'MAX_QUEUED_HOOKS', key: 'maxQueuedHooks', kind: 'number' },

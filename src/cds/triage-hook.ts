@@ -7,6 +7,7 @@ import type { Card, SystemAction } from '../cards/card.ts';
 import { noImagesCard, notAssessedCard } from '../cards/status-cards.ts';
 import { toSystemActions } from '../cards/suggestions.ts';
 import { toCard } from '../cards/to-card.ts';
+import type { CardOptions } from '../cards/to-card.ts';
 import type { FeedbackStore, IssuedCard } from '../feedback/feedback-store.ts';
 import type { FhirGateway, FhirGatewayOptions } from '../fhir/fhir-gateway.ts';
 import { createFhirGateway } from '../fhir/fhir-gateway.ts';
@@ -26,7 +27,11 @@ import type { ServiceMetrics } from './metrics.ts';
 import type { CdsServiceDefinition } from './service-definitions.ts';
 
 export interface TriageHookDeps {
-  readonly model: BccModel;
+  /**
+   * The live model (src/registry/live-model.ts). Read once when a hook starts and used for all of
+   * it, so a hook in flight during a promote finishes on the version it started with.
+   */
+  readonly model: () => BccModel;
   readonly rules: RuleSet;
   readonly valueSet: ReferralValueSet;
   readonly terminology: Terminology;
@@ -65,24 +70,29 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
   const clock = deps.clock ?? ((): Date => new Date());
   const newId = deps.newId ?? randomUUID;
   const makeGateway = deps.createGateway ?? createFhirGateway;
-  const cardOptions = {
-    serviceLabel: 'BCC-CDS dermoscopy triage (research, decision support)',
-    modelCardUrl: `${deps.publicBaseUrl}/model-card`,
-    newUuid: newId,
-    terminology: deps.terminology,
-    model: { name: deps.model.manifest.name, version: deps.model.manifest.version },
-  };
-  const assessDeps: AssessDeps = {
-    model: deps.model,
-    rules: deps.rules,
-    terminology: deps.terminology,
-    ...(deps.gate ? { gate: deps.gate } : {}),
-    limits: { maxBytes: deps.config.maxImageBytes, maxPixels: deps.config.maxImagePixels, formats: HOOK_IMAGE_FORMATS, maxImagesPerReferral: deps.config.maxImagesPerReferral },
-    newId,
-    ...(deps.viewerBaseUrl ? { viewerBaseUrl: deps.viewerBaseUrl } : {}),
-  };
+  /** Everything that names the model, from the one model a hook runs on. */
+  function forModel(model: BccModel): { cardOptions: CardOptions; assessDeps: AssessDeps } {
+    return {
+      cardOptions: {
+        serviceLabel: 'BCC-CDS dermoscopy triage (research, decision support)',
+        modelCardUrl: `${deps.publicBaseUrl}/model-card`,
+        newUuid: newId,
+        terminology: deps.terminology,
+        model: { name: model.manifest.name, version: model.manifest.version },
+      },
+      assessDeps: {
+        model,
+        rules: deps.rules,
+        terminology: deps.terminology,
+        ...(deps.gate ? { gate: deps.gate } : {}),
+        limits: { maxBytes: deps.config.maxImageBytes, maxPixels: deps.config.maxImagePixels, formats: HOOK_IMAGE_FORMATS, maxImagesPerReferral: deps.config.maxImagesPerReferral },
+        newId,
+        ...(deps.viewerBaseUrl ? { viewerBaseUrl: deps.viewerBaseUrl } : {}),
+      },
+    };
+  }
 
-  function toHookCard(referral: ServiceRequest, a: ReferralAssessment): Card {
+  function toHookCard(referral: ServiceRequest, a: ReferralAssessment, cardOptions: CardOptions): Card {
     switch (a.kind) {
       case 'assessed':
         return toCard(a.report, { ...cardOptions, referral, systemActions: deps.config.systemActions });
@@ -94,7 +104,7 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
     }
   }
 
-  async function run(service: CdsServiceDefinition, request: HookRequest, signal?: AbortSignal): Promise<{ cards: Card[]; systemActions?: SystemAction[] }> {
+  async function run(service: CdsServiceDefinition, request: HookRequest, model: BccModel, signal?: AbortSignal): Promise<{ cards: Card[]; systemActions?: SystemAction[] }> {
     const found = findDermatologyReferralEntries(
       { draftOrders: request.context.draftOrders, ...(request.context.selections ? { selections: request.context.selections } : {}) },
       deps.valueSet,
@@ -114,6 +124,7 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
       now,
       ...(signal ? { signal } : {}),
     };
+    const { cardOptions, assessDeps } = forModel(model);
     const assessments = await Promise.all(found.map((f) => assessReferral(assessDeps, f.referral, context)));
 
     const cards: Card[] = [];
@@ -127,7 +138,7 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
       for (const img of a.images) {
         deps.metrics.images.inc({ status: img.result.ok ? 'analysed' : img.result.rejection ? 'rejected' : 'unreadable' });
       }
-      const card = toHookCard(f.referral, a);
+      const card = toHookCard(f.referral, a, cardOptions);
       if (a.kind === 'assessed') {
         if (deps.config.systemActions) {
           systemActions.push(...toSystemActions(a.report));
@@ -143,7 +154,7 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
         referral: f.reference ?? f.where,
         category: a.kind === 'assessed' ? a.report.category : a.kind,
         bccProbability: a.kind === 'assessed' ? a.report.bccProbability : null,
-        modelVersion: deps.model.manifest.version,
+        modelVersion: model.manifest.version,
         issuedAt: now.toISOString(),
       });
     }
@@ -188,9 +199,11 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
         reject(err);
       }, deps.config.hookDeadlineMs);
     });
+    // The model is fixed when the hook arrives, before it waits in the queue.
+    const model = deps.model();
     const work = admit(() => {
       abort.signal.throwIfAborted();
-      return run(service, request, abort.signal);
+      return run(service, request, model, abort.signal);
     });
     try {
       return await Promise.race([work, deadline]);

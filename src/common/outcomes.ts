@@ -19,6 +19,7 @@ export const ISSUE_CODES = [
   'timeout',
   'security',
   'forbidden',
+  'conflict',
   'incomplete',
   'transient',
   'throttled',
@@ -88,6 +89,11 @@ export function forbidden(text: string, expression?: string): OperationOutcome {
   return outcome('error', 'forbidden', text, expression);
 }
 
+/** 409: the request contradicts the current state (promoting the version that is already live). */
+export function conflict(text: string, expression?: string): OperationOutcome {
+  return outcome('error', 'conflict', text, expression);
+}
+
 /** 429: the client should slow down (the rate limiter sets Retry-After). */
 export function throttled(text: string): OperationOutcome {
   return outcome('error', 'throttled', text);
@@ -129,7 +135,7 @@ export function payloadTooLarge(text: string, expression?: string): OperationOut
 
 /**
  * HTTP status for an outcome: 400 invalid/structure/required/value, 422 processing/business-rule/
- * not-supported/too-costly, 413 too large (by id), 502 a bad gateway (by id), 503 transient, 504 timeout.
+ * not-supported/too-costly, 409 conflict, 413 too large (by id), 502 a bad gateway (by id), 503 transient, 504 timeout.
  */
 export function getStatus(o: OperationOutcome): number {
   if (o.id === BAD_GATEWAY_ID) {
@@ -151,6 +157,8 @@ export function getStatus(o: OperationOutcome): number {
       return 403;
     case 'not-found':
       return 404;
+    case 'conflict':
+      return 409;
     case 'processing':
     case 'business-rule':
     case 'not-supported':

@@ -10,6 +10,7 @@ import { createService, publicBaseUrlOf } from '../service/create-service.ts';
 import type { SharedStore } from '../storage/shared-store.ts';
 import type { ReportStore } from '../viewer/report-store.ts';
 import { createReportStore } from '../viewer/report-store.ts';
+import { demoModelAdminAuth } from './demo-admin.ts';
 import { demoAnnotatorAuth } from './demo-annotators.ts';
 import { createFhirServerRouter } from './fhir-server/fhir-router-app.ts';
 import { mountSandbox, ownFhirBase } from './sandbox-routes.ts';
@@ -28,7 +29,8 @@ export interface SandboxServiceOptions extends Pick<ServiceOptions, 'clock' | 'n
  * The service in sandbox mode: the core service plus what only a sandbox has. An embedded in-memory
  * FHIR R4 server at /fhir, trusted under each name a local client may use; the EHR-like page at `/`,
  * the result viewer the cards link to and the triage queue; named demo annotators (X-Demo-Annotator)
- * instead of annotator tokens; and the model's own gate set to warn, since the sandbox shows the
+ * instead of annotator tokens, and a demo model administrator (X-Demo-Admin: it-admin) instead of
+ * admin tokens; and the model's own gate set to warn, since the sandbox shows the
  * flow on synthetic drawings that the gate rightly calls not dermoscopic (quality checks still
  * refuse). Production never loads any of this.
  */
@@ -57,6 +59,7 @@ export async function createSandboxService(config: ServiceConfig, opts: SandboxS
     viewerBaseUrl: `${publicBaseUrl}/viewer`,
     reports,
     annotatorAuth: demoAnnotatorAuth(),
+    modelAdminAuth: demoModelAdminAuth(),
     mount,
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.newId ? { newId: opts.newId } : {}),

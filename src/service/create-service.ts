@@ -4,6 +4,8 @@ import type { Express, RequestHandler } from 'express';
 import { annotationOff, bearerAnnotatorAuth } from '../cds/auth/annotator-auth.ts';
 import type { AnnotatorAuth } from '../cds/auth/annotator-auth.ts';
 import { createAnnotatorJwtVerifier } from '../cds/auth/annotator-jwt.ts';
+import { bearerModelAdminAuth, modelAdminOff } from '../cds/auth/model-admin-auth.ts';
+import type { ModelAdminAuth } from '../cds/auth/model-admin-auth.ts';
 import { requireClientJwt } from '../cds/auth/client-auth.ts';
 import { createKeyStore } from '../cds/auth/key-store.ts';
 import { createReplayCache } from '../cds/auth/replay-cache.ts';
@@ -28,6 +30,10 @@ import type { SharedStore } from '../storage/shared-store.ts';
 import type { ReportStore } from '../viewer/report-store.ts';
 import { createReportStore } from '../viewer/report-store.ts';
 import { mountAnnotationRoutes } from '../cds/annotation-routes.ts';
+import { mountModelRoutes } from '../cds/model-routes.ts';
+import { createChangeControl } from '../registry/change-control.ts';
+import { openLiveModel } from '../registry/live-model.ts';
+import type { LiveModel } from '../registry/live-model.ts';
 import { createApp } from '../cds/app.ts';
 import { corsForOrigins } from '../cds/cors.ts';
 import { limitInference } from '../cds/limited-model.ts';
@@ -41,7 +47,10 @@ import { createTriageHook } from '../cds/triage-hook.ts';
 
 export interface Service {
   readonly app: Express;
+  /** The live model version now (change control: src/registry); a hook takes it once when it starts. */
   readonly model: BccModel;
+  /** The live model: switches on promote and rollback, and polls the store for other replicas' changes. */
+  readonly models: LiveModel;
   readonly feedback: FeedbackStore;
   /** Everything another replica may need (src/storage): SQLite, or PostgreSQL with DATABASE_URL. */
   readonly store: SharedStore;
@@ -88,6 +97,8 @@ export interface ServiceOptions {
   readonly annotatorIssuers?: readonly TrustedIssuer[];
   /** Who may annotate, given whole (the sandbox's demo annotators); otherwise annotator JWTs as configured. */
   readonly annotatorAuth?: AnnotatorAuth;
+  /** Who may register, promote and roll back model versions, given whole (the sandbox's demo admin); otherwise tokens with MODEL_ADMIN_ROLE. */
+  readonly modelAdminAuth?: ModelAdminAuth;
 }
 
 /**
@@ -108,8 +119,8 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
   ]);
   checkRulesAgainstThresholds(rules, model.manifest.thresholds);
   const metrics = createMetrics();
-  const m = model.manifest;
-  metrics.modelInfo.set({ name: m.name, version: m.version, sha256: m.sha256 }, 1);
+  const installed = model.manifest;
+  const info = (b: BccModel): { name: string; version: string; sha256: string } => ({ name: b.manifest.name, version: b.manifest.version, sha256: b.manifest.sha256 });
   let store: SharedStore;
   try {
     store = opts.store ?? (await openSharedStore(config, { onIdleError: (err) => { log.warn('store connection lost; reconnecting on next use', { error: err.message }); } }));
@@ -118,6 +129,34 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
     throw err;
   }
   const ownsStore = opts.store === undefined;
+  // Every version is a view of the one network, so all share its inference queue.
+  const network = limitInference(model, config.inferenceConcurrency);
+  let live: LiveModel;
+  try {
+    live = await openLiveModel({
+      network,
+      store,
+      log,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      onSwitch: (now, before) => {
+        metrics.modelInfo.set(info(before), 0);
+        metrics.modelInfo.set(info(now), 1);
+      },
+    });
+  } catch (err) {
+    await Promise.all([model.close(), ownsStore ? store.close() : undefined]);
+    throw err;
+  }
+  metrics.modelInfo.set(info(live.current()), 1);
+  live.startPolling(config.modelPollSeconds);
+  const changeControl = createChangeControl({
+    store,
+    live,
+    network,
+    log,
+    checkManifest: (m) => { checkRulesAgainstThresholds(rules, m.thresholds); },
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
   const feedback: FeedbackStore = store;
   // Every finished report is kept (both modes), so annotations can name it and a viewer can show it.
   const reports = opts.reports ?? createReportStore(store);
@@ -142,13 +181,15 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
     // loadServiceConfig (npm start) refuses this; a caller that builds the config itself gets a warning.
     log.warn('production mode WITHOUT client authentication: no trusted issuers configured; any caller can reach the hooks');
   }
-  const annotatorAuth = opts.annotatorAuth ?? (await annotatorAuthFrom(config, opts.annotatorIssuers, publicBaseUrl, log));
+  const identityProviders = opts.annotatorIssuers ?? (config.annotatorIssuersFile ? await loadTrustedIssuers(config.annotatorIssuersFile) : []);
+  const annotatorAuth = opts.annotatorAuth ?? annotatorAuthFrom(config, identityProviders, publicBaseUrl, log);
+  const modelAdminAuth = opts.modelAdminAuth ?? modelAdminAuthFrom(config, identityProviders, publicBaseUrl, log);
   const hookQueue = createWorkQueue({ concurrency: config.maxConcurrentHooks, maxQueued: config.maxQueuedHooks, maxWaitMs: config.maxQueueWaitMs });
 
   const app = createApp({
     services,
     runHook: createTriageHook({
-      model: limitInference(model, config.inferenceConcurrency),
+      model: () => live.current(),
       admit: (job) => hookQueue.run(job),
       rules,
       gate,
@@ -167,7 +208,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
     feedback,
     metrics,
     log,
-    model: () => m,
+    model: () => live.current().manifest,
     storeReady: () => store.ping(),
     ...(config.rateLimitRequests > 0 ? { rateLimit: rateLimit({ requests: config.rateLimitRequests, windowSeconds: config.rateLimitWindowSeconds, counters: store, log }) } : {}),
     openapi: JSON.parse(openapiText),
@@ -180,16 +221,19 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
       mountAnnotationRoutes(a, {
         store,
         reports: store,
-        patterns: m.patterns,
+        // Every version has the installed model's patterns, in its order (checked at registration).
+        patterns: installed.patterns,
         terminology,
         auth: annotatorAuth,
         ...(opts.clock ? { clock: opts.clock } : {}),
         ...(opts.newId ? { newId: opts.newId } : {}),
       });
+      mountModelRoutes(a, { control: changeControl, auth: modelAdminAuth });
       a.get('/model-card', (_req, res) => {
-        // The manifest, plus the image gate as this service applies it (sandbox: model checks warn).
+        // The live version's manifest, plus the image gate as this service applies it (sandbox: model checks warn).
         res.json({
-          ...m,
+          ...live.current().manifest,
+          live: { version: live.current().manifest.version, since: live.since() },
           imageGate: {
             name: gate.name,
             version: gate.version,
@@ -203,7 +247,10 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
   });
   return {
     app,
-    model,
+    get model() {
+      return live.current();
+    },
+    models: live,
     feedback,
     store,
     metrics,
@@ -212,6 +259,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
     hookQueue: () => hookQueue.stats(),
     drain: (timeoutMs) => hookQueue.drain(timeoutMs),
     async close() {
+      live.close();
       if (ownsStore) {
         await store.close();
       }
@@ -221,8 +269,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
 }
 
 /** Annotator JWTs from the configured identity providers; without any, annotation is off (401). */
-async function annotatorAuthFrom(config: ServiceConfig, given: readonly TrustedIssuer[] | undefined, publicBaseUrl: string, log: Logger): Promise<AnnotatorAuth> {
-  const issuers = given ?? (config.annotatorIssuersFile ? await loadTrustedIssuers(config.annotatorIssuersFile) : []);
+function annotatorAuthFrom(config: ServiceConfig, issuers: readonly TrustedIssuer[], publicBaseUrl: string, log: Logger): AnnotatorAuth {
   if (issuers.length === 0) {
     log.info('annotation API off: no annotator issuers configured (ANNOTATOR_ISSUERS_FILE)');
     return annotationOff(log);
@@ -234,6 +281,19 @@ async function annotatorAuthFrom(config: ServiceConfig, given: readonly TrustedI
   );
   log.info('annotator JWT authentication on', { issuers: issuers.map((i) => i.iss), audience, role: `${config.annotatorRoleClaim} contains ${config.annotatorRole}` });
   return bearerAnnotatorAuth({ verifier, log });
+}
+
+/** Model administrators: tokens from the same identity providers with MODEL_ADMIN_ROLE; without any provider, the admin API is off (403). */
+function modelAdminAuthFrom(config: ServiceConfig, issuers: readonly TrustedIssuer[], publicBaseUrl: string, log: Logger): ModelAdminAuth {
+  if (issuers.length === 0) {
+    log.info('model admin API off: no identity providers configured (ANNOTATOR_ISSUERS_FILE)');
+    return modelAdminOff(log);
+  }
+  const verifier = createAnnotatorJwtVerifier(
+    { issuers, audience: config.annotatorAudience ?? publicBaseUrl, roleClaim: config.annotatorRoleClaim, role: config.modelAdminRole, clockSkewSeconds: config.jwtClockSkewSeconds },
+    { keys: createKeyStore() },
+  );
+  return bearerModelAdminAuth({ verifier, log });
 }
 
 /** Where clients reach this service (config.publicBaseUrl, else localhost at its port), without a trailing slash. */

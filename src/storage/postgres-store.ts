@@ -3,11 +3,14 @@ import type { FeedbackOutcome } from '../feedback/feedback-store.ts';
 import { CARD_COLUMNS, FEEDBACK_WITH_CARD, cardParams, feedbackParams, toIssued, toStored } from './rows.ts';
 import { ANNOTATION_INSERT_COLUMNS, ANNOTATION_ON_CONFLICT, annotationParams, annotationWhere, toStoredAnnotation } from './annotation-rows.ts';
 import type { QueueEntry, StoredReport } from '../viewer/report-store.ts';
+import { AUDIT_FROM_VERSION, VERSION_COLUMNS, auditParams, toAuditEntry, toLiveVersion, toVersionRecord, versionParams } from './registry-rows.ts';
 import { SWEEP_INTERVAL_MS, readMigrations } from './migrations.ts';
 import type { SharedStore } from './shared-store.ts';
 
 /** Any constant: replicas starting together take this lock, so one applies the migrations and the others wait. */
 const MIGRATION_LOCK = 0x0bcc_cd5;
+/** Taken by every change of the model registry, so two replicas installing or two admins promoting take turns. */
+const REGISTRY_LOCK = 0x0bcc_cd6;
 
 export interface PostgresStoreOptions {
   /** Connections per replica. Default 10: more than the hooks that run at once. */
@@ -176,6 +179,53 @@ export async function openPostgresStore(connectionString: string, opts: Postgres
       const r = await pool.query(`SELECT * FROM annotation ${where.sql} ORDER BY seq`, where.params);
       return (r.rows as Record<string, unknown>[]).map((row) => toStoredAnnotation(row));
     },
+    async registerVersion(record, audit) {
+      return transaction(async (c) => {
+        await c.query('SELECT pg_advisory_xact_lock($1)', [REGISTRY_LOCK]);
+        const added = await c.query(`INSERT INTO model_version (${VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (version) DO NOTHING`, versionParams(record));
+        if (added.rowCount !== 1) {
+          return false;
+        }
+        const from = audit.live ? await liveNow(c) : null;
+        if (audit.live) {
+          await putLive(c, record.version, audit.at, from);
+        }
+        await c.query(AUDIT_FROM_VERSION((n) => `$${n}`), auditParams(audit.action, record.version, from, audit));
+        return true;
+      });
+    },
+    async getVersion(version) {
+      const r = await pool.query(`SELECT ${VERSION_COLUMNS} FROM model_version WHERE version = $1`, [version]);
+      const row = r.rows[0] as Record<string, unknown> | undefined;
+      return row ? toVersionRecord(row) : undefined;
+    },
+    async listVersions() {
+      const r = await pool.query(`SELECT ${VERSION_COLUMNS} FROM model_version ORDER BY seq`);
+      return (r.rows as Record<string, unknown>[]).map((row) => toVersionRecord(row));
+    },
+    async liveVersion() {
+      const r = await pool.query(`SELECT version, since, previous FROM model_live WHERE id = 1`);
+      return toLiveVersion(r.rows[0] as Record<string, unknown> | undefined);
+    },
+    async setLiveVersion(version, audit) {
+      return transaction(async (c) => {
+        await c.query('SELECT pg_advisory_xact_lock($1)', [REGISTRY_LOCK]);
+        const from = await liveNow(c);
+        if (from === version) {
+          return { changed: false, from };
+        }
+        const r = await c.query(AUDIT_FROM_VERSION((n) => `$${n}`), auditParams(audit.action, version, from, audit));
+        if (r.rowCount !== 1) {
+          throw new Error(`model version ${version} is not registered`);
+        }
+        await putLive(c, version, audit.at, from);
+        return { changed: true, from };
+      });
+    },
+    async listAudit() {
+      const r = await pool.query(`SELECT * FROM model_audit ORDER BY id DESC`);
+      return (r.rows as Record<string, unknown>[]).map((row) => toAuditEntry(row));
+    },
     async ping() {
       await pool.query('SELECT 1');
     },
@@ -183,6 +233,19 @@ export async function openPostgresStore(connectionString: string, opts: Postgres
       await pool.end();
     },
   };
+}
+
+async function liveNow(c: pg.PoolClient): Promise<string | null> {
+  const r = await c.query(`SELECT version FROM model_live WHERE id = 1`);
+  return (r.rows[0] as { version: string } | undefined)?.version ?? null;
+}
+
+async function putLive(c: pg.PoolClient, version: string, at: string, previous: string | null): Promise<void> {
+  await c.query(
+    `INSERT INTO model_live (id, version, since, previous) VALUES (1, $1, $2, $3)
+     ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, since = EXCLUDED.since, previous = EXCLUDED.previous`,
+    [version, at, previous],
+  );
 }
 
 async function migrate(pool: pg.Pool): Promise<void> {

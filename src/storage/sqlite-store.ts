@@ -5,6 +5,8 @@ import type { FeedbackOutcome, FeedbackRecord, IssuedCard } from '../feedback/fe
 import { CARD_COLUMNS, FEEDBACK_WITH_CARD, cardParams, feedbackParams, toIssued, toStored } from './rows.ts';
 import { ANNOTATION_INSERT_COLUMNS, ANNOTATION_ON_CONFLICT, annotationParams, annotationWhere, toStoredAnnotation } from './annotation-rows.ts';
 import type { QueueEntry, StoredReport } from '../viewer/report-store.ts';
+import type { ModelVersionRecord } from '../registry/model-registry-store.ts';
+import { AUDIT_FROM_VERSION, VERSION_COLUMNS, auditParams, toAuditEntry, toLiveVersion, toVersionRecord, versionParams } from './registry-rows.ts';
 import { SWEEP_INTERVAL_MS, readMigrations } from './migrations.ts';
 import type { SharedStore } from './shared-store.ts';
 
@@ -71,6 +73,40 @@ export async function openSqliteStore(path: string): Promise<SharedStore> {
      ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_window.hits + 1 RETURNING hits`,
   );
   const putAnnotation = db.prepare(`INSERT INTO annotation (${ANNOTATION_INSERT_COLUMNS}) VALUES (${Array(17).fill('?').join(', ')}) ${ANNOTATION_ON_CONFLICT}`);
+  const insertVersion = db.prepare(
+    `INSERT INTO model_version (${VERSION_COLUMNS}, seq) VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM model_version)) ON CONFLICT (version) DO NOTHING`,
+  );
+  const insertAudit = db.prepare(AUDIT_FROM_VERSION(() => '?'));
+  const getLive = db.prepare(`SELECT version, since, previous FROM model_live WHERE id = 1`);
+  const putLive = db.prepare(
+    `INSERT INTO model_live (id, version, since, previous) VALUES (1, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET version = excluded.version, since = excluded.since, previous = excluded.previous`,
+  );
+  const liveNow = (): string | null => (getLive.get() as { version: string } | undefined)?.version ?? null;
+  type RegisterAudit = Parameters<SharedStore['registerVersion']>[1];
+  type LiveAudit = Parameters<SharedStore['setLiveVersion']>[1];
+  const registerVersion = db.transaction((r: ModelVersionRecord, a: RegisterAudit): boolean => {
+    if (insertVersion.run(versionParams(r)).changes === 0) {
+      return false;
+    }
+    const from = a.live ? liveNow() : null;
+    if (a.live) {
+      putLive.run(r.version, a.at, from);
+    }
+    insertAudit.run(auditParams(a.action, r.version, from, a));
+    return true;
+  });
+  const setLive = db.transaction((version: string, a: LiveAudit): { changed: boolean; from: string | null } => {
+    const from = liveNow();
+    if (from === version) {
+      return { changed: false, from };
+    }
+    if (insertAudit.run(auditParams(a.action, version, from, a)).changes === 0) {
+      throw new Error(`model version ${version} is not registered`);
+    }
+    putLive.run(version, a.at, from);
+    return { changed: true, from };
+  });
   const sweepReplay = db.prepare(`DELETE FROM jwt_replay WHERE expires_at <= ?`);
   const sweepRate = db.prepare(`DELETE FROM rate_window WHERE expires_at <= ?`);
   let sweptAt = 0;
@@ -132,6 +168,25 @@ export async function openSqliteStore(path: string): Promise<SharedStore> {
     async listAnnotations(filter = {}) {
       const where = annotationWhere(filter, () => '?');
       return (db.prepare(`SELECT * FROM annotation ${where.sql} ORDER BY seq`).all(where.params) as Record<string, unknown>[]).map((r) => toStoredAnnotation(r));
+    },
+    async registerVersion(record, audit) {
+      return registerVersion.immediate(record, audit);
+    },
+    async getVersion(version) {
+      const r = db.prepare(`SELECT ${VERSION_COLUMNS} FROM model_version WHERE version = ?`).get(version) as Record<string, unknown> | undefined;
+      return r ? toVersionRecord(r) : undefined;
+    },
+    async listVersions() {
+      return (db.prepare(`SELECT ${VERSION_COLUMNS} FROM model_version ORDER BY seq`).all() as Record<string, unknown>[]).map((r) => toVersionRecord(r));
+    },
+    async liveVersion() {
+      return toLiveVersion(getLive.get() as Record<string, unknown> | undefined);
+    },
+    async setLiveVersion(version, audit) {
+      return setLive.immediate(version, audit);
+    },
+    async listAudit() {
+      return (db.prepare(`SELECT * FROM model_audit ORDER BY id DESC`).all() as Record<string, unknown>[]).map((r) => toAuditEntry(r));
     },
     async ping() {
       db.prepare('SELECT 1').get();

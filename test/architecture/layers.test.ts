@@ -20,7 +20,7 @@ export const TIERS: readonly (readonly string[])[] = [
   ['gate', 'explain', 'referral'],
   ['analysis'],
   ['report'],
-  ['assess', 'cards', 'viewer', 'feedback', 'annotation'],
+  ['assess', 'cards', 'viewer', 'feedback', 'annotation', 'registry'],
   ['cds'],
   ['storage'],
   ['service'],

@@ -20,6 +20,8 @@ const SAMPLES: Readonly<Record<string, string>> = {
   ANNOTATOR_AUDIENCE: 'bcc-cds-viewer',
   ANNOTATOR_ROLE_CLAIM: 'realm_access.roles',
   ANNOTATOR_ROLE: 'bcc-annotator',
+  MODEL_ADMIN_ROLE: 'ml-admin',
+  BCC_MODEL_POLL_SECONDS: '5',
   CORS_ORIGINS: 'https://ehr.example.org',
   MAX_CONCURRENT_HOOKS: '2',
   MAX_QUEUED_HOOKS: '8',

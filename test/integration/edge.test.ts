@@ -154,6 +154,38 @@ describe('HTTP edge', () => {
     }
   });
 
+  it('documents the model change-control API in OpenAPI: every path, method and status, errors as OperationOutcome, 401 with WWW-Authenticate', async () => {
+    const res = await request(h.service.app).get('/openapi.json');
+    const doc = JSON.parse(res.text) as OpenApiDoc;
+    const expected: Record<string, Record<string, string[]>> = {
+      '/models': { get: ['200'], post: ['201', '400', '401', '403', '413', '422'] },
+      '/models/audit': { get: ['200'] },
+      '/models/{version}/promote': { post: ['200', '400', '401', '403', '404', '409', '422'] },
+      '/models/rollback': { post: ['200', '400', '401', '403', '404', '409', '422'] },
+    };
+    for (const [path, methods] of Object.entries(expected)) {
+      for (const [method, statuses] of Object.entries(methods)) {
+        const op = doc.paths[path]?.[method];
+        assert.ok(op, `OpenAPI lists ${method.toUpperCase()} ${path}`);
+        assert.deepEqual(Object.keys(op.responses).sort(), [...statuses].sort(), `${method.toUpperCase()} ${path}: statuses`);
+        for (const status of statuses.filter((s) => s >= '400')) {
+          const r: OpenApiResponse | undefined = op.responses[status];
+          assert.equal(r?.content?.['application/fhir+json']?.schema?.$ref, '#/components/schemas/OperationOutcome', `${method.toUpperCase()} ${path} ${status}: OperationOutcome`);
+          if (status === '401') {
+            assert.ok(r.headers?.['WWW-Authenticate'], `${method.toUpperCase()} ${path} 401: WWW-Authenticate`);
+          }
+        }
+        // Each documented route answers here (not the 404 of an unknown route); 401/403 before the body.
+        const url = path.replace('{version}', '0.0.0');
+        const answered = method === 'get' ? await request(h.service.app).get(url) : await request(h.service.app).post(url).send({});
+        assert.ok(statuses.includes(String(answered.status)), `${method.toUpperCase()} ${url} answered ${answered.status}, a documented status`);
+      }
+    }
+    assert.equal(doc.paths['/models']?.post?.requestBody?.content?.['application/json']?.schema?.$ref, '#/components/schemas/ModelCandidate');
+    const list: OpenApiOperation | undefined = doc.paths['/models'].get;
+    assert.equal(list?.responses['200']?.content?.['application/json']?.schema?.$ref, '#/components/schemas/ModelsOverview');
+  });
+
   it('answers 412 with an OperationOutcome when there is neither prefetch nor a fhirServer', async () => {
     const patient = await createPatient(h);
     const referral = await create(h, dermReferral(patient.id));
