@@ -46,9 +46,13 @@ const contentSecurityPolicy: RequestHandler = (_req, res, next) => {
   next();
 };
 
+/** The models page (versions, the patterns each assesses, promote and roll back); not `/models`, the JSON API. */
+export const MODELS_PAGE_PATH = '/models-page';
+
 /**
  * The sandbox front end: the EHR-like page at `/`, the result viewer at `/viewer/<report id>` (the
- * cards' link target), their scripts under `/sandbox/`, and two read-only JSON routes.
+ * cards' link target), the models page at `/models-page`, their scripts under `/sandbox/`, and two
+ * read-only JSON routes.
  */
 export function mountSandbox(app: Express, deps: SandboxDeps): void {
   const page = (file: string): RequestHandler => (_req, res) => {
@@ -56,6 +60,8 @@ export function mountSandbox(app: Express, deps: SandboxDeps): void {
   };
   app.get('/', contentSecurityPolicy, page('index.html'));
   app.get('/viewer/:id', contentSecurityPolicy, page('viewer.html'));
+  // The model registry for people; `/models` itself is the registry's JSON API (core service).
+  app.get(MODELS_PAGE_PATH, contentSecurityPolicy, page('models.html'));
   app.use('/sandbox', contentSecurityPolicy, express.static(SANDBOX_PUBLIC_DIR, { index: false, redirect: false }));
 
   // The page asks before each hook call; `{}` means "no client authentication configured".

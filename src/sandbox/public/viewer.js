@@ -7,6 +7,7 @@
 import { byId, h, safeLink, say } from './dom.js';
 import { fetchJson, fhir } from './fhir.js';
 import { annotationPanel, loadAnnotationContext } from './annotate.js';
+import { MODELS_PAGE_PATH, assessedSummary, fetchRegistry, formatDate } from './registry.js';
 
 /**
  * @typedef {{ output: string, title: string, png: string, width: number, height: number }} Overlay
@@ -274,6 +275,46 @@ function imageSection(img, model, annotations) {
 }
 
 /**
+ * What the model registry (GET /models) knows of the version that made this report: whether it is
+ * still live, and which patterns it assesses since when. Filled in when the registry answers; an old
+ * version the registry does not hold is said to be so.
+ * @param {string} version
+ * @returns {HTMLElement}
+ */
+function modelVersionNote(version) {
+  const note = h('span', { class: 'model-version-note', id: 'model-version-note', 'data-state': 'loading' }, 'Looking up this version in the model registry…');
+  const link = h('a', { href: MODELS_PAGE_PATH }, 'all model versions');
+  fetchRegistry().then(
+    (reg) => {
+      const v = reg.versions.find((x) => x.version === version);
+      if (!v) {
+        note.dataset.state = 'unregistered';
+        note.replaceChildren(
+          `Made by ${version}, which is not in this service's model registry (a report from an older model): which patterns that version assessed, and since when, is not recorded here; the probabilities below show what it assessed. ${reg.live.version} is live since ${formatDate(reg.live.since)} (`,
+          link,
+          ').',
+        );
+        return;
+      }
+      const live = v.live || v.version === reg.live.version;
+      note.dataset.state = live ? 'live' : 'not-live';
+      note.replaceChildren(
+        live ? `Made by ${v.version} (live since ${formatDate(reg.live.since)})` : `Made by ${v.version}, no longer live (${reg.live.version} is live since ${formatDate(reg.live.since)})`,
+        `; assesses ${assessedSummary(v)}`,
+        ' (',
+        link,
+        ').',
+      );
+    },
+    (/** @type {unknown} */ err) => {
+      note.dataset.state = 'error';
+      note.replaceChildren(`Made by ${version}; the model registry could not be read (${err instanceof Error ? err.message : String(err)}), so which patterns it assesses is not shown here (`, link, ').');
+    },
+  );
+  return note;
+}
+
+/**
  * @param {ViewerModel} model
  * @returns {HTMLElement[]}
  */
@@ -287,6 +328,7 @@ function renderReport(model) {
     ...(model.referral ? /** @type {[string, string][]} */ ([['Referral', model.referral]]) : []),
     ...(model.patient ? /** @type {[string, string][]} */ ([['Patient', model.patient]]) : []),
     ['Model', h('span', {}, `${model.model.name} ${model.model.version} (`, safeLink('model card', model.model.modelCardPath), ')')],
+    ['Model version', modelVersionNote(model.model.version)],
   ]);
   return [
     h(
