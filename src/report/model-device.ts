@@ -1,4 +1,5 @@
 import type { Device } from 'fhir/r4';
+import { canonicalDigest } from '../common/canonical-json.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { AllocatedId } from './ids.ts';
 import type { Terminology } from './terminology.ts';
@@ -6,8 +7,9 @@ import { toCoding } from './terminology.ts';
 
 /**
  * The installed model as an AI Transparency IG "AI Device": type Artificial-Intelligence, the
- * AIKind extension, name/version, and the ONNX file's sha256 as identifier so the exact weights
- * behind a result can be traced. The model card's intended use and limits go in Device.note:
+ * AIKind extension, name/version, and two identifiers: the ONNX file's sha256 (the exact weights)
+ * and the sha256 of the manifest's canonical JSON (the version: learned heads, thresholds and
+ * calibration share the network but not this digest). The model card's intended use and limits go in Device.note:
  * the IG's model-card extension needs a DocumentReference, which this service does not create.
  * No AIAST label: the Device describes the model, it is not model output.
  */
@@ -18,7 +20,10 @@ export function buildModelDevice(t: Terminology, manifest: ModelManifest, ids: A
     id: ids.id,
     meta: { profile: [t.profiles.aiModelDevice, ai.deviceProfile] },
     extension: ai.aiKinds.map((k) => ({ url: ai.aiKindExtension, valueCodeableConcept: { coding: [toCoding(k)] } })),
-    identifier: [{ system: t.device.modelSha256IdentifierSystem, value: manifest.sha256 }],
+    identifier: [
+      { system: t.device.modelSha256IdentifierSystem, value: manifest.sha256 },
+      { system: t.device.modelManifestSha256IdentifierSystem, value: canonicalDigest(manifest) },
+    ],
     status: 'active',
     deviceName: [{ name: manifest.name, type: 'model-name' }],
     type: { coding: [toCoding(ai.deviceType)], text: t.device.typeText },

@@ -41,7 +41,7 @@ const terminologySchema = z
       interpretation: z.object({ positive: coding, negative: coding }),
     }),
     media: z.object({ type: coding, sourceImageExtension: uri, explainedOutputExtension: uri }),
-    device: z.object({ modelSha256IdentifierSystem: uri, typeText: z.string().min(1) }),
+    device: z.object({ modelSha256IdentifierSystem: uri, modelManifestSha256IdentifierSystem: uri, typeText: z.string().min(1) }),
     aiTransparency: z.object({
       securityLabel: coding,
       deviceProfile: uri,

@@ -10,14 +10,16 @@ export function reportResources(report: TriageReport): FhirResource[] {
 /**
  * The report as one FHIR transaction: each entry's fullUrl is `urn:uuid:<id>`, which is exactly
  * what the resources reference, so the server rewrites every link to the ids it assigns. The model
- * Device is a conditional create on its sha256 identifier: one Device per model version, not one
- * per referral.
+ * Device is a conditional create on its manifest digest: one Device per model version (learned
+ * versions share the network's sha256, so that alone would link them to another version's Device),
+ * not one per referral.
  */
 export function toTransactionBundle(report: TriageReport): Bundle {
   const entry: BundleEntry[] = reportResources(report).map((resource) => {
     const fullUrl = `urn:uuid:${resource.id ?? ''}`;
     if (resource.resourceType === 'Device') {
-      const id = resource.identifier?.[0];
+      // The last identifier is the most specific (manifest digest, after the network's sha256).
+      const id = resource.identifier?.at(-1);
       return {
         fullUrl,
         resource,

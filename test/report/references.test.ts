@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildTriageReport } from '../../src/report/build-triage-report.ts';
 import { reportResources, toTransactionBundle } from '../../src/report/transaction-bundle.ts';
-import { failedResult, highImage, image, lowImage, moderateImage, patient, reportInput } from './fixtures.ts';
+import { failedResult, highImage, image, lowImage, manifest, moderateImage, patient, reportInput } from './fixtures.ts';
 
 /** Every `reference` string anywhere inside a value. */
 function referencesIn(x: unknown, out: string[] = []): string[] {
@@ -56,7 +56,17 @@ describe('report cross-references', () => {
       assert.equal(e.request.url, e.resource?.resourceType);
     }
     const device = b.entry?.find((e) => e.resource?.resourceType === 'Device');
-    assert.match(device?.request?.ifNoneExist ?? '', /^identifier=http:\/\/bcc-cds\.org\/fhir\/NamingSystem\/model-sha256\|[0-9a-f]{64}$/);
+    assert.match(device?.request?.ifNoneExist ?? '', /^identifier=http:\/\/bcc-cds\.org\/fhir\/NamingSystem\/model-manifest-sha256\|[0-9a-f]{64}$/);
+  });
+
+  it('gives each model version its own Device, even versions that share the network (learned heads)', () => {
+    const learned = { ...manifest, version: '1.6.0', patterns: manifest.patterns.map((p) => (p.id === 'ulceration' ? { ...p, trained: true, threshold: 0.4 } : p)) };
+    const devices = [manifest, learned].map((m) => toTransactionBundle(buildTriageReport(reportInput([highImage()], { manifest: m }))).entry?.find((e) => e.resource?.resourceType === 'Device'));
+    const keys = devices.map((d) => d?.request?.ifNoneExist);
+    assert.equal(new Set(keys).size, 2, 'two versions, two conditional-create keys');
+    const networks = devices.map((d) => (d?.resource?.resourceType === 'Device' ? d.resource.identifier?.[0]?.value : undefined));
+    assert.equal(networks[0], networks[1], 'the network sha256 is the same');
+    assert.equal(networks[0], manifest.sha256);
   });
 
   it('rejects an id generator that does not produce UUIDs', () => {

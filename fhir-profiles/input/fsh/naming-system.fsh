@@ -11,3 +11,17 @@ Description: "Device.identifier system for the SHA-256 (lower-case hex) of the O
 * uniqueId.type = #uri
 * uniqueId.value = "http://bcc-cds.org/fhir/NamingSystem/model-sha256"
 * uniqueId.preferred = true
+
+Instance: model-manifest-sha256
+InstanceOf: NamingSystem
+Usage: #definition
+Title: "SHA-256 of an AI model version's manifest"
+Description: "Device.identifier system for the SHA-256 (lower-case hex) of the canonical JSON of the model manifest: one model version (network plus its heads, thresholds and calibration). Versions learned in the hospital share the network (model-sha256) but not this digest."
+* name = "ModelManifestSha256"
+* status = #active
+* kind = #identifier
+* date = "2026-12-02"
+* description = "Device.identifier system for the SHA-256 (lower-case hex) of the canonical JSON of the model manifest: one model version (network plus its heads, thresholds and calibration). Versions learned in the hospital share the network (model-sha256) but not this digest."
+* uniqueId.type = #uri
+* uniqueId.value = "http://bcc-cds.org/fhir/NamingSystem/model-manifest-sha256"
+* uniqueId.preferred = true

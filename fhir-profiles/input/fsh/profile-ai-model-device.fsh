@@ -1,6 +1,6 @@
 Invariant: bcc-device-1
-Description: "The model's SHA-256 identifier is 64 lower-case hex digits"
-Expression: "identifier.where(system = 'http://bcc-cds.org/fhir/NamingSystem/model-sha256').all(value.matches('^[0-9a-f]{64}$'))"
+Description: "The model's SHA-256 identifiers (network file, manifest) are 64 lower-case hex digits"
+Expression: "identifier.where(system = 'http://bcc-cds.org/fhir/NamingSystem/model-sha256' or system = 'http://bcc-cds.org/fhir/NamingSystem/model-manifest-sha256').all(value.matches('^[0-9a-f]{64}$'))"
 Severity: #error
 
 Invariant: bcc-device-2
@@ -30,6 +30,11 @@ from the IG's AI-Device (see fhir-profiles/README.md).
 * identifier[modelSha256].system 1..1
 * identifier[modelSha256].system = "http://bcc-cds.org/fhir/NamingSystem/model-sha256" (exactly)
 * identifier[modelSha256].value 1..1
+* identifier contains manifestSha256 0..1 MS
+* identifier[manifestSha256] ^short = "SHA-256 of the manifest's canonical JSON: the model version (learned heads share the network)"
+* identifier[manifestSha256].system 1..1
+* identifier[manifestSha256].system = "http://bcc-cds.org/fhir/NamingSystem/model-manifest-sha256" (exactly)
+* identifier[manifestSha256].value 1..1
 * status MS
 * deviceName 1..* MS
 * deviceName.name MS
