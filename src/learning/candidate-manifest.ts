@@ -8,23 +8,13 @@
 import { OperationOutcomeError, badRequest } from '../common/outcomes.ts';
 import type { ModelManifest, PatternSpec } from '../model/manifest.ts';
 import type { Acceptance } from './acceptance.ts';
-import type { PatternHeadFit } from './fit-pattern-head.ts';
-import type { AnnotatorSummary, LearnedPatternCard } from './model-card.ts';
+import type { LearnedHeadFacts, LearnedPatternCard } from './model-card.ts';
 import { learnedPatternCard, learnedPatternLimit } from './model-card.ts';
 
-export interface CandidateInput {
-  readonly base: ModelManifest;
+export interface CandidateInput extends LearnedHeadFacts {
   readonly pattern: string;
   /** The base network file, relative to the folder the candidate is written to. */
   readonly file: string;
-  readonly fit: PatternHeadFit;
-  readonly annotators: readonly AnnotatorSummary[];
-  /** Images the head was fitted on, and how many had a consensus posterior in 0.2-0.8. */
-  readonly positives: number;
-  readonly negatives: number;
-  readonly uncertain: number;
-  readonly folds: number;
-  readonly groups: { readonly source: string; readonly count: number };
   readonly now: Date;
 }
 

@@ -37,19 +37,20 @@ export interface LearnedPatternCard {
 
 export const UNCERTAIN_RANGE: readonly [number, number] = [0.2, 0.8];
 
-export function learnedPatternCard(input: {
+/** What a learned head was fitted from: the base, the fit, who annotated and how the labels fell. */
+export interface LearnedHeadFacts {
   readonly base: ModelManifest;
-  readonly display: string;
-  readonly version: string;
-  readonly fittedAt: string;
   readonly fit: PatternHeadFit;
   readonly annotators: readonly AnnotatorSummary[];
+  /** Images the head was fitted on, and how many had a consensus posterior in 0.2-0.8. */
   readonly positives: number;
   readonly negatives: number;
   readonly uncertain: number;
   readonly folds: number;
   readonly groups: { readonly source: string; readonly count: number };
-}): LearnedPatternCard {
+}
+
+export function learnedPatternCard(input: LearnedHeadFacts & { readonly display: string; readonly version: string; readonly fittedAt: string }): LearnedPatternCard {
   const { fit } = input;
   return {
     display: input.display,

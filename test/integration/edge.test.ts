@@ -128,16 +128,7 @@ describe('HTTP edge', () => {
     };
     for (const [path, methods] of Object.entries(expected)) {
       for (const [method, statuses] of Object.entries(methods)) {
-        const op = doc.paths[path]?.[method];
-        assert.ok(op, `OpenAPI lists ${method.toUpperCase()} ${path}`);
-        assert.deepEqual(Object.keys(op.responses).sort(), [...statuses].sort(), `${method.toUpperCase()} ${path}: statuses`);
-        for (const status of statuses.filter((s) => s >= '400')) {
-          const r: OpenApiResponse | undefined = op.responses[status];
-          assert.equal(r?.content?.['application/fhir+json']?.schema?.$ref, '#/components/schemas/OperationOutcome', `${method.toUpperCase()} ${path} ${status}: OperationOutcome`);
-          if (status === '401') {
-            assert.ok(r.headers?.['WWW-Authenticate'], `${method.toUpperCase()} ${path} 401: WWW-Authenticate`);
-          }
-        }
+        assertDocumented(doc, path, method, statuses);
       }
     }
     const post = doc.paths['/annotations']?.post;
@@ -165,16 +156,7 @@ describe('HTTP edge', () => {
     };
     for (const [path, methods] of Object.entries(expected)) {
       for (const [method, statuses] of Object.entries(methods)) {
-        const op = doc.paths[path]?.[method];
-        assert.ok(op, `OpenAPI lists ${method.toUpperCase()} ${path}`);
-        assert.deepEqual(Object.keys(op.responses).sort(), [...statuses].sort(), `${method.toUpperCase()} ${path}: statuses`);
-        for (const status of statuses.filter((s) => s >= '400')) {
-          const r: OpenApiResponse | undefined = op.responses[status];
-          assert.equal(r?.content?.['application/fhir+json']?.schema?.$ref, '#/components/schemas/OperationOutcome', `${method.toUpperCase()} ${path} ${status}: OperationOutcome`);
-          if (status === '401') {
-            assert.ok(r.headers?.['WWW-Authenticate'], `${method.toUpperCase()} ${path} 401: WWW-Authenticate`);
-          }
-        }
+        assertDocumented(doc, path, method, statuses);
         // Each documented route answers here (not the 404 of an unknown route); 401/403 before the body.
         const url = path.replace('{version}', '0.0.0');
         const answered = method === 'get' ? await request(h.service.app).get(url) : await request(h.service.app).post(url).send({});
@@ -276,4 +258,18 @@ interface OpenApiOperation {
 
 interface OpenApiDoc {
   readonly paths: Record<string, Partial<Record<string, OpenApiOperation>> | undefined>;
+}
+
+/** The operation is in the document with exactly these statuses; each error is an OperationOutcome, each 401 names WWW-Authenticate. */
+function assertDocumented(doc: OpenApiDoc, path: string, method: string, statuses: readonly string[]): void {
+  const op = doc.paths[path]?.[method];
+  assert.ok(op, `OpenAPI lists ${method.toUpperCase()} ${path}`);
+  assert.deepEqual(Object.keys(op.responses).sort(), [...statuses].sort(), `${method.toUpperCase()} ${path}: statuses`);
+  for (const status of statuses.filter((s) => s >= '400')) {
+    const r: OpenApiResponse | undefined = op.responses[status];
+    assert.equal(r?.content?.['application/fhir+json']?.schema?.$ref, '#/components/schemas/OperationOutcome', `${method.toUpperCase()} ${path} ${status}: OperationOutcome`);
+    if (status === '401') {
+      assert.ok(r.headers?.['WWW-Authenticate'], `${method.toUpperCase()} ${path} 401: WWW-Authenticate`);
+    }
+  }
 }
