@@ -4,6 +4,7 @@ import type { Express, RequestHandler } from 'express';
 import { annotationOff, bearerAnnotatorAuth } from '../cds/auth/annotator-auth.ts';
 import type { AnnotatorAuth } from '../cds/auth/annotator-auth.ts';
 import { createAnnotatorJwtVerifier } from '../cds/auth/annotator-jwt.ts';
+import type { AnnotatorJwtVerifier } from '../cds/auth/annotator-jwt.ts';
 import { bearerModelAdminAuth, modelAdminOff } from '../cds/auth/model-admin-auth.ts';
 import type { ModelAdminAuth } from '../cds/auth/model-admin-auth.ts';
 import { requireClientJwt } from '../cds/auth/client-auth.ts';
@@ -182,8 +183,9 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
     log.warn('production mode WITHOUT client authentication: no trusted issuers configured; any caller can reach the hooks');
   }
   const identityProviders = opts.annotatorIssuers ?? (config.annotatorIssuersFile ? await loadTrustedIssuers(config.annotatorIssuersFile) : []);
-  const annotatorAuth = opts.annotatorAuth ?? annotatorAuthFrom(config, identityProviders, publicBaseUrl, log);
-  const modelAdminAuth = opts.modelAdminAuth ?? modelAdminAuthFrom(config, identityProviders, publicBaseUrl, log);
+  const staff = staffVerifiers(config, identityProviders, publicBaseUrl);
+  const annotatorAuth = opts.annotatorAuth ?? annotatorAuthFrom(config, identityProviders, staff, log);
+  const modelAdminAuth = opts.modelAdminAuth ?? modelAdminAuthFrom(config, identityProviders, staff, log);
   const hookQueue = createWorkQueue({ concurrency: config.maxConcurrentHooks, maxQueued: config.maxQueuedHooks, maxWaitMs: config.maxQueueWaitMs });
 
   const app = createApp({
@@ -231,9 +233,10 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
       mountModelRoutes(a, { control: changeControl, auth: modelAdminAuth });
       a.get('/model-card', (_req, res) => {
         // The live version's manifest, plus the image gate as this service applies it (sandbox: model checks warn).
+        const manifest = live.current().manifest;
         res.json({
-          ...live.current().manifest,
-          live: { version: live.current().manifest.version, since: live.since() },
+          ...manifest,
+          live: { version: manifest.version, since: live.since() },
           imageGate: {
             name: gate.name,
             version: gate.version,
@@ -268,32 +271,38 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
   };
 }
 
+/** Verifies hospital staff tokens from the identity providers, requiring `role`; annotators and model administrators share one key store. */
+interface StaffVerifiers {
+  readonly audience: string;
+  forRole(role: string): AnnotatorJwtVerifier;
+}
+
+function staffVerifiers(config: ServiceConfig, issuers: readonly TrustedIssuer[], publicBaseUrl: string): StaffVerifiers {
+  const keys = createKeyStore();
+  const audience = config.annotatorAudience ?? publicBaseUrl;
+  return {
+    audience,
+    forRole: (role) => createAnnotatorJwtVerifier({ issuers, audience, roleClaim: config.annotatorRoleClaim, role, clockSkewSeconds: config.jwtClockSkewSeconds }, { keys }),
+  };
+}
+
 /** Annotator JWTs from the configured identity providers; without any, annotation is off (401). */
-function annotatorAuthFrom(config: ServiceConfig, issuers: readonly TrustedIssuer[], publicBaseUrl: string, log: Logger): AnnotatorAuth {
+function annotatorAuthFrom(config: ServiceConfig, issuers: readonly TrustedIssuer[], staff: StaffVerifiers, log: Logger): AnnotatorAuth {
   if (issuers.length === 0) {
     log.info('annotation API off: no annotator issuers configured (ANNOTATOR_ISSUERS_FILE)');
     return annotationOff(log);
   }
-  const audience = config.annotatorAudience ?? publicBaseUrl;
-  const verifier = createAnnotatorJwtVerifier(
-    { issuers, audience, roleClaim: config.annotatorRoleClaim, role: config.annotatorRole, clockSkewSeconds: config.jwtClockSkewSeconds },
-    { keys: createKeyStore() },
-  );
-  log.info('annotator JWT authentication on', { issuers: issuers.map((i) => i.iss), audience, role: `${config.annotatorRoleClaim} contains ${config.annotatorRole}` });
-  return bearerAnnotatorAuth({ verifier, log });
+  log.info('annotator JWT authentication on', { issuers: issuers.map((i) => i.iss), audience: staff.audience, role: `${config.annotatorRoleClaim} contains ${config.annotatorRole}` });
+  return bearerAnnotatorAuth({ verifier: staff.forRole(config.annotatorRole), log });
 }
 
 /** Model administrators: tokens from the same identity providers with MODEL_ADMIN_ROLE; without any provider, the admin API is off (403). */
-function modelAdminAuthFrom(config: ServiceConfig, issuers: readonly TrustedIssuer[], publicBaseUrl: string, log: Logger): ModelAdminAuth {
+function modelAdminAuthFrom(config: ServiceConfig, issuers: readonly TrustedIssuer[], staff: StaffVerifiers, log: Logger): ModelAdminAuth {
   if (issuers.length === 0) {
     log.info('model admin API off: no identity providers configured (ANNOTATOR_ISSUERS_FILE)');
     return modelAdminOff(log);
   }
-  const verifier = createAnnotatorJwtVerifier(
-    { issuers, audience: config.annotatorAudience ?? publicBaseUrl, roleClaim: config.annotatorRoleClaim, role: config.modelAdminRole, clockSkewSeconds: config.jwtClockSkewSeconds },
-    { keys: createKeyStore() },
-  );
-  return bearerModelAdminAuth({ verifier, log });
+  return bearerModelAdminAuth({ verifier: staff.forRole(config.modelAdminRole), log });
 }
 
 /** Where clients reach this service (config.publicBaseUrl, else localhost at its port), without a trailing slash. */

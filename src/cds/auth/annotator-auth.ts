@@ -1,8 +1,9 @@
 import type { Request, Response } from 'express';
 import type { Annotator } from '../../annotation/annotation-store.ts';
 import type { Logger } from '../../common/logger.ts';
-import { OperationOutcomeError, forbidden, unauthenticated } from '../../common/outcomes.ts';
+import { OperationOutcomeError, forbidden } from '../../common/outcomes.ts';
 import type { AnnotatorJwtVerifier } from './annotator-jwt.ts';
+import { UNAUTHENTICATED, identifyStaff } from './staff-bearer.ts';
 
 /** What GET /annotations/annotators tells the viewer: how to identify, and (sandbox) whom to offer. */
 export interface AnnotatorDirectory {
@@ -22,38 +23,16 @@ export interface AnnotatorAuth {
   readonly directory: AnnotatorDirectory;
 }
 
-const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
-/** As for CDS clients: the caller learns nothing it could probe with; the log says why. */
-const UNAUTHENTICATED = new OperationOutcomeError(unauthenticated('authentication required'));
 const NOT_AN_ANNOTATOR = new OperationOutcomeError(forbidden('this user is not an annotator'));
 
 /**
  * Production: `Authorization: Bearer <JWT>` from a configured identity provider, with the annotator
- * role (src/cds/auth/annotator-jwt.ts). Writes, lists and exports alike. 401 with
- * `WWW-Authenticate: Bearer`, or 403 for a valid token without the role; the reason is logged,
- * never the token.
+ * role (src/cds/auth/annotator-jwt.ts). Writes, lists and exports alike (staff-bearer.ts: 401 or
+ * 403, the reason logged, never the token).
  */
 export function bearerAnnotatorAuth(opts: { readonly verifier: AnnotatorJwtVerifier; readonly log: Pick<Logger, 'warn'> }): AnnotatorAuth {
-  const identify = async (req: Request, res: Response): Promise<Annotator> => {
-    const header = req.headers.authorization;
-    const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
-    const path = req.originalUrl.split('?')[0] ?? '';
-    if (!token) {
-      opts.log.warn('annotator authentication failed', { path, reason: header ? 'Authorization scheme is not Bearer' : 'no Authorization header' });
-      res.setHeader('WWW-Authenticate', 'Bearer');
-      throw UNAUTHENTICATED;
-    }
-    const result = await opts.verifier.verify(token);
-    if (result.ok) {
-      return result.annotator;
-    }
-    opts.log.warn('annotator authentication failed', { path, status: result.status, reason: result.reason, ...(result.iss ? { iss: result.iss } : {}), ...(result.sub ? { sub: result.sub } : {}) });
-    if (result.status === 403) {
-      throw NOT_AN_ANNOTATOR;
-    }
-    res.setHeader('WWW-Authenticate', 'Bearer');
-    throw UNAUTHENTICATED;
-  };
+  const identify = (req: Request, res: Response): Promise<Annotator> =>
+    identifyStaff(req, res, { ...opts, event: 'annotator authentication failed', forbidden: NOT_AN_ANNOTATOR });
   return {
     annotator: identify,
     allowRead: async (req, res) => {
