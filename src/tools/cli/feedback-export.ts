@@ -11,14 +11,13 @@
  * Exit 0 when written; 2 on bad usage or a database that is missing or unreadable (the export never
  * creates one).
  */
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UsageError, parseFlags, runCli } from './cli-run.ts';
 import { formatFeedbackSheet } from '../consensus/feedback-sheet.ts';
 import type { CardOutcomes } from '../../feedback/feedback-store.ts';
-import { OperationOutcomeError, badRequest } from '../../common/outcomes.ts';
 import { DEFAULT_CONFIG } from '../../config.ts';
-import { openSharedStore } from '../../storage/open-store.ts';
+import { openExistingStore } from '../../storage/open-store.ts';
 
 const USAGE = 'usage: npm run feedback-export -- [--db var/feedback.sqlite | --database-url postgres://...] --out <sheet.csv> [--include-unanswered]';
 
@@ -55,15 +54,7 @@ function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv): Options {
 
 async function main(argv: readonly string[]): Promise<number> {
   const opts = readOptions(argv, process.env);
-  if (!opts.databaseUrl) {
-    try {
-      await access(opts.db);
-    } catch (err) {
-      // Opening a missing path would create an empty store and export nothing, silently.
-      throw new OperationOutcomeError(badRequest(`no feedback database at ${opts.db}`, '--db'), err);
-    }
-  }
-  const store = await openSharedStore({ databaseUrl: opts.databaseUrl, feedbackDbPath: opts.db });
+  const store = await openExistingStore({ databaseUrl: opts.databaseUrl, feedbackDbPath: opts.db }, 'feedback database');
   let outcomes: CardOutcomes;
   try {
     outcomes = await store.listCardOutcomes();

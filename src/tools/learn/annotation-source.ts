@@ -3,10 +3,10 @@
  * GET /annotations/export.csv exports it (formatConsensusCsv), so `--from-store` is "export, then
  * learn from the export". The store export's image key is the report's `Media/<id>`.
  */
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { formatConsensusCsv } from '../../annotation/annotation-csv.ts';
 import { OperationOutcomeError, badRequest } from '../../common/outcomes.ts';
-import { openSharedStore } from '../../storage/open-store.ts';
+import { openExistingStore } from '../../storage/open-store.ts';
 import type { AnnotationSource } from './learn-options.ts';
 
 export interface AnnotationSheetText {
@@ -23,15 +23,7 @@ export async function readAnnotationSheet(from: AnnotationSource): Promise<Annot
       throw new OperationOutcomeError(badRequest(`cannot read annotations: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, from.path), err);
     }
   }
-  if (!from.databaseUrl) {
-    try {
-      await access(from.db);
-    } catch (err) {
-      // Opening a missing path would create an empty store and learn from nothing.
-      throw new OperationOutcomeError(badRequest(`no annotation store at ${from.db}`, '--db'), err);
-    }
-  }
-  const store = await openSharedStore({ databaseUrl: from.databaseUrl, feedbackDbPath: from.db });
+  const store = await openExistingStore({ databaseUrl: from.databaseUrl, feedbackDbPath: from.db }, 'annotation store');
   try {
     const text = formatConsensusCsv(await store.listAnnotations());
     return { text, source: from.databaseUrl ? 'the PostgreSQL store (DATABASE_URL)' : from.db };
