@@ -64,6 +64,18 @@ export interface Acceptance {
   readonly thresholds: { readonly minPositives: number; readonly minNegatives: number; readonly minAucLowerBound: number };
 }
 
+/** Refusals for too few annotated images on either side; also what npm run learn says when it cannot fit at all. */
+export function countReasons(positives: number, negatives: number): RefusalReason[] {
+  return [
+    ...(positives < MIN_POSITIVES
+      ? [{ code: 'too-few-positives' as const, message: `${positives} annotated images show the pattern; at least ${MIN_POSITIVES} are needed`, positives, required: MIN_POSITIVES }]
+      : []),
+    ...(negatives < MIN_NEGATIVES
+      ? [{ code: 'too-few-negatives' as const, message: `${negatives} annotated images lack the pattern; at least ${MIN_NEGATIVES} are needed`, negatives, required: MIN_NEGATIVES }]
+      : []),
+  ];
+}
+
 function checkLength(name: string, length: number, expected: number): void {
   if (length !== expected) {
     throw new RangeError(`${name} has ${length} values, labels has ${expected}`);
@@ -81,23 +93,7 @@ export function decideAcceptance(input: AcceptanceInput): Acceptance {
   if (positives + negatives !== n) {
     throw new RangeError('labels must be 0 or 1');
   }
-  const reasons: RefusalReason[] = [];
-  if (positives < MIN_POSITIVES) {
-    reasons.push({
-      code: 'too-few-positives',
-      message: `${positives} annotated images show the pattern; at least ${MIN_POSITIVES} are needed`,
-      positives,
-      required: MIN_POSITIVES,
-    });
-  }
-  if (negatives < MIN_NEGATIVES) {
-    reasons.push({
-      code: 'too-few-negatives',
-      message: `${negatives} annotated images lack the pattern; at least ${MIN_NEGATIVES} are needed`,
-      negatives,
-      required: MIN_NEGATIVES,
-    });
-  }
+  const reasons: RefusalReason[] = [...countReasons(positives, negatives)];
   const lowerBound = input.auc.ci95[0];
   // NaN (a class missing from the bootstrap) refuses too.
   if (!(lowerBound >= MIN_AUC_LOWER_BOUND)) {

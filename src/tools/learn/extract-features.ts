@@ -10,12 +10,21 @@ import { describeOutcome, OperationOutcomeError } from '../../common/outcomes.ts
 import { mapConcurrent } from '../../common/map-concurrent.ts';
 import { decodeDermoscopy, DEFAULT_DECODE_LIMITS } from '../../imaging/decode.ts';
 import { toModelInput } from '../../imaging/preprocess.ts';
+import type { ScoredOutputs } from '../../learning/compare-outputs.ts';
 import type { BccModel } from '../../model/session.ts';
 import type { FeatureCache } from './feature-cache.ts';
 import type { Progress } from './progress.ts';
 
 export type ImageFeatures =
-  | { readonly ok: true; readonly key: string; readonly path: string; readonly features: Float32Array; readonly cached: boolean }
+  | {
+      readonly ok: true;
+      readonly key: string;
+      readonly path: string;
+      readonly features: Float32Array;
+      readonly cached: boolean;
+      /** The installed model's outputs, when this run computed the features (not from the cache): acceptance reuses them. */
+      readonly installed?: ScoredOutputs;
+    }
   | { readonly ok: false; readonly key: string; readonly path: string; readonly error: string };
 
 /** Decoded and preprocessed as analysis/ does for a hook; throws the decoder's OperationOutcomeError. */
@@ -58,7 +67,7 @@ export async function extractFeatures(deps: ExtractDeps, images: readonly { read
         throw new Error('the model returned no pooled features');
       }
       await deps.cache.put(sha, r.pooledFeatures);
-      return { ok: true, key, path, features: r.pooledFeatures, cached: false };
+      return { ok: true, key, path, features: r.pooledFeatures, cached: false, installed: { bcc: r.bcc, patterns: r.patterns } };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== undefined) {
         return { ok: false, key, path, error: `cannot read file: ${(err as NodeJS.ErrnoException).code ?? ''}` };

@@ -8,7 +8,7 @@
 import { relative, resolve, dirname } from 'node:path';
 import { canonicalDigest } from '../../common/canonical-json.ts';
 import { OperationOutcomeError, badRequest } from '../../common/outcomes.ts';
-import { MIN_NEGATIVES, MIN_POSITIVES, decideAcceptance } from '../../learning/acceptance.ts';
+import { countReasons, decideAcceptance } from '../../learning/acceptance.ts';
 import { buildCandidateManifest, withLearningRecord } from '../../learning/candidate-manifest.ts';
 import { compareOutputs } from '../../learning/compare-outputs.ts';
 import type { PatternHeadFit } from '../../learning/fit-pattern-head.ts';
@@ -110,11 +110,7 @@ export async function runLearn(deps: LearnDeps, opts: LearnOptions, sheet: Annot
       throw err;
     }
     // Nothing to fit (a class missing or too few groups for the folds): refused, no candidate.
-    const reasons = [
-      ...(positives < MIN_POSITIVES ? [{ code: 'too-few-positives', message: `${positives} annotated images show the pattern; at least ${MIN_POSITIVES} are needed`, positives, required: MIN_POSITIVES }] : []),
-      ...(negatives < MIN_NEGATIVES ? [{ code: 'too-few-negatives', message: `${negatives} annotated images lack the pattern; at least ${MIN_NEGATIVES} are needed`, negatives, required: MIN_NEGATIVES }] : []),
-      { code: 'cannot-fit', message: `no head could be fitted: ${err.message}` },
-    ];
+    const reasons = [...countReasons(positives, negatives), { code: 'cannot-fit', message: `no head could be fitted: ${err.message}` }];
     const acceptance = { accepted: false, decision: 'refused', fitted: false, pattern: opts.pattern, reasons, positives, negatives, createdAt: deps.now.toISOString() };
     return {
       accepted: false,

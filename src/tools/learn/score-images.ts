@@ -1,7 +1,8 @@
 /**
- * The installed model and the candidate on the same annotated images, for acceptance: each image is
- * decoded once and run through both (the candidate is a withManifest view of the same session), one
- * image per call on both sides, so any difference in the BCC output comes from the manifest, not
+ * The installed model and the candidate on the same annotated images, for acceptance: the candidate
+ * (a withManifest view of the same session) runs every image; the installed model's outputs are
+ * those the feature pass computed, and only images whose features came from the cache run it again.
+ * One image per call on both sides, so any difference in the BCC output comes from the manifest, not
  * from batching.
  */
 import { readFile } from 'node:fs/promises';
@@ -18,13 +19,13 @@ export interface ScoredPair {
 
 export async function scoreBoth(
   deps: { readonly installed: BccModel; readonly candidate: BccModel; readonly progress: Progress; readonly concurrency: number },
-  images: readonly { readonly key: string; readonly path: string }[],
+  images: readonly { readonly key: string; readonly path: string; readonly installed?: ScoredOutputs }[],
 ): Promise<ScoredPair[]> {
   let done = 0;
-  const out = await mapConcurrent(images, deps.concurrency, async ({ key, path }): Promise<ScoredPair> => {
+  const out = await mapConcurrent(images, deps.concurrency, async ({ key, path, installed }): Promise<ScoredPair> => {
     // These images were decoded for their features (or their cached features were): a failure now is not the image's fault.
     const tensor = await loadModelInput(deps.installed, await readFile(path), key);
-    const [before] = await deps.installed.infer([tensor]);
+    const before = installed ?? (await deps.installed.infer([tensor]))[0];
     const [after] = await deps.candidate.infer([tensor]);
     deps.progress.tick(++done, '');
     if (!before || !after) {
