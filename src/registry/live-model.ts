@@ -12,8 +12,6 @@ export interface LiveModel {
   current(): BccModel;
   /** When the current version became live (as the store recorded it). */
   since(): string;
-  /** Serves `version` (read from the store) from now on; the store's live pointer is not touched. */
-  switchTo(version: string, since?: string): Promise<void>;
   /** Reads the live version from the store and switches when it changed. */
   refresh(): Promise<void>;
   /** Polls refresh() every `seconds` until close(); a failed poll is logged and the current model kept. */
@@ -46,7 +44,7 @@ export async function openLiveModel(deps: LiveModelDeps): Promise<LiveModel> {
 
   const registered = await store.getVersion(installed.version);
   if (registered && canonicalJson(registered.manifest) !== canonicalJson(installed)) {
-    log.warn('the installed manifest differs from the registered version of the same number; the registered one is served when that version is live', { version: installed.version });
+    log.warn('the installed manifest differs from the registered version of the same number: this replica serves the installed file under that version, GET /models lists the registered copy; give a changed manifest a new version', { version: installed.version });
   }
   let live = await store.liveVersion();
   const runsHere = async (version: string): Promise<boolean> => {
@@ -117,7 +115,6 @@ export async function openLiveModel(deps: LiveModelDeps): Promise<LiveModel> {
   const model: LiveModel = {
     current: () => current,
     since: () => since,
-    switchTo: (version, at) => serial(() => use(version, at ?? now())),
     refresh: () =>
       serial(async () => {
         const l = await store.liveVersion();
