@@ -50,7 +50,7 @@ const configSchema = z.object({
   trustedIssuersFile: z.string().min(1).optional(),
   /**
    * JSON file of the identity providers whose user tokens may annotate (same format as the trusted
-   * issuers file; src/cds/auth/annotator-jwt.ts). Unset in production: the annotation API answers 401.
+   * issuers file; src/cds/auth/staff-jwt.ts). Unset in production: the annotation API answers 401.
    */
   annotatorIssuersFile: z.string().min(1).optional(),
   /** The `aud` an annotator token must carry; default publicBaseUrl. */

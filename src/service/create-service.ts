@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import type { Express, RequestHandler } from 'express';
 import { annotationOff, bearerAnnotatorAuth } from '../cds/auth/annotator-auth.ts';
 import type { AnnotatorAuth } from '../cds/auth/annotator-auth.ts';
-import { createAnnotatorJwtVerifier } from '../cds/auth/annotator-jwt.ts';
-import type { AnnotatorJwtVerifier } from '../cds/auth/annotator-jwt.ts';
+import { createStaffJwtVerifier } from '../cds/auth/staff-jwt.ts';
+import type { StaffJwtVerifier } from '../cds/auth/staff-jwt.ts';
 import { bearerModelAdminAuth, modelAdminOff } from '../cds/auth/model-admin-auth.ts';
 import type { ModelAdminAuth } from '../cds/auth/model-admin-auth.ts';
 import { requireClientJwt } from '../cds/auth/client-auth.ts';
@@ -274,7 +274,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
 /** Verifies hospital staff tokens from the identity providers, requiring `role`; annotators and model administrators share one key store. */
 interface StaffVerifiers {
   readonly audience: string;
-  forRole(role: string): AnnotatorJwtVerifier;
+  forRole(role: string): StaffJwtVerifier;
 }
 
 function staffVerifiers(config: ServiceConfig, issuers: readonly TrustedIssuer[], publicBaseUrl: string): StaffVerifiers {
@@ -282,7 +282,7 @@ function staffVerifiers(config: ServiceConfig, issuers: readonly TrustedIssuer[]
   const audience = config.annotatorAudience ?? publicBaseUrl;
   return {
     audience,
-    forRole: (role) => createAnnotatorJwtVerifier({ issuers, audience, roleClaim: config.annotatorRoleClaim, role, clockSkewSeconds: config.jwtClockSkewSeconds }, { keys }),
+    forRole: (role) => createStaffJwtVerifier({ issuers, audience, roleClaim: config.annotatorRoleClaim, role, clockSkewSeconds: config.jwtClockSkewSeconds }, { keys }),
   };
 }
 

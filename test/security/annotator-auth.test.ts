@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import type { Response } from 'supertest';
-import { createAnnotatorJwtVerifier, rolesOf } from '../../src/cds/auth/annotator-jwt.ts';
+import { createStaffJwtVerifier, rolesOf } from '../../src/cds/auth/staff-jwt.ts';
 import { createKeyStore } from '../../src/cds/auth/key-store.ts';
 import type { TrustedIssuer } from '../../src/cds/auth/trusted-issuers.ts';
 import { createLogger } from '../../src/common/logger.ts';
@@ -181,7 +181,7 @@ describe('annotation API in production: annotator JWTs', () => {
     assert.deepEqual(rolesOf({ scope: 'openid annotator' }, 'scope'), ['openid', 'annotator']);
     assert.deepEqual(rolesOf({ roles: { annotator: true } }, 'roles'), []);
     assert.deepEqual(rolesOf({ realm_access: 'annotator' }, 'realm_access.roles'), []);
-    const verifier = createAnnotatorJwtVerifier(
+    const verifier = createStaffJwtVerifier(
       { issuers: [{ iss: IDP, keys: { kind: 'inline', jwks: jwksOf(idp) }, jkuAllowList: [] }], audience: 'bcc-cds-viewer', roleClaim: 'realm_access.roles', role: 'bcc-annotator', clockSkewSeconds: 30 },
       { keys: createKeyStore() },
     );

@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { Annotator } from '../../annotation/annotation-store.ts';
 import type { Logger } from '../../common/logger.ts';
 import { OperationOutcomeError, forbidden } from '../../common/outcomes.ts';
-import type { AnnotatorJwtVerifier } from './annotator-jwt.ts';
+import type { StaffJwtVerifier } from './staff-jwt.ts';
 import { UNAUTHENTICATED, identifyStaff } from './staff-bearer.ts';
 
 /** What GET /annotations/annotators tells the viewer: how to identify, and (sandbox) whom to offer. */
@@ -27,10 +27,10 @@ const NOT_AN_ANNOTATOR = new OperationOutcomeError(forbidden('this user is not a
 
 /**
  * Production: `Authorization: Bearer <JWT>` from a configured identity provider, with the annotator
- * role (src/cds/auth/annotator-jwt.ts). Writes, lists and exports alike (staff-bearer.ts: 401 or
+ * role (src/cds/auth/staff-jwt.ts). Writes, lists and exports alike (staff-bearer.ts: 401 or
  * 403, the reason logged, never the token).
  */
-export function bearerAnnotatorAuth(opts: { readonly verifier: AnnotatorJwtVerifier; readonly log: Pick<Logger, 'warn'> }): AnnotatorAuth {
+export function bearerAnnotatorAuth(opts: { readonly verifier: StaffJwtVerifier; readonly log: Pick<Logger, 'warn'> }): AnnotatorAuth {
   const identify = (req: Request, res: Response): Promise<Annotator> =>
     identifyStaff(req, res, { ...opts, event: 'annotator authentication failed', forbidden: NOT_AN_ANNOTATOR });
   return {

@@ -4,7 +4,7 @@ import type { KeyLocation, TrustedIssuer } from './trusted-issuers.ts';
 
 /**
  * The steps both verifiers take before and around jose's `jwtVerify` (CDS client JWTs,
- * verify-client-jwt.ts; annotators' user tokens, annotator-jwt.ts). Each throws `Rejected` with a
+ * verify-client-jwt.ts; annotators' user tokens, staff-jwt.ts). Each throws `Rejected` with a
  * reason for the server log; the caller never shows the reason to the client.
  */
 export class Rejected extends Error {}

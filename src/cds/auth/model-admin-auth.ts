@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Logger } from '../../common/logger.ts';
 import { OperationOutcomeError, forbidden } from '../../common/outcomes.ts';
-import type { AnnotatorJwtVerifier } from './annotator-jwt.ts';
+import type { StaffJwtVerifier } from './staff-jwt.ts';
 import { identifyStaff } from './staff-bearer.ts';
 
 /** Who may register, promote and roll back model versions; production and the sandbox differ only here. */
@@ -16,10 +16,10 @@ const NOT_AN_ADMIN = new OperationOutcomeError(forbidden('this user may not chan
 /**
  * Production: `Authorization: Bearer <JWT>` from an annotator identity provider
  * (ANNOTATOR_ISSUERS_FILE), carrying MODEL_ADMIN_ROLE in ANNOTATOR_ROLE_CLAIM (the verifier is
- * createAnnotatorJwtVerifier with that role). 401 or 403 as in staff-bearer.ts; the actor is the
+ * createStaffJwtVerifier with that role). 401 or 403 as in staff-bearer.ts; the actor is the
  * token's `sub`.
  */
-export function bearerModelAdminAuth(opts: { readonly verifier: AnnotatorJwtVerifier; readonly log: Pick<Logger, 'warn'> }): ModelAdminAuth {
+export function bearerModelAdminAuth(opts: { readonly verifier: StaffJwtVerifier; readonly log: Pick<Logger, 'warn'> }): ModelAdminAuth {
   return {
     authentication: 'bearer',
     async admin(req, res) {

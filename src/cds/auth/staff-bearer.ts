@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { Annotator } from '../../annotation/annotation-store.ts';
 import type { Logger } from '../../common/logger.ts';
 import { OperationOutcomeError, unauthenticated } from '../../common/outcomes.ts';
-import type { AnnotatorJwtVerifier } from './annotator-jwt.ts';
+import type { StaffJwtVerifier } from './staff-jwt.ts';
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 /** As for CDS clients: the caller learns nothing it could probe with; the log says why. */
@@ -17,7 +17,7 @@ export const UNAUTHENTICATED = new OperationOutcomeError(unauthenticated('authen
 export async function identifyStaff(
   req: Request,
   res: Response,
-  opts: { readonly verifier: AnnotatorJwtVerifier; readonly log: Pick<Logger, 'warn'>; readonly event: string; readonly forbidden: OperationOutcomeError },
+  opts: { readonly verifier: StaffJwtVerifier; readonly log: Pick<Logger, 'warn'>; readonly event: string; readonly forbidden: OperationOutcomeError },
 ): Promise<Annotator> {
   const header = req.headers.authorization;
   const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;

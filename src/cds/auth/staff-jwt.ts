@@ -6,48 +6,49 @@ import type { KeyStore } from './key-store.ts';
 import type { TrustedIssuer } from './trusted-issuers.ts';
 
 /**
- * Annotator tokens are user tokens from the hospital's identity provider (OpenID Connect access or
- * ID tokens), not CDS client tokens: providers sign RS256 by default, so the allow-list is the
+ * Hospital staff tokens (annotators, model administrators: the same providers, a different role)
+ * are user tokens from the hospital's identity provider (OpenID Connect access or ID tokens), not
+ * CDS client tokens: providers sign RS256 by default, so the allow-list is the
  * asymmetric algorithms in use. `none` and HMAC (HS*, where a public key could be misused as the
  * secret) are refused before any key is looked up, as for clients.
  */
-export const ANNOTATOR_JWT_ALGORITHMS = ['RS256', 'RS384', 'PS256', 'PS384', 'ES256', 'ES384'] as const;
+export const STAFF_JWT_ALGORITHMS = ['RS256', 'RS384', 'PS256', 'PS384', 'ES256', 'ES384'] as const;
 
 /** A session token is used for many calls: `iss`, `sub`, `aud` and `exp` are required; no `jti` replay check. */
 const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp'] as const;
 const MAX_TOKEN_CHARS = 16_384;
 const MAX_SUB_CHARS = 200;
 
-export interface AnnotatorJwtPolicy {
+export interface StaffJwtPolicy {
   /** The identity providers (annotatorIssuersFile): same format as the trusted CDS clients. */
   readonly issuers: readonly TrustedIssuer[];
   /** The `aud` the token must carry (annotatorAudience, default the service's public base URL). */
   readonly audience: string;
   /** Where the roles are: a claim name or a dotted path (`realm_access.roles`). */
   readonly roleClaim: string;
-  /** The role that makes a user an annotator. */
+  /** The role the user must hold: ANNOTATOR_ROLE for annotators, MODEL_ADMIN_ROLE for model administrators. */
   readonly role: string;
   readonly clockSkewSeconds: number;
 }
 
-/** `status` 401: not authenticated; 403: authenticated, but without the annotator role. The reason is for the log only. */
-export type AnnotatorJwtResult =
+/** `status` 401: not authenticated; 403: authenticated, but without the role. The reason is for the log only. `annotator`: the user's identity. */
+export type StaffJwtResult =
   | { readonly ok: true; readonly annotator: Annotator }
   | { readonly ok: false; readonly status: 401 | 403; readonly reason: string; readonly iss?: string; readonly sub?: string };
 
-export interface AnnotatorJwtVerifier {
-  verify(token: string): Promise<AnnotatorJwtResult>;
+export interface StaffJwtVerifier {
+  verify(token: string): Promise<StaffJwtResult>;
 }
 
-export function createAnnotatorJwtVerifier(policy: AnnotatorJwtPolicy, deps: { readonly keys: KeyStore; readonly now?: () => number }): AnnotatorJwtVerifier {
+export function createStaffJwtVerifier(policy: StaffJwtPolicy, deps: { readonly keys: KeyStore; readonly now?: () => number }): StaffJwtVerifier {
   const byIss = new Map(policy.issuers.map((i) => [i.iss, i] as const));
   const now = deps.now ?? Date.now;
   return {
-    async verify(token: string): Promise<AnnotatorJwtResult> {
+    async verify(token: string): Promise<StaffJwtResult> {
       let iss: string | undefined;
       try {
         checkCompactJws(token, MAX_TOKEN_CHARS);
-        const header = readHeader(token, ANNOTATOR_JWT_ALGORITHMS);
+        const header = readHeader(token, STAFF_JWT_ALGORITHMS);
         iss = readClaims(token).iss;
         const issuer = byIss.get(iss);
         if (!issuer) {
@@ -57,7 +58,7 @@ export function createAnnotatorJwtVerifier(policy: AnnotatorJwtPolicy, deps: { r
         let payload: JWTPayload;
         try {
           ({ payload } = await jwtVerify(token, (h) => deps.keys.keyFor(location, h), {
-            algorithms: [...ANNOTATOR_JWT_ALGORITHMS],
+            algorithms: [...STAFF_JWT_ALGORITHMS],
             issuer: issuer.iss,
             audience: policy.audience,
             clockTolerance: policy.clockSkewSeconds,
