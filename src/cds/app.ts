@@ -93,8 +93,10 @@ export function createApp(deps: AppDeps): Express {
     const service = findService(req);
     const items = parseFeedback(service.id, req.body);
     await deps.feedback.recordFeedback(items, clock().toISOString());
+    const versions = await deps.feedback.cardModelVersions(items.map((f) => f.card));
     for (const f of items) {
       deps.metrics.feedback.inc({ outcome: f.outcome });
+      deps.metrics.cardOutcomes.inc({ outcome: f.outcome, model_version: versions.get(f.card) ?? 'unknown' });
     }
     res.status(200).json({ stored: items.length });
   });

@@ -8,6 +8,15 @@ export interface ServiceMetrics {
   readonly images: Counter<'status'>;
   readonly feedback: Counter<'outcome'>;
   readonly modelInfo: Gauge<'name' | 'version' | 'sha256'>;
+  readonly gateRefusals: Counter<'stage' | 'reason'>;
+  readonly cardOutcomes: Counter<'outcome' | 'model_version'>;
+  readonly inferenceBusySeconds: Counter;
+}
+
+/** What the gauges read when scraped: the hook queue and the inference queue. */
+export interface QueueGauges {
+  hooks(): { readonly running: number; readonly queued: number };
+  inference(): { readonly running: number; readonly queued: number };
 }
 
 /** One registry per app instance (not the global one), so tests and several apps never collide. */
@@ -27,6 +36,37 @@ export function createMetrics(): ServiceMetrics {
     cards: new Counter({ name: 'bcc_cds_cards_total', help: 'Cards returned by triage category', labelNames: ['category'], registers: [registry] }),
     images: new Counter({ name: 'bcc_cds_images_total', help: 'Referral images by result (analysed, rejected by the image gate, unreadable)', labelNames: ['status'], registers: [registry] }),
     feedback: new Counter({ name: 'bcc_cds_feedback_total', help: 'Card feedback by outcome', labelNames: ['outcome'], registers: [registry] }),
-    modelInfo: new Gauge({ name: 'bcc_cds_model_info', help: 'Installed model (value 1)', labelNames: ['name', 'version', 'sha256'], registers: [registry] }),
+    modelInfo: new Gauge({ name: 'bcc_cds_model_info', help: 'Model versions this replica served: 1 for the live one, 0 for earlier ones', labelNames: ['name', 'version', 'sha256'], registers: [registry] }),
+    gateRefusals: new Counter({
+      name: 'bcc_cds_gate_refusals_total',
+      help: 'Reasons images were refused by the image gate (quality checks, or the model\'s modality and out-of-distribution outputs); one image can give several',
+      labelNames: ['stage', 'reason'],
+      registers: [registry],
+    }),
+    cardOutcomes: new Counter({
+      name: 'bcc_cds_card_outcomes_total',
+      help: 'Card feedback by outcome and by the model version that issued the card ("unknown": a card this service has no record of)',
+      labelNames: ['outcome', 'model_version'],
+      registers: [registry],
+    }),
+    inferenceBusySeconds: new Counter({ name: 'bcc_cds_inference_busy_seconds_total', help: 'Wall time the inference worker spent running the network', registers: [registry] }),
   };
+}
+
+/** Gauges read at scrape time: hooks running and waiting, inference runs running and waiting. */
+export function registerQueueGauges(metrics: ServiceMetrics, queues: QueueGauges): void {
+  const gauge = (name: string, help: string, read: () => number): void => {
+    new Gauge({
+      name,
+      help,
+      registers: [metrics.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  };
+  gauge('bcc_cds_hooks_in_flight', 'Hooks being processed now', () => queues.hooks().running);
+  gauge('bcc_cds_hooks_queued', 'Hooks admitted and waiting for a slot', () => queues.hooks().queued);
+  gauge('bcc_cds_inference_in_flight', 'Inference runs in the worker now', () => queues.inference().running);
+  gauge('bcc_cds_inference_queued', 'Inference runs waiting for the worker', () => queues.inference().queued);
 }

@@ -45,7 +45,7 @@ export interface TriageHookDeps {
   readonly publicBaseUrl: string;
   readonly viewerBaseUrl?: string;
   readonly feedback: Pick<FeedbackStore, 'recordCards'>;
-  readonly metrics: Pick<ServiceMetrics, 'cards' | 'images'>;
+  readonly metrics: Pick<ServiceMetrics, 'cards' | 'images' | 'gateRefusals'>;
   readonly log: Logger;
   readonly clock?: () => Date;
   readonly newId?: () => string;
@@ -137,6 +137,10 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
       }
       for (const img of a.images) {
         deps.metrics.images.inc({ status: img.result.ok ? 'analysed' : img.result.rejection ? 'rejected' : 'unreadable' });
+        const rejection = img.result.ok ? undefined : img.result.rejection;
+        for (const reason of rejection?.reasons ?? []) {
+          deps.metrics.gateRefusals.inc({ stage: rejection?.stage, reason: reason.code });
+        }
       }
       const card = toHookCard(f.referral, a, cardOptions);
       if (a.kind === 'assessed') {

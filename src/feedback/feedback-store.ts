@@ -49,6 +49,8 @@ export interface FeedbackStore {
   /** Newest first. */
   listFeedback(limit?: number): Promise<StoredFeedback[]>;
   countByOutcome(): Promise<Record<FeedbackOutcome, number>>;
+  /** The model version of each issued card named (cards this service never issued are left out): card outcomes by version in /metrics. */
+  cardModelVersions(cards: readonly string[]): Promise<ReadonlyMap<string, string>>;
   /**
    * Everything for a review export: every feedback row (oldest first) joined with its issued card,
    * and the issued cards nobody has given feedback on yet.

@@ -38,7 +38,7 @@ import type { LiveModel } from '../registry/live-model.ts';
 import { createApp } from '../cds/app.ts';
 import { corsForOrigins } from '../cds/cors.ts';
 import { limitInference } from '../cds/limited-model.ts';
-import { createMetrics } from '../cds/metrics.ts';
+import { createMetrics, registerQueueGauges } from '../cds/metrics.ts';
 import type { ServiceMetrics } from '../cds/metrics.ts';
 import { createWorkQueue } from '../cds/overload.ts';
 import { rateLimit } from '../cds/rate-limit.ts';
@@ -131,7 +131,8 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
   }
   const ownsStore = opts.store === undefined;
   // Every version is a view of the one network, so all share its inference queue.
-  const network = limitInference(model, config.inferenceConcurrency);
+  const limited = limitInference(model, config.inferenceConcurrency, { onRun: (seconds) => { metrics.inferenceBusySeconds.inc(seconds); } });
+  const network = limited.model;
   let live: LiveModel;
   try {
     live = await openLiveModel({
@@ -187,6 +188,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
   const annotatorAuth = opts.annotatorAuth ?? annotatorAuthFrom(config, identityProviders, staff, log);
   const modelAdminAuth = opts.modelAdminAuth ?? modelAdminAuthFrom(config, identityProviders, staff, log);
   const hookQueue = createWorkQueue({ concurrency: config.maxConcurrentHooks, maxQueued: config.maxQueuedHooks, maxWaitMs: config.maxQueueWaitMs });
+  registerQueueGauges(metrics, { hooks: () => hookQueue.stats(), inference: () => limited.stats() });
 
   const app = createApp({
     services,

@@ -100,6 +100,10 @@ export async function openPostgresStore(connectionString: string, opts: Postgres
       const r = await pool.query(`SELECT ${FEEDBACK_WITH_CARD} FROM feedback f LEFT JOIN issued_card c ON c.uuid = f.card ORDER BY f.id DESC LIMIT $1`, [limit]);
       return (r.rows as Record<string, unknown>[]).map((row) => toStored(row));
     },
+    async cardModelVersions(cards) {
+      const r = await pool.query(`SELECT uuid, model_version FROM issued_card WHERE uuid = ANY($1::text[])`, [cards]);
+      return new Map((r.rows as { uuid: string; model_version: string }[]).map((row) => [row.uuid, row.model_version]));
+    },
     async countByOutcome() {
       const out: Record<FeedbackOutcome, number> = { accepted: 0, overridden: 0 };
       const r = await pool.query(`SELECT outcome, COUNT(*) AS n FROM feedback GROUP BY outcome`);

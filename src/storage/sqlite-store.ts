@@ -51,6 +51,7 @@ export async function openSqliteStore(path: string): Promise<SharedStore> {
   });
   const list = db.prepare(`SELECT ${FEEDBACK_WITH_CARD} FROM feedback f LEFT JOIN issued_card c ON c.uuid = f.card ORDER BY f.id DESC LIMIT ?`);
   const counts = db.prepare(`SELECT outcome, COUNT(*) AS n FROM feedback GROUP BY outcome`);
+  const cardVersion = db.prepare(`SELECT model_version FROM issued_card WHERE uuid = ?`);
   const allFeedback = db.prepare(`SELECT ${FEEDBACK_WITH_CARD} FROM feedback f LEFT JOIN issued_card c ON c.uuid = f.card ORDER BY f.id ASC`);
   const unanswered = db.prepare(
     `SELECT ${CARD_COLUMNS} FROM issued_card c WHERE NOT EXISTS (SELECT 1 FROM feedback f WHERE f.card = c.uuid) ORDER BY c.issued_at, c.uuid`,
@@ -128,6 +129,10 @@ export async function openSqliteStore(path: string): Promise<SharedStore> {
     },
     async listFeedback(limit = 100) {
       return (list.all(limit) as Record<string, unknown>[]).map((r) => toStored(r));
+    },
+    async cardModelVersions(cards) {
+      const rows = cards.map((c) => cardVersion.get(c) as { model_version: string } | undefined);
+      return new Map(cards.flatMap((c, i) => (rows[i] ? [[c, rows[i].model_version] as const] : [])));
     },
     async countByOutcome() {
       const out: Record<FeedbackOutcome, number> = { accepted: 0, overridden: 0 };

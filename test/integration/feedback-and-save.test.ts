@@ -165,6 +165,9 @@ describe('after the card', () => {
     assert.equal(metrics.status, 200);
     assert.match(metrics.text, /^bcc_cds_feedback_total\{outcome="accepted"\} 1$/m);
     assert.match(metrics.text, /^bcc_cds_feedback_total\{outcome="overridden"\} 1$/m);
+    // By the version that issued the card.
+    assert.match(metrics.text, new RegExp(`^bcc_cds_card_outcomes_total\\{outcome="accepted",model_version="${m.version.replaceAll('.', '\\.')}"\\} 1$`, 'm'));
+    assert.match(metrics.text, new RegExp(`^bcc_cds_card_outcomes_total\\{outcome="overridden",model_version="${m.version.replaceAll('.', '\\.')}"\\} 1$`, 'm'));
   });
 
   it('refuses feedback with an unknown outcome, naming the element', async () => {

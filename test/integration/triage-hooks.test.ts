@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Binary, Media, Reference, ServiceRequest } from 'fhir/r4';
 import request from 'supertest';
 import type { Card } from '../../src/cards/card.ts';
+import { isGateReasonCode } from '../../src/gate/gate-reasons.ts';
 import { lesionJpeg, noiseJpeg } from '../helpers/images.ts';
 import type { Harness } from './harness.ts';
 import {
@@ -292,5 +293,15 @@ describe('the image gate as production runs it', () => {
     assert.equal(card.suggestions, undefined, 'nothing to save');
     const metrics = await request(p.service.app).get('/metrics');
     assert.match(metrics.text, /bcc_cds_images_total\{status="rejected"\} 2/);
+    // Each refusal by its stage and reason; together at least one reason per refused image.
+    const refusals = [...metrics.text.matchAll(/^bcc_cds_gate_refusals_total\{stage="(quality|model)",reason="([a-z-]+)"\} (\d+)$/gm)];
+    assert.ok(refusals.every((m) => isGateReasonCode(m[2] ?? '')), metrics.text);
+    assert.ok(refusals.reduce((n, m) => n + Number(m[3]), 0) >= 2, 'a reason for each refused image');
+    // Scrape-time gauges: nothing running now, and the worker has been busy.
+    assert.match(metrics.text, /^bcc_cds_hooks_in_flight 0$/m);
+    assert.match(metrics.text, /^bcc_cds_hooks_queued 0$/m);
+    assert.match(metrics.text, /^bcc_cds_inference_queued 0$/m);
+    const busy = /^bcc_cds_inference_busy_seconds_total (\S+)$/m.exec(metrics.text);
+    assert.ok(busy && Number(busy[1]) > 0, 'inference busy time counted');
   });
 });

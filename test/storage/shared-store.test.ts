@@ -187,6 +187,17 @@ for (const backend of [sqlite, postgres]) {
       });
     });
 
+    it('names the model version of each issued card, through another replica, leaving out cards it never issued', async () => {
+      const db = await backend.fresh();
+      const [a, b] = [await db.open(), await db.open()];
+      await using([a, b], async () => {
+        await a.recordCards([card('c1', 't0'), card('c2', 't0', { modelVersion: '1.6.0' })]);
+        const versions = await b.cardModelVersions(['c2', 'never-issued', 'c1']);
+        assert.deepEqual([...versions.entries()].sort(), [['c1', '1.0.0'], ['c2', '1.6.0']]);
+        assert.equal((await b.cardModelVersions([])).size, 0);
+      });
+    });
+
     it('remembers a jti until it expires, per issuer, and refuses a replay on another replica', async () => {
       const db = await backend.fresh();
       const [a, b] = [await db.open(), await db.open()];
