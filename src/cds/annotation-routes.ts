@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import express from 'express';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { formatConsensusCsv } from '../annotation/annotation-csv.ts';
@@ -10,6 +9,7 @@ import type { Annotator, AnnotationStore, StoredAnnotation } from '../annotation
 import { parseOrThrow } from '../common/validation-outcome.ts';
 import type { ReportRecords } from '../viewer/report-store.ts';
 import type { AnnotatorAuth } from './auth/annotator-auth.ts';
+import { jsonBody } from './json-body.ts';
 
 /** A request body: one annotation with a region mask of at most 256 KiB (base64: ~342 KiB) and room to spare. */
 export const ANNOTATION_BODY_LIMIT = 512 * 1024;
@@ -45,7 +45,7 @@ export function mountAnnotationRoutes(app: Express, deps: AnnotationRouteDeps): 
   const clock = deps.clock ?? ((): Date => new Date());
   const newId = deps.newId ?? randomUUID;
   const patternIds = deps.patterns.map((p) => p.id);
-  const json = express.json({ limit: ANNOTATION_BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] });
+  const json = jsonBody(ANNOTATION_BODY_LIMIT);
   const writer: RequestHandler = async (req, res, next) => {
     res.locals[ANNOTATOR] = await deps.auth.annotator(req, res);
     next();

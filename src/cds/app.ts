@@ -10,6 +10,7 @@ import type { HookRequest } from './hook-request.ts';
 import { parseHookRequest } from './hook-request.ts';
 import type { ServiceMetrics } from './metrics.ts';
 import type { CdsServiceDefinition } from './service-definitions.ts';
+import { jsonBody } from './json-body.ts';
 
 /** What the app needs to answer a hook; the triage pipeline lives behind it. */
 export type HookRunner = (service: CdsServiceDefinition, request: HookRequest) => Promise<{ readonly cards: readonly unknown[]; readonly systemActions?: readonly unknown[] }>;
@@ -55,7 +56,7 @@ export function createApp(deps: AppDeps): Express {
   if (deps.cors) {
     app.use('/cds-services', deps.cors);
   }
-  const json = express.json({ limit: deps.maxBodyBytes, strict: true, type: ['application/json', 'application/*+json'] });
+  const json = jsonBody(deps.maxBodyBytes);
 
   app.get('/cds-services', authenticate, (_req, res) => {
     res.json({ services: deps.services });

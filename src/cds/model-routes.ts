@@ -1,9 +1,9 @@
-import express from 'express';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { parseOrThrow } from '../common/validation-outcome.ts';
 import type { ChangeControl } from '../registry/change-control.ts';
 import type { ModelAdminAuth } from './auth/model-admin-auth.ts';
+import { jsonBody } from './json-body.ts';
 
 /** A candidate manifest (1,280 weights a learned head) and its acceptance report, with room to spare. */
 export const MODEL_BODY_LIMIT = 4 * 1024 * 1024;
@@ -25,7 +25,7 @@ const rollbackBody = z.object({ to: z.string().min(1).optional(), reason: reason
  * before the body is read. Errors are OperationOutcomes.
  */
 export function mountModelRoutes(app: Express, deps: ModelRouteDeps): void {
-  const json = express.json({ limit: MODEL_BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] });
+  const json = jsonBody(MODEL_BODY_LIMIT);
   const admin: RequestHandler = async (req, res, next) => {
     res.locals[ADMIN] = await deps.auth.admin(req, res);
     next();

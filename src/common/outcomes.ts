@@ -133,9 +133,17 @@ export function payloadTooLarge(text: string, expression?: string): OperationOut
   return { resourceType: 'OperationOutcome', id: PAYLOAD_TOO_LARGE_ID, issue: outcome('error', 'too-costly', text, expression).issue };
 }
 
+/** Marks a body in a media type the endpoint does not read (415), as BAD_GATEWAY_ID marks 502. */
+export const UNSUPPORTED_MEDIA_TYPE_ID = 'unsupported-media-type';
+
+/** 415: a request body that is not JSON (the Content-Type says otherwise). */
+export function unsupportedMediaType(text: string): OperationOutcome {
+  return { resourceType: 'OperationOutcome', id: UNSUPPORTED_MEDIA_TYPE_ID, issue: outcome('error', 'not-supported', text).issue };
+}
+
 /**
  * HTTP status for an outcome: 400 invalid/structure/required/value, 422 processing/business-rule/
- * not-supported/too-costly, 409 conflict, 413 too large (by id), 502 a bad gateway (by id), 503 transient, 504 timeout.
+ * not-supported/too-costly, 409 conflict, 413 too large and 415 not JSON (by id), 502 a bad gateway (by id), 503 transient, 504 timeout.
  */
 export function getStatus(o: OperationOutcome): number {
   if (o.id === BAD_GATEWAY_ID) {
@@ -143,6 +151,9 @@ export function getStatus(o: OperationOutcome): number {
   }
   if (o.id === PAYLOAD_TOO_LARGE_ID) {
     return 413;
+  }
+  if (o.id === UNSUPPORTED_MEDIA_TYPE_ID) {
+    return 415;
   }
   const code = o.issue[0]?.code;
   switch (code) {

@@ -121,7 +121,7 @@ describe('HTTP edge', () => {
     assert.equal(res.status, 200);
     const doc = JSON.parse(res.text) as OpenApiDoc;
     const expected: Record<string, Record<string, string[]>> = {
-      '/annotations': { post: ['200', '201', '400', '401', '403', '404', '413', '422'], get: ['200', '400', '401', '403'] },
+      '/annotations': { post: ['200', '201', '400', '401', '403', '404', '413', '415', '422'], get: ['200', '400', '401', '403'] },
       '/annotations/export.csv': { get: ['200', '401', '403'] },
       '/annotations/export.fhir': { get: ['200', '401', '403'] },
       '/annotations/annotators': { get: ['200'] },
@@ -149,10 +149,10 @@ describe('HTTP edge', () => {
     const res = await request(h.service.app).get('/openapi.json');
     const doc = JSON.parse(res.text) as OpenApiDoc;
     const expected: Record<string, Record<string, string[]>> = {
-      '/models': { get: ['200'], post: ['201', '400', '401', '403', '413', '422'] },
+      '/models': { get: ['200'], post: ['201', '400', '401', '403', '413', '415', '422'] },
       '/models/audit': { get: ['200'] },
-      '/models/{version}/promote': { post: ['200', '400', '401', '403', '404', '409', '422'] },
-      '/models/rollback': { post: ['200', '400', '401', '403', '404', '409', '422'] },
+      '/models/{version}/promote': { post: ['200', '400', '401', '403', '404', '409', '415', '422'] },
+      '/models/rollback': { post: ['200', '400', '401', '403', '404', '409', '415', '422'] },
     };
     for (const [path, methods] of Object.entries(expected)) {
       for (const [method, statuses] of Object.entries(methods)) {
@@ -247,6 +247,8 @@ interface OpenApiMedia {
 }
 
 interface OpenApiResponse {
+  /** `#/components/responses/<name>`: a shared response. */
+  readonly $ref?: string;
   readonly content?: Record<string, OpenApiMedia | undefined>;
   readonly headers?: Record<string, unknown>;
 }
@@ -258,6 +260,7 @@ interface OpenApiOperation {
 
 interface OpenApiDoc {
   readonly paths: Record<string, Partial<Record<string, OpenApiOperation>> | undefined>;
+  readonly components?: { readonly responses?: Record<string, OpenApiResponse | undefined> };
 }
 
 /** The operation is in the document with exactly these statuses; each error is an OperationOutcome, each 401 names WWW-Authenticate. */
@@ -266,7 +269,8 @@ function assertDocumented(doc: OpenApiDoc, path: string, method: string, statuse
   assert.ok(op, `OpenAPI lists ${method.toUpperCase()} ${path}`);
   assert.deepEqual(Object.keys(op.responses).sort(), [...statuses].sort(), `${method.toUpperCase()} ${path}: statuses`);
   for (const status of statuses.filter((s) => s >= '400')) {
-    const r: OpenApiResponse | undefined = op.responses[status];
+    const listed: OpenApiResponse | undefined = op.responses[status];
+    const r: OpenApiResponse | undefined = listed?.$ref ? doc.components?.responses?.[listed.$ref.replace('#/components/responses/', '')] : listed;
     assert.equal(r?.content?.['application/fhir+json']?.schema?.$ref, '#/components/schemas/OperationOutcome', `${method.toUpperCase()} ${path} ${status}: OperationOutcome`);
     if (status === '401') {
       assert.ok(r.headers?.['WWW-Authenticate'], `${method.toUpperCase()} ${path} 401: WWW-Authenticate`);
