@@ -19,7 +19,7 @@ left() { local l=$(( $1 - $(since) )); echo $(( l > 1 ? l : 1 )); }
 PREFLIGHT_BY=${PREFLIGHT_BY:-150}
 LOSO_BY=${LOSO_BY:-540}
 QUANT_BY=${QUANT_BY:-540}
-CFG=training/config-1.6.json
+CFG=${CFG:-training/config-2.0.json}  # the recipe (config-1.6.json: the one tried and not shipped on 2026-12-02)
 mkdir -p /tmp/d && tar xzf .cache/dermoscopy-full.tgz -C /tmp/d || exit 1
 tar xzf .cache/release.tgz -C /tmp || exit 1   # -> /tmp/release/{bcc-mtl-mnv2.onnx,.json,oof.csv,train.log}
 DATA=/tmp/d/dermoscopy

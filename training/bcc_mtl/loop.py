@@ -144,11 +144,88 @@ def train_step(net, opt, g, bi, cfg, gen, pos_weight, dev):
     return [loss.item()] + [p.item() for p in parts[:3]]
 
 
+@torch.no_grad()
+def flip_average(teacher, x, dev):
+    """The teacher through every flip of FLIPS, as the 4-flip graph computes it: logits averaged, maps flipped
+    back and averaged (logit = spatial mean of the averaged map still holds, the head is linear)."""
+    ls, cs = 0.0, 0.0
+    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+        for fl in FLIPS:
+            d = flip_dims(fl)
+            lg, cam = teacher(torch.flip(x, d) if d else x)
+            cam = cam.float()
+            ls = ls + lg.float()
+            cs = cs + (torch.flip(cam, d) if d else cam)
+    return ls / len(FLIPS), cs / len(FLIPS)
+
+
+def distil_step(net, teacher, opt, g, bi, cfg, gen, pos_weight, dev, dcfg):
+    """One step of the one-pass student towards the teacher's flip average on the same augmented batch, plus the
+    label losses: what the four flips bought is learned into one pass (issue #17)."""
+    tcfg = cfg["train"]
+    x01, m = augment(g["x"][bi], g["m"][bi], cfg["input"]["size"], tcfg["augment"], gen)
+    x = preprocess(x01, cfg).contiguous(memory_format=torch.channels_last)
+    t_logits, t_cam = flip_average(teacher, x, dev)
+    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+        logits, cam, aux = net(x, with_aux=True)
+    logits, cam, aux = logits.float(), cam.float(), aux.float()
+    batch = {k: g[k][bi] for k in ("y", "yp", "has_mask", "dx")}
+    parts = multitask_losses(logits, cam, aux, m, batch, pos_weight)
+    kd = ((logits - t_logits) ** 2).mean() + dcfg.get("mapWeight", 0.02) * ((cam - t_cam) ** 2).mean()
+    loss = dcfg.get("labelWeight", 1.0) * total_loss(parts, tcfg) + dcfg.get("weight", 1.0) * kd
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return [loss.item(), parts[0].item(), kd.item(), parts[2].item()]
+
+
+def distil(teacher, idx, g, w, cfg, seed, dev, epochs, pw, log):
+    """Self-distillation of test-time flips (config train.distil): the student starts as a copy of the trained
+    (EMA) network, BN frozen, and is trained `epochs` more epochs at lrScale of the learning rates (cosine to zero) to give
+    in one pass the teacher's 4-flip logits and maps. Returns the student's EMA."""
+    tcfg, dcfg = cfg["train"], cfg["train"]["distil"]
+    teacher = teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    net = copy.deepcopy(teacher)
+    for p in net.parameters():
+        p.requires_grad_(True)
+    net.train()
+    for mod in net.modules():  # BN frozen at the teacher's statistics: a short fine-tune, and no train/eval gap to the teacher
+        if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+            mod.eval()
+    ema = Ema(net, tcfg["emaDecay"])
+    opt, base_lrs = make_optimizer(net, tcfg)
+    base_lrs = [b * dcfg.get("lrScale", 0.15) for b in base_lrs]
+    gen = torch.Generator(device=dev)
+    gen.manual_seed(seed + 7)
+    rng = np.random.RandomState(seed + 8)
+    bs = tcfg["batchSize"]
+    steps_per_epoch = max(1, len(idx) // bs)
+    total = steps_per_epoch * epochs
+    step = 0
+    for ep in range(epochs):
+        draw = rng.choice(idx, size=steps_per_epoch * bs, replace=True, p=w)
+        sums = np.zeros(4)
+        for k in range(steps_per_epoch):
+            for group, b in zip(opt.param_groups, base_lrs):
+                group["lr"] = b * 0.5 * (1 + math.cos(math.pi * step / max(1, total)))
+            bi = torch.from_numpy(draw[k * bs:(k + 1) * bs]).to(dev)
+            sums += distil_step(net, teacher, opt, g, bi, cfg, gen, pw, dev, dcfg)
+            step += 1
+            ema.update(step)
+        s = sums / steps_per_epoch
+        log(f"    distil {ep + 1}/{epochs} loss {s[0]:.4f} bcc {s[1]:.4f} kd {s[2]:.4f} mask {s[3]:.4f}")
+    return ema.model.eval()
+
+
 def lr_factor(step, warm, total):
     return (step + 1) / warm if step < warm else 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
 
 
-def train_one(idx, data, cfg, weights_npz, seed, dev, epochs, log):
+def train_one(idx, data, cfg, weights_npz, seed, dev, epochs, log, distil_epochs=None):
+    """Trains one network on rows idx; then, when config train.distil.epochs > 0, distils its flips into one pass
+    (distil_epochs overrides the configured count: the smoke run uses 1)."""
     tcfg = cfg["train"]
     seed_all(seed)
     gen = torch.Generator(device=dev)
@@ -180,6 +257,9 @@ def train_one(idx, data, cfg, weights_npz, seed, dev, epochs, log):
             s = sums / steps_per_epoch
             log(f"    epoch {ep + 1:2d}/{epochs} loss {s[0]:.4f} bcc {s[1]:.4f} pat {s[2]:.4f} mask {s[3]:.4f}")
     ema = ema.model.eval()
+    d_epochs = (tcfg.get("distil") or {}).get("epochs", 0) if distil_epochs is None else distil_epochs
+    if d_epochs > 0:
+        ema = distil(ema, idx, g, w, cfg, seed, dev, d_epochs, pw, log)
     # From here on the coupling lives inside the head: predict_tta, the saved weights and the export see one conv.
     ema.coupling_learned = ema.fold_coupling()
     if ema.coupling_learned.any():
@@ -276,6 +356,7 @@ def run_worker(args, cfg, job, dev, log):
     """One fit: a cross-validation fold (its out-of-fold predictions) or the final model (its weights)."""
     rows, data, fold_of = prepare(args, cfg)
     epochs = 1 if args.smoke else cfg["train"]["epochs"]
+    d_epochs = min(1, (cfg["train"].get("distil") or {}).get("epochs", 0)) if args.smoke else None
     bcc = data["bcc"]
     t0 = time.time()
     if job.startswith("loso-"):
@@ -283,7 +364,7 @@ def run_worker(args, cfg, job, dev, log):
         loso_fit(args, cfg, job[len("loso-"):], dev, log, rows, data, epochs)
     elif job == "final":
         log(f"final model on all {len(rows)} development images")
-        net = train_one(np.arange(len(rows)), data, cfg, args.weights, cfg["seed"] + 100, dev, epochs, log)
+        net = train_one(np.arange(len(rows)), data, cfg, args.weights, cfg["seed"] + 100, dev, epochs, log, d_epochs)
         torch.save(net.state_dict(), os.path.join(args.work, "final.pt"))
         np.save(os.path.join(args.work, "final-alpha.npy"), net.coupling_learned)
         # Pooled features of every flip, dermoscopic and clinical: the shipped gate heads are fit on these.
@@ -296,7 +377,7 @@ def run_worker(args, cfg, job, dev, log):
         f = int(job)
         tr, te = np.where(fold_of != f)[0], np.where(fold_of == f)[0]
         log(f"fold {f + 1}/{cfg['train']['folds']}: train {len(tr)} (BCC {int(bcc[tr].sum())}) test {len(te)} (BCC {int(bcc[te].sum())})")
-        net = train_one(tr, data, cfg, args.weights, cfg["seed"] + f, dev, epochs, log)
+        net = train_one(tr, data, cfg, args.weights, cfg["seed"] + f, dev, epochs, log, d_epochs)
         # Every flip: logits and flipped-back maps of the held-out images, pooled features of all images
         # (dermoscopic and clinical) for the out-of-fold gate heads.
         taps = cfg["gate"]["modality"].get("taps", [])

@@ -23,7 +23,8 @@ def loso_fit(args, cfg, held, dev, log, rows, data, epochs):
     if len(te) == 0:
         raise SystemExit(f"loso-{held}: no rows of source {held}")
     log(f"LOSO: train on {len(tr)} images of {sorted(set(src[tr]))}, held out {len(te)} of {held}")
-    net = train_one(tr, data, cfg, args.weights, cfg["seed"] + 200 + len(held), dev, epochs, log)
+    d_epochs = min(1, (cfg["train"].get("distil") or {}).get("epochs", 0)) if args.smoke else None
+    net = train_one(tr, data, cfg, args.weights, cfg["seed"] + 200 + len(held), dev, epochs, log, d_epochs)
     taps = cfg["gate"]["modality"].get("taps", [])
     ld, fd, cm, td = predict_tta(net, data["x_eval"], cfg, dev, cam_rows=te, taps=taps, flips=("none",))
     lc, fc, _, tc = predict_tta(net, data["x_clin"], cfg, dev, taps=taps, flips=("none",))
