@@ -61,6 +61,25 @@ describe('feedback request', () => {
   });
 
   it('rejects an unknown outcome, naming it', () => {
-    assert.deepEqual(expressions(() => parseFeedback('svc', { feedback: [{ card: 'c', outcome: 'ignored', outcomeTimestamp: 't' }] })), ['feedback.0.outcome']);
+    assert.deepEqual(expressions(() => parseFeedback('svc', { feedback: [{ card: 'c', outcome: 'ignored', outcomeTimestamp: '2026-11-26T10:00:00Z' }] })), ['feedback.0.outcome']);
+  });
+
+  it('holds the CDS Hooks 2.0 rules: acceptedSuggestions for accepted, a UTC RFC 3339 timestamp, a full Coding, nothing empty', () => {
+    const at = '2026-11-26T10:00:00Z';
+    const cases: [string, unknown, string[]][] = [
+      ['accepted without acceptedSuggestions', { card: 'c', outcome: 'accepted', outcomeTimestamp: at }, ['feedback.0.acceptedSuggestions']],
+      ['an empty acceptedSuggestions', { card: 'c', outcome: 'accepted', acceptedSuggestions: [], outcomeTimestamp: at }, ['feedback.0.acceptedSuggestions']],
+      ['a local-time timestamp', { card: 'c', outcome: 'overridden', outcomeTimestamp: '2026-11-26T11:00:00+01:00' }, ['feedback.0.outcomeTimestamp']],
+      ['a date only', { card: 'c', outcome: 'overridden', outcomeTimestamp: '2026-11-26' }, ['feedback.0.outcomeTimestamp']],
+      ['a reason without its system', { card: 'c', outcome: 'overridden', overrideReason: { reason: { code: 'x' } }, outcomeTimestamp: at }, ['feedback.0.overrideReason.reason.system']],
+      ['an empty overrideReason', { card: 'c', outcome: 'overridden', overrideReason: {}, outcomeTimestamp: at }, ['feedback.0.overrideReason']],
+      ['an empty card', { card: '', outcome: 'overridden', outcomeTimestamp: at }, ['feedback.0.card']],
+    ];
+    for (const [what, item, expected] of cases) {
+      assert.deepEqual(expressions(() => parseFeedback('svc', { feedback: [item] })), expected, what);
+    }
+    assert.deepEqual(expressions(() => parseFeedback('svc', { feedback: [] })), ['feedback'], 'an empty feedback array');
+    const ok = parseFeedback('svc', { feedback: [{ card: 'c', outcome: 'overridden', outcomeTimestamp: '2026-11-26T10:00:00.52+00:00', extension: { 'org.example.x': 1 } }] });
+    assert.equal(ok.length, 1, 'overridden without a reason, fractional seconds, +00:00 and an extension are all fine');
   });
 });

@@ -129,7 +129,7 @@ describe('OpenAPI document against real answers (production mode)', () => {
     const app = ts.service.app;
     const post = async (path: string, body: string, contentType = 'application/json'): Promise<Response> =>
       request(app).post(path).set('Authorization', await token(path)).set('Content-Type', contentType).send(body);
-    const good = JSON.stringify({ feedback: [{ card: 'c-1', outcome: 'accepted', acceptedSuggestions: [], outcomeTimestamp: '2026-12-02T10:00:00Z' }] });
+    const good = JSON.stringify({ feedback: [{ card: 'c-1', outcome: 'accepted', acceptedSuggestions: [{ id: 's-1' }], outcomeTimestamp: '2026-12-02T10:00:00Z' }] });
     const cases: [string, string, number, Response][] = [
       ['stored', feedbackPath, 200, await post(feedbackPath, good)],
       ['an unknown outcome', feedbackPath, 400, await post(feedbackPath, good.replace('accepted', 'ignored'))],

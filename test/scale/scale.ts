@@ -127,7 +127,7 @@ async function main(): Promise<number> {
     const hook = await post(r1.port, hookPath, orderSignHook({ images: [image] }));
     const cardUuid = ((await hook.json()) as { cards: { uuid: string }[] }).cards[0]?.uuid ?? '';
     const fbPath = `${hookPath}/feedback`;
-    const fb = await post(r2.port, fbPath, { feedback: [{ card: cardUuid, outcome: 'accepted', acceptedSuggestions: [], outcomeTimestamp: new Date().toISOString() }] });
+    const fb = await post(r2.port, fbPath, { feedback: [{ card: cardUuid, outcome: 'overridden', outcomeTimestamp: new Date().toISOString() }] });
     await fb.text();
     const store = await openPostgresStore(databaseUrl);
     try {
@@ -352,7 +352,7 @@ async function loadWithKill(port: number, hookPath: string, fbPath: string, imag
           const res = await fetch(`http://127.0.0.1:${port}${fbPath}`, {
             method: 'POST',
             headers: { 'content-type': 'application/json', authorization: `Bearer ${await token(fbPath)}` },
-            body: JSON.stringify({ feedback: [{ card: h.card, outcome: 'accepted', acceptedSuggestions: [], outcomeTimestamp: new Date().toISOString() }] }),
+            body: JSON.stringify({ feedback: [{ card: h.card, outcome: 'overridden', outcomeTimestamp: new Date().toISOString() }] }),
           });
           await res.text();
           if (res.status === 200) {

@@ -96,7 +96,7 @@ describe('accepted client JWTs', () => {
     const f = await request(ts.service.app)
       .post(`/cds-services/${ORDER_SIGN}/feedback`)
       .set('Authorization', `Bearer ${await signClientJwt(es, valid(FEEDBACK))}`)
-      .send({ feedback: [{ card: 'c1', outcome: 'accepted', outcomeTimestamp: new Date().toISOString() }] });
+      .send({ feedback: [{ card: 'c1', outcome: 'accepted', acceptedSuggestions: [{ id: 's1' }], outcomeTimestamp: new Date().toISOString() }] });
     assert.equal(f.status, 200, JSON.stringify(f.body));
   });
 
