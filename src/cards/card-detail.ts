@@ -34,6 +34,7 @@ function analysedImageSection(s: AnalysedImageSummary, deciding: boolean): strin
     '',
     `- **Triage:** ${escapeMarkdown(s.categoryDisplay)} (rule \`${s.rule}\`)`,
     `- **BCC probability:** ${s.bccProbability.toFixed(3)} (network verdict: ${s.networkVerdict === 'bcc' ? 'BCC' : 'not BCC'})`,
+    ...(s.risk ? [`- **In validation:** ${escapeMarkdown(s.risk.text)}`] : []),
     `- **Patterns present:** ${patternList(present)}`,
     `- **Patterns absent:** ${patternList(absent)}`,
     `- **Not assessed by this model:** ${names(notAssessed)}`,
@@ -74,7 +75,10 @@ export function writeCardDetail(report: TriageReport, opts: DetailOptions): stri
   ]);
   const m = report.model;
   return [
-    `**${escapeMarkdown(report.categoryDisplay)}**: BCC probability ${report.bccProbability.toFixed(2)} on image "${escapeMarkdown(report.decidingImage.label)}".`,
+    `**${escapeMarkdown(report.categoryDisplay)}.** ${escapeMarkdown(report.categoryMeaning)}`,
+    '',
+    ...(report.risk ? [`**What the score means:** ${escapeMarkdown(report.risk.text)}`, ''] : []),
+    `BCC probability ${report.bccProbability.toFixed(2)} (calibrated) on image "${escapeMarkdown(report.decidingImage.label)}".`,
     '',
     `*${CARD_NOTICE}*`,
     ...images,

@@ -2,6 +2,7 @@ import type { ServiceRequest } from 'fhir/r4';
 import type { Terminology } from '../report/terminology.ts';
 import type { TriageReport } from '../report/triage-report.ts';
 import type { TriageCategory } from '../rules/rule-set.ts';
+import type { RiskStatement } from '../rules/risk-statement.ts';
 import type { Card, CardLink, CardSource, CdsCoding, Indicator, Suggestion } from './card.ts';
 import { SUMMARY_MAX_CHARS } from './card.ts';
 import { writeCardDetail } from './card-detail.ts';
@@ -47,10 +48,14 @@ export function cardSource(opts: CardOptions): CardSource {
   return { label: opts.serviceLabel, url: opts.modelCardUrl, topic: toCdsCoding(opts.terminology.cards.topic) };
 }
 
-/** Fits the spec's <140 characters by shortening the category wording, never the probability. */
-export function writeSummary(categoryDisplay: string, probability: number): string {
+/**
+ * Fits the spec's <140 characters by shortening the category wording, never the number. With the
+ * model's risk bands the number is a natural frequency beside the base rate ("24 in 100 scored
+ * like this were BCC (7 in 100 overall)"); without them, the calibrated probability.
+ */
+export function writeSummary(categoryDisplay: string, probability: number, risk?: Pick<RiskStatement, 'short'>): string {
   const head = 'BCC triage: ';
-  const tail = ` (p=${probability.toFixed(2)}) — decision support`;
+  const tail = `${risk ? ` — ${risk.short}` : ` (p=${probability.toFixed(2)})`} — decision support`;
   const room = SUMMARY_MAX_CHARS - Array.from(head).length - Array.from(tail).length;
   const chars = Array.from(categoryDisplay);
   const display = chars.length <= room ? categoryDisplay : `${chars.slice(0, Math.max(0, room - 1)).join('')}…`;
@@ -71,7 +76,7 @@ export function toCard(report: TriageReport, opts: ToCardOptions): Card {
   const links: CardLink[] = viewerUrl ? [{ label: 'Open the images and heatmaps in the BCC triage viewer', url: viewerUrl, type: 'absolute' }] : [];
   return {
     uuid: opts.newUuid(),
-    summary: writeSummary(report.categoryDisplay, report.bccProbability),
+    summary: writeSummary(report.categoryDisplay, report.bccProbability, report.risk),
     detail: writeCardDetail(report, { modelCardUrl: opts.modelCardUrl, ...(opts.systemActions ? { systemActions: true } : {}) }),
     indicator: INDICATOR_BY_CATEGORY[report.category],
     source: cardSource(opts),

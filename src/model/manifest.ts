@@ -1,6 +1,7 @@
 import { readJsonFile } from '../common/read-json-file.ts';
 import { z } from 'zod';
 import { parseOrThrow } from '../common/validation-outcome.ts';
+import { riskBandsSchema } from './risk-bands.ts';
 
 /** How the whole image becomes the square network input. */
 export const RESIZE_MODES = ['fill', 'cover'] as const;
@@ -158,6 +159,8 @@ const manifestSchema = z
       .object({ from: z.string().min(1), pattern: z.string().min(1), acceptanceSha256: z.string().regex(/^[0-9a-f]{64}$/), decision: z.enum(['accepted', 'refused']) })
       .loose()
       .optional(),
+    /** Validation frequency of BCC per calibrated-probability band, for natural-frequency risk statements (`npm run risk-bands`). */
+    riskBands: riskBandsSchema.optional(),
     /** Test-time flips the graph averages over (documentation; the graph does it). */
     tta: z.record(z.string(), z.unknown()).optional(),
   })

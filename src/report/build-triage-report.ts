@@ -12,6 +12,8 @@ import { allocateId } from './ids.ts';
 import { buildModelDevice } from './model-device.ts';
 import { assessedPatterns, buildBccProbabilityObservation, buildPatternObservation } from './probability-observations.ts';
 import { referralReference } from './referral-reference.ts';
+import { describeCategory } from '../rules/rule-set.ts';
+import { describeRisk } from '../rules/risk-statement.ts';
 import type { AnalysedImageSummary, ImageSummary, ReferralImageOutcome, TriageReport, TriageReportInput } from './triage-report.ts';
 
 interface ImageResources {
@@ -45,6 +47,7 @@ function buildImageResources(ctx: BuildContext, img: AnalysedImage, newId: () =>
     category: a.triage.category,
     categoryDisplay: a.triage.categoryDisplay,
     bccProbability: a.findings.bccProbability,
+    ...(ctx.manifest.riskBands ? { risk: describeRisk(a.findings.bccProbability, ctx.manifest.riskBands) } : {}),
     networkVerdict: a.triage.networkVerdict,
     rule: a.triage.rule,
     criterion: a.criterion,
@@ -122,7 +125,8 @@ export function buildTriageReport(input: TriageReportInput): TriageReport {
   const analysed = imageSummaries.filter((s): s is AnalysedImageSummary => s.ok);
   // checkInput guarantees one analysed image, so the index is valid.
   const deciding = analysed[selectDecidingImage(analysed, rules)]!;
-  const conclusion = writeConclusion(deciding, imageSummaries, manifest);
+  const { meaning } = describeCategory(rules, deciding.category);
+  const conclusion = writeConclusion(deciding, meaning, imageSummaries, manifest);
   const reportIds = allocateId(input.newId);
   const viewerUrl = input.viewerBaseUrl ? `${input.viewerBaseUrl.replace(/\/+$/, '')}/${reportIds.id}` : undefined;
   const report = buildDiagnosticReport(
@@ -152,7 +156,9 @@ export function buildTriageReport(input: TriageReportInput): TriageReport {
   return {
     category: deciding.category,
     categoryDisplay: deciding.categoryDisplay,
+    categoryMeaning: meaning,
     bccProbability: deciding.bccProbability,
+    ...(deciding.risk ? { risk: deciding.risk } : {}),
     decidingImage: deciding,
     imageSummaries,
     resources: { report, observations, media, device, provenance },

@@ -9,10 +9,11 @@ function list(items: readonly string[]): string {
 
 /**
  * DiagnosticReport.conclusion: plain text a clinician reads in any EHR viewer. Says what the
- * result is (decision support), the triage and its probability, the criterion's verdict, what
+ * result is (decision support), the triage, what it means, the probability as a natural frequency
+ * in validation beside the base rate, the criterion's verdict, what
  * the model saw and could not assess, which images were unreadable, and which model spoke.
  */
-export function writeConclusion(deciding: AnalysedImageSummary, images: readonly ImageSummary[], manifest: Pick<ModelManifest, 'name' | 'version'>): string {
+export function writeConclusion(deciding: AnalysedImageSummary, meaning: string, images: readonly ImageSummary[], manifest: Pick<ModelManifest, 'name' | 'version'>): string {
   const present = deciding.patterns.filter((p) => p.status === 'present').map((p) => p.display);
   const notAssessed = deciding.patterns.filter((p) => p.status === 'not-assessed').map((p) => p.display);
   const analysed = images.filter((i) => i.ok).length;
@@ -20,7 +21,9 @@ export function writeConclusion(deciding: AnalysedImageSummary, images: readonly
   const failed = images.filter((i): i is FailedImageSummary => !i.ok);
   const lines = [
     DECISION_SUPPORT_NOTICE,
-    `AI triage: ${deciding.categoryDisplay} (BCC probability ${deciding.bccProbability.toFixed(2)}, image "${deciding.label}"; ${analysed} of ${images.length} image(s) analysed).`,
+    `AI triage: ${deciding.categoryDisplay}. ${meaning}`,
+    ...(deciding.risk ? [deciding.risk.text] : []),
+    `BCC probability ${deciding.bccProbability.toFixed(2)} (calibrated), image "${deciding.label}"; ${analysed} of ${images.length} image(s) analysed.`,
     `Dermoscopic criterion: ${deciding.criterion.verdict}. ${deciding.criterion.text}`,
     `Patterns present: ${list(present)}.`,
     `Not assessed by this model: ${list(notAssessed)}.`,

@@ -17,8 +17,9 @@ export interface ReportParts {
 
 /**
  * The triage category is always coded (our CodeSystem). SNOMED CT "Basal cell carcinoma of skin"
- * is added only for `high`, the one category whose rules say BCC is likely; its text keeps the
- * reader from taking the code for a diagnosis.
+ * is added only for `high`, the one category that raises BCC as the question for the reviewer; its
+ * text keeps the reader from taking the code for a diagnosis, and never says "likely": a high
+ * priority starts at a calibrated probability near 0.27 (docs/risk-communication.md).
  */
 function conclusionCodes(ctx: BuildContext, category: TriageCategory, display: string): CodeableConcept[] {
   const t = ctx.terminology;
@@ -26,7 +27,7 @@ function conclusionCodes(ctx: BuildContext, category: TriageCategory, display: s
   if (category !== 'high') {
     return [triage];
   }
-  return [triage, { coding: [toCoding(t.report.bccLikelyConclusion)], text: 'BCC likely on AI triage (not a histological diagnosis)' }];
+  return [triage, { coding: [toCoding(t.report.bccLikelyConclusion)], text: `BCC suspected on AI triage, ${display} (not a histological diagnosis)` }];
 }
 
 /**

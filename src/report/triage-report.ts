@@ -5,6 +5,7 @@ import type { PatternFinding } from '../model/findings.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import type { CriterionResult } from '../rules/criterion.ts';
 import type { RuleSet, TriageCategory } from '../rules/rule-set.ts';
+import type { RiskStatement } from '../rules/risk-statement.ts';
 import type { Terminology } from './terminology.ts';
 
 /** One image attached to the referral, after analysis. */
@@ -43,6 +44,8 @@ export interface AnalysedImageSummary {
   readonly category: TriageCategory;
   readonly categoryDisplay: string;
   readonly bccProbability: number;
+  /** The probability as a natural frequency in validation (absent when the manifest has no riskBands). */
+  readonly risk?: RiskStatement;
   readonly networkVerdict: ImageAnalysis['triage']['networkVerdict'];
   readonly rule: string;
   readonly criterion: CriterionResult;
@@ -83,8 +86,12 @@ export interface TriageResources {
 export interface TriageReport {
   readonly category: TriageCategory;
   readonly categoryDisplay: string;
+  /** What the priority means, in a sentence (the rule file's `meaning`). */
+  readonly categoryMeaning: string;
   /** Of the deciding image. */
   readonly bccProbability: number;
+  /** Of the deciding image: its probability as a natural frequency in validation. */
+  readonly risk?: RiskStatement;
   readonly decidingImage: AnalysedImageSummary;
   /** In referral order, failed images included. */
   readonly imageSummaries: readonly ImageSummary[];

@@ -36,7 +36,11 @@ const ruleSetSchema = z
     otherwise: z.object({ then: z.enum(CRITERION_VERDICTS), text: z.string().min(1) }),
     network: z.object({ threshold: z.string().min(1), text: z.string().min(1) }),
     triage: z.array(triageRow).min(1),
-    categories: z.array(z.object({ code: z.enum(TRIAGE_CATEGORIES), display: z.string().min(1), rank: z.number().int() })),
+    /**
+     * The priority words, defined here once: `display` on cards, reports, the viewer and the queue
+     * (short: it goes into the card summary); `meaning` says what the priority means, in the detail.
+     */
+    categories: z.array(z.object({ code: z.enum(TRIAGE_CATEGORIES), display: z.string().min(1).max(40), meaning: z.string().min(1), rank: z.number().int() })),
   })
   .loose()
   .superRefine((r, ctx) => {
@@ -71,6 +75,13 @@ export function checkRulesAgainstThresholds(rules: RuleSet, thresholds: Readonly
       badRequest(`rules name operating points the model manifest lacks: ${[...new Set(missing)].join(', ')}`, 'rules.triage'),
     );
   }
+}
+
+/** The priority words of a category: `display` (short) and `meaning` (a sentence). */
+export function describeCategory(rules: RuleSet, code: TriageCategory): { readonly display: string; readonly meaning: string } {
+  const c = rules.categories.find((k) => k.code === code);
+  // parseRuleSet guarantees every category is described.
+  return { display: c?.display ?? code, meaning: c?.meaning ?? '' };
 }
 
 export async function loadRuleSet(path: string): Promise<RuleSet> {

@@ -5,7 +5,7 @@ import { checkCard } from '../../src/cards/check-card.ts';
 
 const good = {
   uuid: '00000000-0000-4000-8000-000000000001',
-  summary: 'BCC triage: Routine: BCC unlikely (p=0.10) — decision support',
+  summary: 'BCC triage: Routine priority: usual order — 1 in 100 scored like this were BCC (7 in 100 overall) — decision support',
   indicator: 'info',
   source: { label: 'BCC-CDS', url: 'https://bcc-cds.org/model-card' },
   selectionBehavior: 'any',

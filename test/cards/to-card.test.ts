@@ -34,19 +34,33 @@ describe('toCard', () => {
     assert.equal(cardFor([lowImage()]).indicator, 'info');
   });
 
-  it('summarises category and probability in fewer than 140 characters', () => {
-    for (const imgs of [[highImage()], [moderateImage()], [lowImage()]]) {
+  it('summarises the priority and the score as a natural frequency beside the base rate, in fewer than 140 characters', () => {
+    for (const imgs of [[highImage()], [moderateImage()], [indeterminateImage()], [lowImage()]]) {
       const c = cardFor(imgs);
       assert.ok(Array.from(c.summary).length < 140, c.summary);
-      assert.match(c.summary, /^BCC triage: .+ \(p=0\.\d\d\) — decision support$/);
+      assert.match(c.summary, /^BCC triage: .+ — (\d+|fewer than 1) in (100|1,000) scored like this were BCC \(\d+ in (100|1,000) overall\) — decision support$/);
     }
-    assert.equal(cardFor([highImage()]).summary, 'BCC triage: High priority: BCC likely (p=0.91) — decision support');
+    assert.equal(cardFor([highImage()]).summary, 'BCC triage: High priority: first in queue — 86 in 100 scored like this were BCC (7 in 100 overall) — decision support');
   });
 
-  it('shortens a long category wording, never the probability', () => {
+  it('summarises with the probability when the model has no risk bands', () => {
+    assert.equal(writeSummary('High priority: first in queue', 0.91), 'BCC triage: High priority: first in queue (p=0.91) — decision support');
+  });
+
+  it('shortens a long category wording, never the number', () => {
     const s = writeSummary('A very long category display that a hospital wrote into its rule file '.repeat(3), 0.456);
     assert.ok(Array.from(s).length < 140);
     assert.match(s, /… \(p=0\.46\) — decision support$/);
+    const f = writeSummary('A very long category display '.repeat(5), 0.001, { short: 'fewer than 1 in 1,000 scored like this were BCC (70 in 1,000 overall)' });
+    assert.ok(Array.from(f).length < 140, f);
+    assert.match(f, /… — fewer than 1 in 1,000 scored like this were BCC \(70 in 1,000 overall\) — decision support$/);
+  });
+
+  it('says in the detail what the priority means and what the score meant in validation', () => {
+    const d = cardFor([highImage()]).detail ?? '';
+    assert.match(d, /^\*\*High priority: first in queue\.\*\* Seen first: the score is at or above the high-specificity operating point/);
+    assert.match(d, /\*\*What the score means:\*\* About 86 in 100 lesions scored like this were BCC in validation \(95% interval 79 to 91 in 100; 116 of 135 images\); in the development images as a whole, 7 in 100 were BCC\./);
+    assert.match(d, /BCC probability 0\.91 \(calibrated\)/);
   });
 
   it('passes its own checker for every category, and for status cards', () => {
@@ -153,7 +167,7 @@ describe('card detail', () => {
 
   it('shows an indeterminate triage as such, with the disagreement in the trace', () => {
     const c = cardFor([indeterminateImage()]);
-    assert.match(c.summary, /^BCC triage: Indeterminate: dermatologist review \(p=0\.50\)/);
+    assert.match(c.summary, /^BCC triage: Indeterminate: dermatologist review — 49 in 100 scored like this were BCC/);
     assert.match(c.detail ?? '', /rule `network-criterion-conflict`/);
     assert.match(c.detail ?? '', /disagree/);
   });

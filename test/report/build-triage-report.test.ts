@@ -21,7 +21,7 @@ describe('buildTriageReport: which image decides', () => {
       const r = buildTriageReport(reportInput(images));
       assert.equal(r.category, 'high');
       assert.equal(r.decidingImage.label, 'Left cheek');
-      assert.equal(r.categoryDisplay, 'High priority: BCC likely');
+      assert.equal(r.categoryDisplay, 'High priority: first in queue');
       assert.equal(r.bccProbability, r.decidingImage.bccProbability);
     }
   });
@@ -246,8 +246,10 @@ describe('buildTriageReport: DiagnosticReport', () => {
     const r = buildTriageReport(reportInput([highImage()]));
     const c = r.resources.report.conclusion ?? '';
     assert.match(c, /not a diagnosis/);
-    assert.match(c, /High priority: BCC likely/);
-    assert.match(c, /BCC probability 0\.91/);
+    assert.match(c, /AI triage: High priority: first in queue\. Seen first: /);
+    assert.match(c, /About 86 in 100 lesions scored like this were BCC in validation \(95% interval 79 to 91 in 100; 116 of 135 images\); in the development images as a whole, 7 in 100 were BCC\./);
+    assert.match(c, /BCC probability 0\.91 \(calibrated\)/);
+    assert.doesNotMatch(c, /likely/i);
     assert.match(c, /Dermoscopic criterion: bcc/);
     assert.match(c, /Patterns present: Arborizing telangiectasia/);
     assert.match(c, /Not assessed by this model: Ulceration, Blue-gray ovoid nests/);

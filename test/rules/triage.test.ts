@@ -14,17 +14,17 @@ function criterion(verdict: CriterionResult['verdict']): CriterionResult {
 
 describe('triage', () => {
   const table: [number, CriterionResult['verdict'], string, string][] = [
-    [0.9, 'not-bcc', 'high', 'very-likely'],
-    [0.3, 'bcc', 'high', 'likely-with-pattern'],
-    [0.3, 'indeterminate', 'moderate', 'possible'],
+    [0.9, 'not-bcc', 'high', 'at-specific-point'],
+    [0.3, 'bcc', 'high', 'at-triage-point-with-pattern'],
+    [0.3, 'indeterminate', 'moderate', 'at-triage-point'],
     [0.3, 'not-bcc', 'indeterminate', 'network-criterion-conflict'],
     [0.05, 'bcc', 'indeterminate', 'pattern-criterion-conflict'],
     [0.15, 'not-bcc', 'indeterminate', 'borderline'],
     [0.15, 'indeterminate', 'indeterminate', 'borderline'],
     [0.1, 'not-bcc', 'indeterminate', 'borderline'], // at the review point counts as borderline
-    [0.05, 'not-bcc', 'low', 'unlikely'],
-    [0.05, 'indeterminate', 'low', 'unlikely'],
-    [0.2, 'indeterminate', 'moderate', 'possible'], // at the threshold counts as above
+    [0.05, 'not-bcc', 'low', 'below-review-point'],
+    [0.05, 'indeterminate', 'low', 'below-review-point'],
+    [0.2, 'indeterminate', 'moderate', 'at-triage-point'], // at the threshold counts as above
   ];
   for (const [p, v, category, rule] of table) {
     it(`p=${p}, criterion ${v} -> ${category} (${rule})`, () => {

@@ -4,7 +4,7 @@ Expression: "conclusionCode.coding.where(system = 'http://bcc-cds.org/fhir/CodeS
 Severity: #error
 
 Invariant: bcc-report-2
-Description: "SNOMED CT 254701007 (BCC likely) is sent only with triage category high"
+Description: "SNOMED CT 254701007 (BCC suspected on AI triage) is sent only with triage category high"
 Expression: "conclusionCode.coding.where(system = 'http://snomed.info/sct' and code = '254701007').exists() implies conclusionCode.coding.where(system = 'http://bcc-cds.org/fhir/CodeSystem/bcc-triage-category' and code = 'high').exists()"
 Severity: #error
 
@@ -46,4 +46,4 @@ Observation.device, Media.device and the AI Provenance's agent.
 * conclusionCode 1..* MS
 * conclusionCode from BccConclusionVS (required)
 * presentedForm MS
-* presentedForm ^short = "Link to the result viewer (images and heatmaps), when configured"
+* presentedForm ^short = "The report as a PDF (images, heatmaps, patterns, rule trace, priority, risk statement); a link to the result viewer when configured"

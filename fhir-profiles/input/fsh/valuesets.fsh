@@ -15,7 +15,7 @@ Description: "Every code of BccTriageCategoryCS."
 ValueSet: BccConclusionVS
 Id: bcc-conclusion
 Title: "BCC triage report conclusion codes"
-Description: "DiagnosticReport.conclusionCode of the BCC triage report: the triage category, and SNOMED CT 254701007 |Basal cell carcinoma of skin| (sent only with category high, as 'BCC likely on AI triage', never as a histological diagnosis)."
+Description: "DiagnosticReport.conclusionCode of the BCC triage report: the triage category, and SNOMED CT 254701007 |Basal cell carcinoma of skin| (sent only with category high, as 'BCC suspected on AI triage', never as a histological diagnosis)."
 * ^experimental = false
 * include codes from system BccTriageCategoryCS
 * $sct#254701007 "Basal cell carcinoma of skin"
