@@ -4,7 +4,7 @@ export interface ServiceMetrics {
   readonly registry: Registry;
   readonly hooks: Counter<'service' | 'status'>;
   readonly hookSeconds: Histogram<'service'>;
-  readonly cards: Counter<'category'>;
+  readonly cards: Counter<'category' | 'indicator'>;
   readonly images: Counter<'status'>;
   readonly feedback: Counter<'outcome'>;
   readonly modelInfo: Gauge<'name' | 'version' | 'sha256'>;
@@ -33,10 +33,17 @@ export function createMetrics(): ServiceMetrics {
       buckets: [0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2],
       registers: [registry],
     }),
-    cards: new Counter({ name: 'bcc_cds_cards_total', help: 'Cards returned by triage category', labelNames: ['category'], registers: [registry] }),
+    cards: new Counter({
+      name: 'bcc_cds_cards_total',
+      help: 'Cards returned, by triage category (the queue priority; "none" for a card that assesses nothing) and by CDS Hooks indicator',
+      labelNames: ['category', 'indicator'],
+      registers: [registry],
+    }),
     images: new Counter({ name: 'bcc_cds_images_total', help: 'Referral images by result (analysed, rejected by the image gate, unreadable)', labelNames: ['status'], registers: [registry] }),
     feedback: new Counter({ name: 'bcc_cds_feedback_total', help: 'Card feedback by outcome', labelNames: ['outcome'], registers: [registry] }),
-    modelInfo: new Gauge({ name: 'bcc_cds_model_info', help: 'Model versions this replica served: 1 for the live one, 0 for earlier ones', labelNames: ['name', 'version', 'sha256'], registers: [registry] }),
+    // An info metric (Prometheus/OpenMetrics convention): one series, value 1, labels carry the facts.
+    // A promote or rollback removes the old version's series (create-service.ts onSwitch).
+    modelInfo: new Gauge({ name: 'bcc_cds_model_info', help: 'The live model version on this replica (always 1)', labelNames: ['name', 'version', 'sha256'], registers: [registry] }),
     gateRefusals: new Counter({
       name: 'bcc_cds_gate_refusals_total',
       help: 'Reasons images were refused by the image gate (quality checks, or the model\'s modality and out-of-distribution outputs); one image can give several',

@@ -150,7 +150,7 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
         await deps.onReport?.(a.report);
       }
       cards.push(card);
-      deps.metrics.cards.inc({ category: a.kind === 'assessed' ? a.report.category : 'none' });
+      deps.metrics.cards.inc({ category: a.kind === 'assessed' ? a.report.category : 'none', indicator: card.indicator });
       issued.push({
         uuid: card.uuid ?? newId(),
         serviceId: service.id,

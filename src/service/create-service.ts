@@ -141,7 +141,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
       log,
       ...(opts.clock ? { clock: opts.clock } : {}),
       onSwitch: (now, before) => {
-        metrics.modelInfo.set(info(before), 0);
+        metrics.modelInfo.remove(info(before));
         metrics.modelInfo.set(info(now), 1);
       },
     });
