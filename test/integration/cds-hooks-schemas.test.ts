@@ -33,6 +33,7 @@ ajv.addSchema(SCHEMA);
 const schemaOf = (name: string): ValidateFunction => ajv.compile({ $ref: `${SCHEMA.$id}#/$defs/${name}` });
 const discoverySchema = schemaOf('DiscoveryResponse');
 const responseSchema = schemaOf('ServiceResponse');
+const requestSchema = schemaOf('HookRequest');
 const feedbackSchema = schemaOf('FeedbackRequest');
 
 function assertValid(validate: ValidateFunction, body: unknown, what: string): void {
@@ -135,7 +136,9 @@ describe('CDS Hooks 2.0 conformance (derived JSON Schemas, real answers)', () =>
     for (const [key, template] of Object.entries(def.prefetch ?? {})) {
       prefetch[key] = await fhir(ehr.baseUrl, 'GET', fillTemplate(template, context));
     }
-    return { hook: def.hook, hookInstance: randomUUID(), context, prefetch: { ...prefetch, ...prefetchOverride } };
+    const body = { hook: def.hook, hookInstance: randomUUID(), context, prefetch: { ...prefetch, ...prefetchOverride } };
+    assertValid(requestSchema, body, `${serviceId} request (what the test sends is itself 2.0)`);
+    return body;
   }
 
   /** Posts a hook; the answer must be 200 and valid against the spec schema, every card against check-card.ts and this service's profile. */
@@ -313,5 +316,7 @@ describe('CDS Hooks 2.0 conformance (derived JSON Schemas, real answers)', () =>
     }
     assert.equal(responseSchema({ cards: [], systemActions: [{ type: 'update' }] }), false, 'an update system action without its resource');
     assert.equal(responseSchema({ cards: [], systemActions: [] }), false, 'an empty systemActions array is omitted instead');
+    assert.equal(requestSchema({ hook: 'order-select', hookInstance: 'h', context: { userId: 'Practitioner/1', patientId: 'p', draftOrders: { resourceType: 'Bundle' } } }), false, 'order-select without selections');
+    assert.equal(requestSchema({ hook: 'order-sign', hookInstance: 'h', fhirAuthorization: { access_token: 't', token_type: 'Bearer', expires_in: 300, scope: 's', subject: 'c' }, context: { userId: 'Practitioner/1', patientId: 'p', draftOrders: { resourceType: 'Bundle' } } }), false, 'fhirAuthorization without fhirServer');
   });
 });
