@@ -61,6 +61,15 @@ const configSchema = z.object({
   annotatorRole: z.string().min(1),
   /** The role (in annotatorRoleClaim of a token from annotatorIssuersFile) that may register, promote and roll back model versions. */
   modelAdminRole: z.string().min(1),
+  /**
+   * The result viewer as a SMART app (src/cds/viewer-routes.ts): the client id the EHR's
+   * authorization server registered for it (a public client: PKCE, no secret).
+   */
+  smartClientId: z.string().min(1),
+  /** The scopes the viewer asks for, space-separated (SMART App Launch 2: `patient/<Type>.rs`). */
+  smartScopes: z.string().min(1),
+  /** Whether cards carry the `smart` link that launches the viewer (`<publicBaseUrl>/viewer/launch`). */
+  viewerSmartLink: z.boolean(),
   /** How often each replica reads the live model version from the store and switches to it. */
   modelPollSeconds: z.number().positive().max(3600),
   /** Leeway for JWT exp/nbf/iat. */
@@ -92,6 +101,9 @@ const configSchema = z.object({
   imageGateFile: z.string().min(1),
 });
 
+/** What the viewer reads: the report, its Observations, heatmap and source Media, and the model Device; `openid fhirUser` for the annotator's id_token. */
+export const DEFAULT_SMART_SCOPES = 'launch openid fhirUser patient/DiagnosticReport.rs patient/Observation.rs patient/Media.rs patient/Device.rs';
+
 export type ServiceConfig = Readonly<z.infer<typeof configSchema>>;
 
 export const DEFAULT_CONFIG: ServiceConfig = {
@@ -114,6 +126,9 @@ export const DEFAULT_CONFIG: ServiceConfig = {
   annotatorRoleClaim: 'roles',
   annotatorRole: 'annotator',
   modelAdminRole: 'bcc-model-admin',
+  smartClientId: 'bcc-cds-viewer',
+  smartScopes: DEFAULT_SMART_SCOPES,
+  viewerSmartLink: true,
   modelPollSeconds: 2,
   corsOrigins: [],
   maxConcurrentHooks: 4,
@@ -156,6 +171,9 @@ export const CONFIG_ENV: readonly { readonly name: string; readonly key: ConfigK
   { name: 'ANNOTATOR_ROLE_CLAIM', key: 'annotatorRoleClaim', kind: 'string' },
   { name: 'ANNOTATOR_ROLE', key: 'annotatorRole', kind: 'string' },
   { name: 'MODEL_ADMIN_ROLE', key: 'modelAdminRole', kind: 'string' },
+  { name: 'SMART_CLIENT_ID', key: 'smartClientId', kind: 'string' },
+  { name: 'SMART_SCOPES', key: 'smartScopes', kind: 'string' },
+  { name: 'VIEWER_SMART_LINK', key: 'viewerSmartLink', kind: 'boolean' },
   { name: 'BCC_MODEL_POLL_SECONDS', key: 'modelPollSeconds', kind: 'number' },
   { name: 'CORS_ORIGINS', key: 'corsOrigins', kind: 'list' },
   { name: 'MAX_CONCURRENT_HOOKS', key: 'maxConcurrentHooks', kind: 'number' },

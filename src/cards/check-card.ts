@@ -55,6 +55,10 @@ const link = z
     if (l.type === 'absolute' && !absoluteUrl.safeParse(l.url).success) {
       ctx.addIssue({ code: 'custom', path: ['url'], message: 'must be an absolute http(s) URL for an absolute link' });
     }
+    // The EHR adds iss and launch to the URL and opens it: it must be somewhere a browser can go.
+    if (l.type === 'smart' && !absoluteUrl.safeParse(l.url).success) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: 'must be an absolute http(s) launch URL for a smart link' });
+    }
     if (l.type === 'absolute' && l.appContext !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['appContext'], message: 'is only valid for smart links' });
     }

@@ -8,6 +8,7 @@ import { SUMMARY_MAX_CHARS } from './card.ts';
 import { writeCardDetail } from './card-detail.ts';
 import { markUrgentSuggestion, saveReportSuggestion } from './suggestions.ts';
 
+import { formatViewerAppContext } from '../viewer/viewer-app-context.ts';
 export interface CardOptions {
   /** Card source label, e.g. "BCC-CDS dermoscopy triage (research)". */
   readonly serviceLabel: string;
@@ -25,9 +26,14 @@ export interface CardOptions {
 
 export interface ToCardOptions extends CardOptions {
   readonly referral: ServiceRequest;
-  /** Defaults to the report's viewerUrl. */
+  /** Defaults to the report's viewerUrl: an `absolute` link (the sandbox's viewer page, or one configured). */
   readonly viewerUrl?: string;
   /** The EHR takes the report as systemActions (`toSystemActions`): no save suggestion on the card. */
+  /**
+   * The viewer's SMART launch URL (`<publicBaseUrl>/viewer/launch`): a `smart` link whose
+   * `appContext` names the report, which the EHR launches with `iss` and `launch`.
+   */
+  readonly viewerLaunchUrl?: string;
   readonly systemActions?: boolean;
 }
 
@@ -73,7 +79,13 @@ export function toCard(report: TriageReport, opts: ToCardOptions): Card {
     suggestions.push(urgent);
   }
   const viewerUrl = opts.viewerUrl ?? report.viewerUrl;
-  const links: CardLink[] = viewerUrl ? [{ label: 'Open the images and heatmaps in the BCC triage viewer', url: viewerUrl, type: 'absolute' }] : [];
+  const links: CardLink[] = [];
+  if (opts.viewerLaunchUrl) {
+    links.push(viewerSmartLink(opts.viewerLaunchUrl, report.resources.report.id ?? ''));
+  }
+  if (viewerUrl) {
+    links.push({ label: 'Open the images and heatmaps in the BCC triage viewer', url: viewerUrl, type: 'absolute' });
+  }
   return {
     uuid: opts.newUuid(),
     summary: writeSummary(report.categoryDisplay, report.bccProbability, report.risk),
@@ -84,4 +96,16 @@ export function toCard(report: TriageReport, opts: ToCardOptions): Card {
     overrideReasons: opts.terminology.cards.overrideReasons.map(toCdsCoding),
     ...(links.length ? { links } : {}),
   };
+}
+
+/** The label of the card's SMART link (the sandbox page and the tests find it by it). */
+export const VIEWER_SMART_LINK_LABEL = 'Review the images and heatmaps, and annotate patterns (BCC triage viewer)';
+
+/**
+ * CDS Hooks 2.0 Link of type `smart`: the EHR launches `url` with `iss` and `launch` and returns
+ * `appContext` in the token response. The report id is the DiagnosticReport's id, which the save
+ * suggestion keeps (`PUT DiagnosticReport/<id>`), so the viewer reads it back from the EHR.
+ */
+export function viewerSmartLink(launchUrl: string, reportId: string): CardLink {
+  return { label: VIEWER_SMART_LINK_LABEL, url: launchUrl, type: 'smart', appContext: formatViewerAppContext(reportId) };
 }

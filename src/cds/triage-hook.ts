@@ -44,6 +44,8 @@ export interface TriageHookDeps {
   /** Links in cards: `<publicBaseUrl>/model-card`, and the viewer when there is one. */
   readonly publicBaseUrl: string;
   readonly viewerBaseUrl?: string;
+  /** The viewer's SMART launch URL: cards carry a `smart` link to it (config.viewerSmartLink). */
+  readonly viewerLaunchUrl?: string;
   readonly feedback: Pick<FeedbackStore, 'recordCards'>;
   readonly metrics: Pick<ServiceMetrics, 'cards' | 'images' | 'gateRefusals'>;
   readonly log: Logger;
@@ -95,7 +97,7 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
   function toHookCard(referral: ServiceRequest, a: ReferralAssessment, cardOptions: CardOptions): Card {
     switch (a.kind) {
       case 'assessed':
-        return toCard(a.report, { ...cardOptions, referral, systemActions: deps.config.systemActions });
+        return toCard(a.report, { ...cardOptions, referral, systemActions: deps.config.systemActions, ...(deps.viewerLaunchUrl ? { viewerLaunchUrl: deps.viewerLaunchUrl } : {}) });
       case 'no-images':
         return noImagesCard(referral, cardOptions);
       case 'not-assessable':

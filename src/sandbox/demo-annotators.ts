@@ -1,6 +1,9 @@
 import type { Request, Response } from 'express';
 import type { Annotator } from '../annotation/annotation-store.ts';
 import type { AnnotatorAuth } from '../cds/auth/annotator-auth.ts';
+import { bearerAnnotatorAuth } from '../cds/auth/annotator-auth.ts';
+import type { StaffJwtVerifier } from '../cds/auth/staff-jwt.ts';
+import type { Logger } from '../common/logger.ts';
 import { OperationOutcomeError, unauthenticated } from '../common/outcomes.ts';
 
 /** The header that names the demo annotator of a write (sandbox only; production never reads it). */
@@ -37,5 +40,22 @@ export function demoAnnotatorAuth(): AnnotatorAuth {
       await Promise.resolve();
     },
     directory: { authentication: 'demo', header: DEMO_ANNOTATOR_HEADER, annotators: DEMO_ANNOTATORS },
+  };
+}
+
+/**
+ * The sandbox's annotators when the viewer was launched as a SMART app: a write with
+ * `Authorization: Bearer <id_token>` is verified as production verifies it (staff-jwt.ts, here
+ * against the sandbox authorization server's key, `aud` = the viewer's client id, the annotator
+ * role), and stored under that token's issuer and `sub`; without Authorization, the demo header as
+ * before. Lists and exports stay open.
+ */
+export function sandboxAnnotatorAuth(opts: { readonly verifier: StaffJwtVerifier; readonly log: Pick<Logger, 'warn'> }): AnnotatorAuth {
+  const demo = demoAnnotatorAuth();
+  const bearer = bearerAnnotatorAuth(opts);
+  return {
+    annotator: (req, res) => (req.headers.authorization !== undefined ? bearer.annotator(req, res) : demo.annotator(req, res)),
+    allowRead: (req, res) => demo.allowRead(req, res),
+    directory: demo.directory,
   };
 }

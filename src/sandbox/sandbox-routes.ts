@@ -1,5 +1,4 @@
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import express from 'express';
 import type { Express, Request, RequestHandler, Response } from 'express';
 import type { FhirGateway } from '../fhir/fhir-gateway.ts';
@@ -10,24 +9,15 @@ import type { FhirViewerContext } from '../viewer/viewer-model-fhir.ts';
 import { viewerModelFromFhir } from '../viewer/viewer-model-fhir.ts';
 import type { ViewerModel } from '../viewer/viewer-model.ts';
 import { isRecord } from '../common/is-record.ts';
+import { PAGE_CSP, PAGE_DIR } from '../cds/viewer-routes.ts';
 
-export const SANDBOX_PUBLIC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'public');
+export const SANDBOX_PUBLIC_DIR = PAGE_DIR;
 
 /**
- * Scripts and styles only from this origin, so neither a card's markdown nor a FHIR resource can run
- * code or load anything even if rendering let it through. Overlays and thumbnails are data:/blob:
- * URLs made in the page.
+ * Scripts and styles only from this origin (src/cds/viewer-routes.ts, PAGE_CSP): the sandbox pages
+ * and the viewer share one policy.
  */
-export const SANDBOX_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export const SANDBOX_CSP = PAGE_CSP;
 
 export interface SandboxDeps {
   readonly store: Pick<ReportStore, 'tryGet' | 'queue'>;

@@ -11,7 +11,11 @@ import type { SharedStore } from '../storage/shared-store.ts';
 import type { ReportStore } from '../viewer/report-store.ts';
 import { createReportStore } from '../viewer/report-store.ts';
 import { demoModelAdminAuth } from './demo-admin.ts';
-import { demoAnnotatorAuth } from './demo-annotators.ts';
+import { sandboxAnnotatorAuth } from './demo-annotators.ts';
+import { createKeyStore } from '../cds/auth/key-store.ts';
+import { createStaffJwtVerifier } from '../cds/auth/staff-jwt.ts';
+import { VIEWER_CALLBACK_PATH } from '../cds/viewer-routes.ts';
+import { createSmartAuthServer } from './smart-auth-server.ts';
 import { createFhirServerRouter } from './fhir-server/fhir-router-app.ts';
 import { mountSandbox, ownFhirBase } from './sandbox-routes.ts';
 
@@ -23,6 +27,8 @@ export interface SandboxServiceOptions extends Pick<ServiceOptions, 'clock' | 'n
   readonly reports?: ReportStore;
   /** Signs the page's CDS client JWT when the service authenticates clients (see SandboxDeps). */
   readonly signHookToken?: (audience: string) => Promise<string>;
+  /** Redirect URIs the sandbox authorization server also registers for the viewer's client id: another service using this sandbox as its EHR (tests). */
+  readonly smartRedirectUris?: readonly string[];
 }
 
 /**
@@ -42,7 +48,32 @@ export async function createSandboxService(config: ServiceConfig, opts: SandboxS
   const [gateFile, manifest, terminology] = await Promise.all([loadGateConfig(config.imageGateFile), loadManifest(config.modelManifest), loadTerminology()]);
   const reports = opts.reports ?? createReportStore(opts.store);
   const fhirRouter = createFhirServerRouter({ logger: opts.log });
+  const ownFhirBases = [`${publicBaseUrl}/fhir`, `http://localhost:${config.port}/fhir`, `http://127.0.0.1:${config.port}/fhir`];
+  // The sandbox EHR's SMART authorization server: the viewer's launch and the annotators' id_tokens.
+  const smart = await createSmartAuthServer({
+    publicBaseUrl,
+    clientId: config.smartClientId,
+    redirectUris: [`${publicBaseUrl}${VIEWER_CALLBACK_PATH}`, ...(opts.smartRedirectUris ?? [])],
+    fhirBases: ownFhirBases,
+    roleClaim: config.annotatorRoleClaim,
+    annotatorRole: config.annotatorRole,
+    log: opts.log,
+  });
+  const smartIdTokens = createStaffJwtVerifier(
+    {
+      issuers: [{ iss: smart.issuer, keys: { kind: 'inline', jwks: smart.jwks }, jkuAllowList: [] }],
+      audience: config.smartClientId,
+      roleClaim: config.annotatorRoleClaim,
+      role: config.annotatorRole,
+      clockSkewSeconds: config.jwtClockSkewSeconds,
+    },
+    { keys: createKeyStore() },
+  );
   const mount = (app: Express): void => {
+    app.get('/fhir/.well-known/smart-configuration', (_req, res) => {
+      res.json(smart.smartConfiguration());
+    });
+    smart.mount(app);
     app.use('/fhir', fhirRouter);
     mountSandbox(app, {
       store: reports,
@@ -55,10 +86,10 @@ export async function createSandboxService(config: ServiceConfig, opts: SandboxS
     log: opts.log,
     store: opts.store,
     gate: withModelChecks(gateFile, 'warn'),
-    extraAllowedFhirServers: [`${publicBaseUrl}/fhir`, `http://localhost:${config.port}/fhir`, `http://127.0.0.1:${config.port}/fhir`],
+    extraAllowedFhirServers: ownFhirBases,
     viewerBaseUrl: `${publicBaseUrl}/viewer`,
     reports,
-    annotatorAuth: demoAnnotatorAuth(),
+    annotatorAuth: sandboxAnnotatorAuth({ verifier: smartIdTokens, log: opts.log }),
     modelAdminAuth: demoModelAdminAuth(),
     mount,
     ...(opts.clock ? { clock: opts.clock } : {}),

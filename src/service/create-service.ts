@@ -32,6 +32,7 @@ import type { ReportStore } from '../viewer/report-store.ts';
 import { createReportStore } from '../viewer/report-store.ts';
 import { mountAnnotationRoutes } from '../cds/annotation-routes.ts';
 import { mountModelRoutes } from '../cds/model-routes.ts';
+import { VIEWER_LAUNCH_PATH, mountViewerRoutes } from '../cds/viewer-routes.ts';
 import { createChangeControl } from '../registry/change-control.ts';
 import { openLiveModel } from '../registry/live-model.ts';
 import type { LiveModel } from '../registry/live-model.ts';
@@ -206,6 +207,7 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
       log,
       onReport: keepReport,
       ...(opts.viewerBaseUrl ? { viewerBaseUrl: opts.viewerBaseUrl } : {}),
+      ...(config.viewerSmartLink ? { viewerLaunchUrl: `${publicBaseUrl}${VIEWER_LAUNCH_PATH}` } : {}),
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.newId ? { newId: opts.newId } : {}),
     }),
@@ -233,6 +235,17 @@ export async function createService(config: ServiceConfig, opts: ServiceOptions 
         ...(opts.newId ? { newId: opts.newId } : {}),
       });
       mountModelRoutes(a, { control: changeControl, auth: modelAdminAuth });
+      // Before opts.mount: the sandbox's /viewer/<report id> must not shadow /viewer/launch.
+      mountViewerRoutes(a, {
+        allowedFhirServers,
+        publicBaseUrl,
+        clientId: config.smartClientId,
+        scopes: config.smartScopes,
+        timeoutMs: config.fhirTimeoutMs,
+        maxImageBytes: config.maxImageBytes,
+        viewer: { terminology, manifest: installed },
+        log,
+      });
       a.get('/model-card', (_req, res) => {
         // The live version's manifest, plus the image gate as this service applies it (sandbox: model checks warn).
         const manifest = live.current().manifest;

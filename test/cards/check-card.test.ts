@@ -67,6 +67,16 @@ describe('checkCard', () => {
     assert.ok(v.some((m) => m.startsWith('card.links.1.type')));
   });
 
+  it('takes a smart link with appContext, and refuses a relative launch URL or appContext on an absolute link', () => {
+    assert.deepEqual(checkCard({ ...good, links: [{ label: 'Viewer', url: 'https://bcc.example.org/viewer/launch', type: 'smart', appContext: '{"reportId":"1"}' }] }), []);
+    const v = checkCard({
+      ...good,
+      links: [{ label: 'Viewer', url: '/viewer/launch', type: 'smart' }, { label: 'Viewer', url: 'https://viewer.example.org/1', type: 'absolute', appContext: 'x' }],
+    });
+    assert.ok(v.includes('card.links.0.url: must be an absolute http(s) launch URL for a smart link'), v.join('\n'));
+    assert.ok(v.includes('card.links.1.appContext: is only valid for smart links'), v.join('\n'));
+  });
+
   it('reports several faults at once', () => {
     const v = checkCard({ ...good, indicator: 'urgent', summary: 'y'.repeat(200) });
     assert.equal(v.length, 2);

@@ -6,7 +6,8 @@ import { CARD_NOTICE } from '../../src/cards/card-detail.ts';
 import { checkCard } from '../../src/cards/check-card.ts';
 import { toSystemActions } from '../../src/cards/suggestions.ts';
 import type { ToCardOptions } from '../../src/cards/to-card.ts';
-import { toCard, writeSummary } from '../../src/cards/to-card.ts';
+import { VIEWER_SMART_LINK_LABEL, toCard, writeSummary } from '../../src/cards/to-card.ts';
+import { parseViewerAppContext } from '../../src/viewer/viewer-app-context.ts';
 import { buildTriageReport } from '../../src/report/build-triage-report.ts';
 import type { ReferralImageOutcome } from '../../src/report/triage-report.ts';
 import { analysedResult, counterIds, manifest, failedResult, highImage, image, indeterminateImage, lowImage, moderateImage, rejectedResult, patient, referral, reportInput, terminology } from '../report/fixtures.ts';
@@ -150,6 +151,22 @@ describe('card detail', () => {
     assert.match(d, /\*\*Image checks:\*\* The model also checks whether the image is dermoscopic and whether it resembles the training images\./);
   });
 
+
+  it('carries a smart link to the viewer launch URL whose appContext names the report and the DiagnosticReport the save suggestion creates', () => {
+    const report = buildTriageReport(reportInput([highImage()]));
+    const c = toCard(report, options({ viewerLaunchUrl: 'https://bcc-cds.example.org/viewer/launch', viewerUrl: 'https://viewer.example.org/r/1' }));
+    const id = report.resources.report.id ?? '';
+    assert.deepEqual(c.links?.[0], {
+      label: VIEWER_SMART_LINK_LABEL,
+      url: 'https://bcc-cds.example.org/viewer/launch',
+      type: 'smart',
+      appContext: JSON.stringify({ reportId: id, diagnosticReport: `DiagnosticReport/${id}` }),
+    });
+    assert.equal(c.links[1]?.type, 'absolute');
+    assert.deepEqual(checkCard(c), []);
+    const saved = c.suggestions?.[0]?.actions?.find((a) => a.resource?.resourceType === 'DiagnosticReport');
+    assert.equal(`DiagnosticReport/${saved?.resource?.id ?? ''}`, parseViewerAppContext(c.links[0].appContext).diagnosticReport);
+  });
   it('lists per image the patterns present, absent and not assessed, with probabilities', () => {
     assert.match(d, /#### Image 1: Left cheek \(sets the priority\)/);
     assert.match(d, /\*\*Patterns present:\*\* Arborizing telangiectasia \(0\.60\)/);
