@@ -45,8 +45,10 @@ function counterIds(): () => string {
   return () => `00000000-0000-4000-8000-${(++n).toString(16).padStart(12, '0')}`;
 }
 
+/** Our profile's id, else the first claimed profile's (the model card claims only the IG's AI-ModelCard). */
 function profileId(r: FhirResource): string {
-  const ours = (r.meta?.profile ?? []).find((p) => p.startsWith('http://bcc-cds.org/'));
+  const claimed = r.meta?.profile ?? [];
+  const ours = claimed.find((p) => p.startsWith('http://bcc-cds.org/')) ?? claimed[0];
   return ours?.split('/').pop() ?? 'unprofiled';
 }
 
@@ -86,7 +88,7 @@ async function main(): Promise<number> {
   // One file per profile (the first resource claiming it), and the whole transaction.
   const r = report.resources;
   const examples = new Map<string, FhirResource>();
-  for (const res of [r.report, ...r.observations, ...r.media, r.device, r.provenance]) {
+  for (const res of [r.report, ...r.observations, ...r.media, r.device, r.modelCard, r.provenance]) {
     const name = `${res.resourceType}-${profileId(res)}.json`;
     if (!examples.has(name)) {
       examples.set(name, res);

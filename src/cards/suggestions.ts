@@ -16,6 +16,8 @@ function describeCreate(r: FhirResource): string {
       return 'Save the preliminary AI triage report (DiagnosticReport)';
     case 'Provenance':
       return 'Record that the AI model produced these results (Provenance)';
+    case 'DocumentReference':
+      return `Record the model card of ${r.content[0]?.attachment.title?.replace(/^Model card /, '') ?? 'the AI model'} (DocumentReference)`;
     default:
       return `Create ${r.resourceType}`;
   }

@@ -9,6 +9,7 @@ import { selectDecidingImage } from './deciding-image.ts';
 import { buildDiagnosticReport } from './diagnostic-report.ts';
 import { buildHeatmapMedia, heatmapTitle } from './heatmap-media.ts';
 import { allocateId } from './ids.ts';
+import { buildModelCardDocument } from './model-card.ts';
 import { buildModelDevice } from './model-device.ts';
 import { assessedPatterns, buildBccProbabilityObservation, buildPatternObservation } from './probability-observations.ts';
 import { referralReference } from './referral-reference.ts';
@@ -94,7 +95,9 @@ export function buildTriageReport(input: TriageReportInput): TriageReport {
     device: { reference: deviceIds.fullUrl },
     now: input.now.toISOString(),
   };
-  const device = buildModelDevice(terminology, manifest, deviceIds);
+  const modelCardIds = allocateId(input.newId);
+  const modelCard = buildModelCardDocument(terminology, manifest, modelCardIds);
+  const device = buildModelDevice(terminology, manifest, deviceIds, { reference: modelCardIds.fullUrl });
 
   const observations: Observation[] = [];
   const media: Media[] = [];
@@ -147,10 +150,11 @@ export function buildTriageReport(input: TriageReportInput): TriageReport {
     outputs.map((r) => `urn:uuid:${r.id ?? ''}`),
     analysed.map((s) => s.source),
     allocateId(input.newId),
+    { reference: modelCardIds.fullUrl },
   );
 
   const fullUrls = new Map<string, string>();
-  for (const r of [report, ...observations, ...media, device, provenance]) {
+  for (const r of [report, ...observations, ...media, device, modelCard, provenance]) {
     fullUrls.set(`${r.resourceType}/${r.id ?? ''}`, `urn:uuid:${r.id ?? ''}`);
   }
   return {
@@ -161,7 +165,7 @@ export function buildTriageReport(input: TriageReportInput): TriageReport {
     ...(deciding.risk ? { risk: deciding.risk } : {}),
     decidingImage: deciding,
     imageSummaries,
-    resources: { report, observations, media, device, provenance },
+    resources: { report, observations, media, device, modelCard, provenance },
     fullUrls,
     conclusion,
     model: {

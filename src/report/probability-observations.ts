@@ -1,4 +1,4 @@
-import type { Observation, Quantity } from 'fhir/r4';
+import type { Extension, Observation, Quantity } from 'fhir/r4';
 import type { PatternFinding } from '../model/findings.ts';
 import { OperationOutcomeError, serverError } from '../common/outcomes.ts';
 import type { AnalysedImage, BuildContext } from './build-context.ts';
@@ -17,6 +17,18 @@ function probabilityQuantity(t: Terminology, p: number, where: string): Quantity
   }
   const u = t.observation.probabilityUnit;
   return { value: roundProbability(p), unit: u.unit, system: u.system, code: u.code };
+}
+
+/**
+ * The AI Transparency IG's AIconfidence (valueDecimal: "the probability that the result is
+ * correct"). The result an Observation reports is its interpretation: POS / present, or NEG /
+ * absent. So the confidence is the model's probability p when it reports positive, and 1 - p when
+ * it reports negative; p itself would read as a 2% confidence in a confident "not BCC". It is the
+ * model's own estimate (calibrated for BCC when the manifest calibrates, not for patterns), not a
+ * measured accuracy: decision support, like the value.
+ */
+function aiConfidence(t: Terminology, p: number, positive: boolean): Extension {
+  return { url: t.aiTransparency.confidenceExtension, valueDecimal: roundProbability(positive ? p : 1 - p) };
 }
 
 /** Fields every AI Observation of one image shares. */
@@ -47,6 +59,7 @@ export function buildBccProbabilityObservation(ctx: BuildContext, img: AnalysedI
     resourceType: 'Observation',
     id: ids.id,
     meta: aiAssertedMeta(ctx, t.profiles.bccProbability),
+    extension: [aiConfidence(t, a.findings.bccProbability, a.triage.networkVerdict === 'bcc')],
     ...imageObservationBase(ctx, img),
     code: { coding: [toCoding(t.observation.bccProbability)], text: t.observation.bccProbability.display },
     valueQuantity: probabilityQuantity(t, a.findings.bccProbability, `images[${img.index}].findings.bccProbability`),
@@ -88,6 +101,7 @@ export function buildPatternObservation(ctx: BuildContext, img: AnalysedImage, p
     resourceType: 'Observation',
     id: ids.id,
     meta: aiAssertedMeta(ctx, t.profiles.dermoscopicPattern),
+    extension: [aiConfidence(t, p.probability ?? Number.NaN, present)],
     ...imageObservationBase(ctx, img),
     code: { coding: [{ system: t.codeSystems.dermoscopicPattern.url, code: p.id, display: p.display }], text: p.display },
     valueBoolean: present,

@@ -41,14 +41,20 @@ const terminologySchema = z
       interpretation: z.object({ positive: coding, negative: coding }),
     }),
     media: z.object({ type: coding, sourceImageExtension: uri, explainedOutputExtension: uri }),
-    device: z.object({ modelSha256IdentifierSystem: uri, modelManifestSha256IdentifierSystem: uri, typeText: z.string().min(1) }),
+    device: z.object({ modelSha256IdentifierSystem: uri, modelManifestSha256IdentifierSystem: uri }),
     aiTransparency: z.object({
       securityLabel: coding,
       deviceProfile: uri,
       provenanceProfile: uri,
+      modelCardProfile: uri,
       deviceType: coding,
       aiKindExtension: uri,
-      aiKinds: z.array(coding),
+      aiKinds: z.array(coding).min(1),
+      modelCardExtension: uri,
+      confidenceExtension: uri,
+      modelCardType: coding,
+      modelCardMarkdownCategory: coding,
+      modelCardContentType: z.literal('text/markdown'),
       provenanceAgentType: coding,
       provenanceActivity: coding,
       inputEntityRole: z.enum(ENTITY_ROLES),
@@ -89,6 +95,14 @@ export function parseTerminology(json: unknown, source = 'terminology'): Termino
 
 export async function loadTerminology(path: string = DEFAULT_TERMINOLOGY): Promise<Terminology> {
   return parseTerminology(await readJsonFile(path, 'terminology file'), path);
+}
+
+/**
+ * The Coding an element fixed "exactly" to system and code takes (AI Transparency IG Device.type,
+ * Provenance agent role, model card type): a display or a text would make it differ from the fixed value.
+ */
+export function toExactCoding(c: { readonly system: string; readonly code: string }): Coding {
+  return { system: c.system, code: c.code };
 }
 
 /** A FHIR Coding from a terminology entry, without our bookkeeping fields (verifiedFrom). */

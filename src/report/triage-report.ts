@@ -1,4 +1,4 @@
-import type { CodeableConcept, Device, DiagnosticReport, Media, Observation, Provenance, Reference, ServiceRequest } from 'fhir/r4';
+import type { CodeableConcept, Device, DiagnosticReport, DocumentReference, Media, Observation, Provenance, Reference, ServiceRequest } from 'fhir/r4';
 import type { ImageAnalysis, ImageResult } from '../analysis/analyze-images.ts';
 import type { OutputHeatmap } from '../explain/output-heatmaps.ts';
 import type { PatternFinding } from '../model/findings.ts';
@@ -79,6 +79,8 @@ export interface TriageResources {
   readonly observations: readonly Observation[];
   readonly media: readonly Media[];
   readonly device: Device;
+  /** The model card (AI Transparency IG AI-ModelCard) the Device and the Provenance refer to. */
+  readonly modelCard: DocumentReference;
   readonly provenance: Provenance;
 }
 

@@ -98,7 +98,7 @@ describe('toCard', () => {
     assert.equal(created.length, actions.length);
     assert.deepEqual(
       [...new Set(created.map((r) => r.resourceType))].sort(),
-      ['Device', 'DiagnosticReport', 'Media', 'Observation', 'Provenance'],
+      ['Device', 'DiagnosticReport', 'DocumentReference', 'Media', 'Observation', 'Provenance'],
     );
     assert.ok(actions.every((a) => a.type === 'create' && a.description.length > 0));
     // CDS Hooks infers fullUrl <fhirServer>/Type/id: references must be Type/id of another action's resource.
@@ -121,7 +121,8 @@ describe('toCard', () => {
     const c = toCard(report, options({ systemActions: true }));
     assert.equal(c.suggestions, undefined);
     assert.equal(c.selectionBehavior, undefined);
-    assert.equal(toSystemActions(report).length, 1 + report.resources.observations.length + report.resources.media.length + 2);
+    // The report, Observations, Media, the Device, its model card and the Provenance.
+    assert.equal(toSystemActions(report).length, 1 + report.resources.observations.length + report.resources.media.length + 3);
   });
 
   it('has uuid, source with the model card and topic, override reasons with displays, and the viewer link', () => {

@@ -78,10 +78,10 @@ describe('buildTriageReport: failed images', () => {
     assert.equal(JSON.stringify(withGate.resources.observations).includes('Media/img-3'), false, 'no score is recorded for a refused image');
   });
 
-  it('leaves it out of the Provenance inputs', () => {
+  it('leaves it out of the Provenance inputs (the images read, then the model card)', () => {
     assert.deepEqual(
       r.resources.provenance.entity?.map((e) => e.what.reference),
-      ['Media/img-1'],
+      ['Media/img-1', `urn:uuid:${r.resources.modelCard.id ?? ''}`],
     );
   });
 

@@ -8,21 +8,29 @@ Description: "The AI Transparency AIKind extension is present, with a valueCodea
 Expression: "extension.where(url = 'http://hl7.org/fhir/uv/aitransparency/StructureDefinition/aitransparency.AIKind').exists() and extension.where(url = 'http://hl7.org/fhir/uv/aitransparency/StructureDefinition/aitransparency.AIKind').all(value.ofType(CodeableConcept).exists())"
 Severity: #error
 
+Invariant: bcc-device-3
+Description: "The AI Transparency modelCardDescription extension refers to the model card (an AI-ModelCard DocumentReference)"
+Expression: "extension.where(url = 'http://hl7.org/fhir/uv/aitransparency/StructureDefinition/aitransparency.modelCardDescription').exists() and extension.where(url = 'http://hl7.org/fhir/uv/aitransparency/StructureDefinition/aitransparency.modelCardDescription').all(value.ofType(Reference).reference.exists())"
+Severity: #error
+
 Profile: AiModelDevice
 Parent: Device
 Id: ai-model-device
 Title: "AI model Device"
 Description: """
 The installed BCC-CDS model, after the AI Transparency on FHIR "AI Device" (type Artificial-Intelligence,
-AIKind extension, name and version), with the SHA-256 of the ONNX file as identifier so a result can be
-traced to the exact weights. Intended use, licence and limits are in note. Derived from R4 Device, not
-from the IG's AI-Device (see fhir-profiles/README.md).
+fixed exactly as the IG fixes it; AIKind extensions; the model card by modelCardDescription; name and
+version), with the SHA-256 of the ONNX file as identifier so a result can be traced to the exact weights.
+Intended use, licence and limits are also in note. Derived from R4 Device; the resource also claims the
+IG's AI-Device, which the validator loads from fhir-profiles/aitransparency (see fhir-profiles/README.md).
 """
-// AIKind is the IG's extension. Its definition is not in the offline cache and FSH allows no
-// inline extension slice in a profile, so an invariant requires it instead of a slice.
-* obeys bcc-device-1 and bcc-device-2
+// AIKind and modelCardDescription are the IG's extensions. The IG is built into
+// fhir-profiles/aitransparency (npm run ig) but is not a SUSHI dependency of this project, and FSH
+// allows no inline extension slice in a profile, so invariants require them instead of slices; the
+// IG's AI-Device, claimed too, slices them.
+* obeys bcc-device-1 and bcc-device-2 and bcc-device-3
 * extension MS
-* extension ^short = "AI Transparency AIKind (http://hl7.org/fhir/uv/aitransparency/StructureDefinition/aitransparency.AIKind): the kind of AI"
+* extension ^short = "AI Transparency AIKind (the kinds of AI) and modelCardDescription (the model card DocumentReference)"
 * identifier ^slicing.discriminator.type = #value
 * identifier ^slicing.discriminator.path = "system"
 * identifier ^slicing.rules = #open
@@ -40,7 +48,8 @@ from the IG's AI-Device (see fhir-profiles/README.md).
 * deviceName.name MS
 * deviceName.type MS
 * type 1..1 MS
-* type = $AIdeviceTypeCS#Artificial-Intelligence
+* type = $AIdeviceTypeCS#Artificial-Intelligence (exactly)
+* type ^comment = "Fixed exactly, as the IG's AI-Device fixes it: system and code, no display, no text"
 * version 1..* MS
 * version.value MS
 * note MS

@@ -1,6 +1,6 @@
 Invariant: bcc-provenance-1
-Description: "Exactly one agent is the AI model: role Artificial-Intelligence (AIdeviceTypeCS), type author"
-Expression: "agent.where(role.coding.where(system = 'http://hl7.org/fhir/uv/aitransparency/CodeSystem/AIdeviceTypeCS' and code = 'Artificial-Intelligence').exists() and type.coding.where(system = 'http://terminology.hl7.org/CodeSystem/provenance-participant-type' and code = 'author').exists() and who.exists()).count() = 1"
+Description: "Exactly one agent is the AI model: role Artificial-Intelligence (AIdeviceTypeCS, system and code only, as the IG's agent:AIagent fixes it), type author"
+Expression: "agent.where(role.where(coding.count() = 1 and text.empty() and coding.where(system = 'http://hl7.org/fhir/uv/aitransparency/CodeSystem/AIdeviceTypeCS' and code = 'Artificial-Intelligence' and display.empty()).exists()).exists() and type.coding.where(system = 'http://terminology.hl7.org/CodeSystem/provenance-participant-type' and code = 'author').exists() and who.exists()).count() = 1"
 Severity: #error
 
 Profile: AiProvenance
@@ -9,9 +9,10 @@ Id: ai-provenance
 Title: "AI Provenance"
 Description: """
 Which resources the model produced (target), when, from which images (entity, role derivation), under
-which policy, with the model Device as the authoring agent; after the AI Transparency on FHIR
-"AI Provenance". The model agent is required by invariant bcc-provenance-1 instead of the IG's
-agent slice on who.resolve() (see fhir-profiles/README.md).
+which policy and rule file, with the model Device as the authoring agent and the model card as an
+entity; after the AI Transparency on FHIR "AI Provenance", which the resource claims too. The model
+agent is required by invariant bcc-provenance-1 instead of the IG's agent slice on the repeating role
+(see fhir-profiles/README.md).
 """
 * obeys bcc-provenance-1
 * target 1..* MS
@@ -19,6 +20,7 @@ agent slice on who.resolve() (see fhir-profiles/README.md).
 * occurred[x] 1..1 MS
 * occurred[x] only dateTime
 * policy 1..* MS
+* policy ^short = "The decision-support policy, and the rule file that made the triage (<rules base><rules id>|<version>)"
 * reason ^slicing.discriminator.type = #pattern
 * reason ^slicing.discriminator.path = "$this"
 * reason ^slicing.rules = #open
@@ -32,6 +34,6 @@ agent slice on who.resolve() (see fhir-profiles/README.md).
 * agent.who MS
 * agent.who only Reference(AiModelDevice or Practitioner or PractitionerRole or Organization)
 * entity 1..* MS
-* entity ^short = "The dermoscopic images the model read"
+* entity ^short = "The dermoscopic images the model read, and the model card (AI-ModelCard DocumentReference)"
 * entity.role = #derivation (exactly)
 * entity.what MS

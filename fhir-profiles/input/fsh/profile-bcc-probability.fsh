@@ -3,6 +3,11 @@ Description: "A probability is a number in [0, 1]"
 Expression: "value.exists() and value >= 0 and value <= 1"
 Severity: #error
 
+Invariant: bcc-observation-1
+Description: "Exactly one AI Transparency AIconfidence extension, a valueDecimal in [0, 1]"
+Expression: "extension.where(url = 'http://hl7.org/fhir/uv/aitransparency/StructureDefinition/AIconfidence').count() = 1 and extension.where(url = 'http://hl7.org/fhir/uv/aitransparency/StructureDefinition/AIconfidence').all(value.ofType(decimal).exists() and value >= 0 and value <= 1)"
+Severity: #error
+
 Profile: BccProbabilityObservation
 Parent: Observation
 Id: bcc-probability

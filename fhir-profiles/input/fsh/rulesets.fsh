@@ -11,6 +11,9 @@ RuleSet: AiAssertedLabel
 // What the BCC probability and the pattern Observations of one image share (src/report/probability-observations.ts).
 RuleSet: ImageObservation
 * insert AiAssertedLabel
+* obeys bcc-observation-1
+* extension MS
+* extension ^short = "AI Transparency AIconfidence: the model's probability that the reported interpretation (positive / present, or negative / absent) is right"
 * status MS
 * status ^comment = "preliminary as emitted (model output nobody has reviewed); the reviewing dermatologist may make it final"
 * category ^slicing.discriminator.type = #pattern

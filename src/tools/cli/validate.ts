@@ -2,14 +2,17 @@
  * npm run validate -- <file.json|bundle.json ...> [--verbose] [--profiles <dir>]
  * Checks FHIR R4 JSON against R4 and the BCC-CDS profiles its meta.profile names (a Bundle: every
  * entry, and the links between entries). Prints `<file>: OK` or one line per error and warning
- * (`--verbose` adds informational notes). Exit 0 when no file has an error, 1 when one has, 2 on
- * bad usage. Offline: the profiles are read from fhir-profiles/fsh-generated/resources.
+ * (`--verbose` adds informational notes), then what the validator did not check: the constructs of
+ * the claimed profiles it cannot evaluate (named, never passed silently) and its general limits.
+ * Exit 0 when no file has an error, 1 when one has, 2 on bad usage. Offline: the profiles are read
+ * from fhir-profiles/fsh-generated/resources and fhir-profiles/aitransparency/resources (`npm run ig`).
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { OperationOutcomeIssue } from 'fhir/r4';
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
 import { describeOutcome, OperationOutcomeError } from '../../common/outcomes.ts';
 import { loadResourceValidator } from '../profiles/validate-resource.ts';
+import { GENERAL_LIMITS, uncheckedNotes } from '../profiles/unchecked.ts';
 import { errorIssues, formatIssue } from '../profiles/validation-issues.ts';
 
 const USAGE = 'usage: npm run validate -- <file.json|bundle.json ...> [--verbose] [--profiles <dir>]\n';
@@ -23,7 +26,7 @@ async function readJsonFile(path: string): Promise<{ ok: true; json: unknown } |
 }
 
 function shown(issues: readonly OperationOutcomeIssue[], verbose: boolean): OperationOutcomeIssue[] {
-  return issues.filter((i) => i.code !== 'informational' && (verbose || i.severity !== 'information'));
+  return issues.filter((i) => i.code !== 'informational' && (verbose || i.severity !== 'information') && !(i.severity === 'information' && i.code === 'not-supported'));
 }
 
 async function main(): Promise<number> {
@@ -37,6 +40,7 @@ async function main(): Promise<number> {
   }
   const validator = await loadResourceValidator(values.profiles);
   let failed = false;
+  const outcomes: OperationOutcome[] = [];
   for (const file of positionals) {
     const read = await readJsonFile(file);
     if (!read.ok) {
@@ -45,6 +49,7 @@ async function main(): Promise<number> {
       continue;
     }
     const outcome = validator.validateResource(read.json);
+    outcomes.push(outcome);
     const errors = errorIssues(outcome);
     failed ||= errors.length > 0;
     const lines = shown(outcome.issue, values.verbose);
@@ -54,6 +59,14 @@ async function main(): Promise<number> {
     for (const i of lines) {
       process.stdout.write(`${file}: ${formatIssue(i)}\n`);
     }
+  }
+  const notes = uncheckedNotes(outcomes);
+  process.stdout.write(`not checked by this validator (${notes.length ? 'in the profiles these files claim' : 'nothing specific to these files'}; --verbose shows where):\n`);
+  for (const n of notes) {
+    process.stdout.write(`  - ${n}\n`);
+  }
+  for (const l of GENERAL_LIMITS) {
+    process.stdout.write(`  - ${l}\n`);
   }
   return failed ? 1 : 0;
 }

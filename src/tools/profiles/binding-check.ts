@@ -53,15 +53,26 @@ function inExpansion(key: string, expansion: Expansion): boolean {
 /**
  * Required bindings, which Medplum's validator does not enforce. A CodeableConcept passes when one
  * of its codings is in the value set (R4: further codings are translations). Value sets that cannot
- * be enumerated offline (BCP-13 mime types, all of SNOMED CT) are skipped: the profiles fix those
- * elements by pattern where it matters (heatmap Media contentType).
+ * be enumerated offline (BCP-13 mime types, all of SNOMED CT, THO value sets not in R4) are not
+ * checked and say so (information, not-supported): the profiles fix those elements by pattern where
+ * it matters (heatmap Media contentType).
  */
 export function checkRequiredBindings(values: readonly BoundValue[], expander: ValueSetExpander): OperationOutcomeIssue[] {
   const issues: OperationOutcomeIssue[] = [];
   for (const v of values) {
     const carried = carriedCodes(v.type, v.value);
     const expansion = carried ? expander.expand(v.valueSet) : undefined;
-    if (!carried || !expansion) {
+    if (!carried) {
+      continue;
+    }
+    if (!expansion) {
+      // Said, not passed silently: the value may or may not be in the value set.
+      issues.push({
+        severity: 'information',
+        code: 'not-supported',
+        details: { text: `not checked: required binding to ${stripVersion(v.valueSet)} (the value set cannot be expanded offline)` },
+        expression: [v.path],
+      });
       continue;
     }
     if (!carried.some((k) => inExpansion(k, expansion))) {

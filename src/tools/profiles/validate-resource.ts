@@ -7,9 +7,12 @@ import { checkChoiceTypes } from './choice-types.ts';
 import type { TerminologySource } from './core-terminology.ts';
 import { createCoreTerminology, layerTerminology } from './core-terminology.ts';
 import { createExpander, stripVersion } from './expand-value-set.ts';
+import { checkDeferredSlicing, slicingView } from './deferred-slicing.ts';
 import { checkExtensionSlices } from './extension-slices.ts';
+import { checkKnownExtensions } from './known-extensions.ts';
 import type { ProfileSet } from './profile-set.ts';
-import { loadProfileSet } from './profile-set.ts';
+import { DEFAULT_PROFILE_DIR, loadProfileSet } from './profile-set.ts';
+import { IG_RESOURCE_DIR } from './ig-build-record.ts';
 import { ensureR4Types, resourceTypesIn } from './r4-definitions.ts';
 import type { ResourceValidator, ValidateOptions } from './resource-validator.ts';
 import { validateBundle } from './validate-bundle.ts';
@@ -38,7 +41,8 @@ function runMedplum(resource: MedplumResource, sd: StructureDefinition | undefin
   const tokens: Record<string, { type: string; value: unknown; path: string }[]> = {};
   let issues: OperationOutcomeIssue[];
   try {
-    issues = validateWithMedplum(resource, { ...(sd ? { profile: sd } : {}), collect: { tokens } }).map(fromMedplumIssue);
+    // The profile without the slicings Medplum cannot take (deferred-slicing.ts checks or names them).
+    issues = validateWithMedplum(resource, { ...(sd ? { profile: slicingView(sd).medplum } : {}), collect: { tokens } }).map(fromMedplumIssue);
   } catch (err) {
     if (err instanceof MedplumOutcomeError) {
       issues = err.outcome.issue.map(fromMedplumIssue);
@@ -61,7 +65,7 @@ function isUrnReferenceWarning(i: OperationOutcomeIssue): boolean {
   return i.severity === 'warning' && (i.details?.text ?? '').startsWith("Invalid reference: got \"urn:");
 }
 
-/** Which of meta.profile we hold; the rest (the AI Transparency IG's, a hospital's) are noted, not checked. */
+/** Which of meta.profile we hold (ours, the AI Transparency IG's); the rest (a hospital's) are noted, not checked. */
 function claimedProfiles(resource: MedplumResource, profiles: ProfileSet): { readonly ours: StructureDefinition[]; readonly others: string[] } {
   const claimed = (resource.meta?.profile ?? []).filter((p): p is string => typeof p === 'string');
   const ours: StructureDefinition[] = [];
@@ -98,10 +102,10 @@ export function createResourceValidator(profiles: ProfileSet): ResourceValidator
     const issues: OperationOutcomeIssue[] = [];
     const bound: BoundValue[] = [];
     for (const url of others) {
-      issues.push(issue('information', 'not-supported', `${type}.meta.profile`, `profile ${url} is not loaded here; checked against R4${ours.length ? ' and the BCC-CDS profiles' : ''} only`));
+      issues.push(issue('information', 'not-supported', `${type}.meta.profile`, `not checked: profile ${url} is not loaded here; checked against R4${ours.length ? ' and the loaded profiles it claims' : ''} only`));
     }
     if (!ours.length && options.requireProfile) {
-      issues.push(issue('error', 'required', `${type}.meta.profile`, `names no BCC-CDS profile (${[...profiles.structureDefinitions.values()].filter((s) => s.kind === 'resource').map((s) => s.url).join(', ')})`));
+      issues.push(issue('error', 'required', `${type}.meta.profile`, `names no loaded profile (${[...profiles.structureDefinitions.values()].filter((s) => s.kind === 'resource').map((s) => s.url).join(', ')})`));
     }
     const mismatched = ours.filter((sd) => sd.type !== type);
     for (const sd of mismatched) {
@@ -117,7 +121,11 @@ export function createResourceValidator(profiles: ProfileSet): ResourceValidator
       const slices = checkExtensionSlices(resource, sd);
       issues.push(...slices.issues);
       bound.push(...slices.boundValues);
+      issues.push(...checkDeferredSlicing(resource, sd));
     }
+    const extensions = checkKnownExtensions(resource, type, profiles);
+    issues.push(...extensions.issues);
+    bound.push(...extensions.boundValues);
     issues.push(...checkRequiredBindings(bound, expander));
     return toOutcome(dedupeIssues(issues));
   }
@@ -133,9 +141,12 @@ export function createResourceValidator(profiles: ProfileSet): ResourceValidator
   return validator;
 }
 
-/** Loads our snapshots (default: fhir-profiles/fsh-generated/resources) and indexes R4. */
+/**
+ * Loads our snapshots (default: fhir-profiles/fsh-generated/resources) and the AI Transparency
+ * IG's (fhir-profiles/aitransparency/resources, always), and indexes R4.
+ */
 export async function loadResourceValidator(profileDir?: string): Promise<ResourceValidator> {
-  return createResourceValidator(await loadProfileSet(profileDir));
+  return createResourceValidator(await loadProfileSet([profileDir ?? DEFAULT_PROFILE_DIR, IG_RESOURCE_DIR]));
 }
 
 let shared: Promise<ResourceValidator> | undefined;

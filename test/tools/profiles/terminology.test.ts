@@ -8,12 +8,14 @@ import { codeKey } from '../../../src/tools/profiles/expand-value-set.ts';
 import { DEFAULT_REFERRAL_CODES, loadReferralValueSet } from '../../../src/referral/referral-value-set.ts';
 import { DEFAULT_TERMINOLOGY, loadTerminology } from '../../../src/report/terminology.ts';
 import { loadRuleSet } from '../../../src/rules/rule-set.ts';
+import { DEFAULT_PROFILE_DIR, loadProfileSet } from '../../../src/tools/profiles/profile-set.ts';
 import { validator } from './helpers.ts';
 
 const manifest = await loadManifest(DEFAULT_MODEL_MANIFEST);
 const rules = await loadRuleSet(DEFAULT_RULES);
 const terminology = await loadTerminology();
-const profiles = validator.profiles;
+/** Ours only: the AI Transparency IG's are checked in ai-transparency.test.ts. */
+const profiles = await loadProfileSet(DEFAULT_PROFILE_DIR);
 
 function codeSystem(url: string): CodeSystem {
   const cs = profiles.codeSystems.get(url);

@@ -30,6 +30,11 @@ describe('npm run validate', () => {
     assert.match(r.stdout, new RegExp(`${good.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: OK`));
     assert.match(r.stdout, /broken-media\.json: error Media\.content\.contentType: Value did not match expected pattern: expected "image\/png"/);
     assert.match(r.stdout, /not-json\.json: error cannot read JSON/);
+    // What it could not check is listed, never passed silently: the Bundle's Provenance claims the
+    // AI Transparency IG's AI-Provenance, whose entity slices are discriminated by profile.
+    assert.match(r.stdout, /^not checked by this validator/m);
+    assert.match(r.stdout, /^ {2}- Provenance\.entity sliced by discriminator profile on what\.resolve\(\)/m);
+    assert.match(r.stdout, /^ {2}- bindings weaker than required/m);
   });
 
   it('exits 0 when every file is valid, and 2 without files', async () => {
