@@ -6,9 +6,12 @@
  * as it does everywhere (Tab into a group, arrow keys between options); the region has a keyboard
  * alternative (an ellipse over the centre of the image). Saves with POST /annotations, one request
  * per changed pattern; the annotator's saved answers come from GET /annotations?report=.
+ * Launched as a SMART app, the annotator is whoever signed in at the EHR: every call carries the
+ * id_token as `Authorization: Bearer` and the service verifies it (401: sign in again; 403: not an
+ * annotator). In the sandbox's own viewer page, a named demo annotator instead.
  */
 import { h, say } from './dom.js';
-import { fetchJson, postJson } from './fhir.js';
+import { HttpError, fetchJson, postJson } from './fhir.js';
 
 /**
  * @typedef {'present' | 'absent' | 'cannot-tell'} AnnotationValue
@@ -20,6 +23,7 @@ import { fetchJson, postJson } from './fhir.js';
  * }} Annotation
  * @typedef {{ directory: AnnotatorDirectory, annotations: Annotation[] }} AnnotationContext
  * @typedef {{ id: string, display: string, status: 'present' | 'absent' | 'not-assessed' }} PatternRef
+ * @typedef {{ token?: string, id: string, name: string }} SignedIn the SMART launch's user: the id_token and who it names
  */
 
 /** @type {readonly { value: AnnotationValue, label: string }[]} */
@@ -36,14 +40,39 @@ const MASK_WIDTH = 320;
 const BRUSH_RADIUS = 14;
 
 /**
+ * @param {SignedIn | undefined} user
+ * @returns {Record<string, string>}
+ */
+function bearer(user) {
+  return user?.token ? { authorization: `Bearer ${user.token}` } : {};
+}
+
+/**
+ * What a refused call means for the person at the viewer; nothing was stored.
+ * @param {unknown} err
+ * @param {SignedIn | undefined} user
+ * @returns {string}
+ */
+function explainRefusal(err, user) {
+  if (user && err instanceof HttpError && err.status === 401) {
+    return 'Sign in as an annotator: the service did not accept your sign-in (expired, or not from an identity provider it trusts). Open the viewer again from the card in the EHR. Nothing was saved.';
+  }
+  if (user && err instanceof HttpError && err.status === 403) {
+    return `Sign in as an annotator: you are signed in as ${user.name}, who does not have the annotator role. Nothing was saved.`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
  * The directory and this report's annotations, fetched once for every image's panel.
  * @param {string} reportId
+ * @param {SignedIn} [user] the SMART launch's user (its id_token), when there is one
  * @returns {Promise<AnnotationContext>}
  */
-export async function loadAnnotationContext(reportId) {
+export async function loadAnnotationContext(reportId, user) {
   const [directory, list] = await Promise.all([
     fetchJson('/annotations/annotators'),
-    fetchJson(`/annotations?report=${encodeURIComponent(reportId)}`),
+    fetchJson(`/annotations?report=${encodeURIComponent(reportId)}`, { headers: bearer(user) }),
   ]);
   return {
     directory: /** @type {AnnotatorDirectory} */ (directory),
@@ -182,7 +211,8 @@ function regionCanvas(stage, patternId, display) {
 /**
  * @param {{
  *   reportId: string, image: string, index: number, patterns: readonly PatternRef[],
- *   model: { name: string, version: string }, stage: HTMLElement | null, context: Promise<AnnotationContext>
+ *   model: { name: string, version: string }, stage: HTMLElement | null, context: Promise<AnnotationContext>,
+ *   user?: SignedIn
  * }} opts
  * @returns {HTMLElement}
  */
@@ -205,7 +235,7 @@ export function annotationPanel(opts) {
     },
     (/** @type {unknown} */ err) => {
       body.replaceChildren();
-      say(live, `Annotations cannot be shown: ${err instanceof Error ? err.message : String(err)}`, 'error');
+      say(live, opts.user && err instanceof HttpError && (err.status === 401 || err.status === 403) ? explainRefusal(err, opts.user) : `Annotations cannot be shown: ${err instanceof Error ? err.message : String(err)}`, 'error');
     },
   );
   return section;
@@ -220,23 +250,30 @@ export function annotationPanel(opts) {
 function renderForm(opts, ctx, live) {
   const n = opts.index;
   const { directory } = ctx;
-  if (directory.authentication !== 'demo' || !directory.header) {
-    return [
-      h('p', { class: 'hint' }, directory.authentication === 'off' ? 'Annotation is not configured on this service.' : 'Annotation needs a sign-in this viewer does not offer yet.'),
-    ];
+  const user = opts.user;
+  if (directory.authentication === 'off') {
+    return [h('p', { class: 'hint' }, 'Annotation is not configured on this service.')];
   }
-  const header = directory.header;
-  const remembered = storedAnnotator();
+  if (user && !user.token) {
+    return [h('p', { class: 'hint' }, 'Annotating needs your identity from the EHR (an OpenID Connect id_token), and this sign-in carried none: ask the EHR team to grant the viewer the openid scope.')];
+  }
+  if (!user && (directory.authentication !== 'demo' || !directory.header)) {
+    return [h('p', { class: 'hint' }, 'Sign in as an annotator: open this report in the viewer from the card in the EHR.')];
+  }
+  const header = directory.header ?? '';
+  const remembered = user ? user.id : storedAnnotator();
   const whoName = `annotate-${n}-annotator`;
-  const whoRadios = directory.annotators.map((a) =>
-    h('input', { type: 'radio', name: whoName, id: `${whoName}-${a.id}`, value: a.id, checked: a.id === remembered }),
-  );
-  const who = h(
-    'fieldset',
-    { class: 'annotate__who' },
-    h('legend', {}, 'Annotating as (demo annotator)'),
-    directory.annotators.map((a, k) => h('div', { class: 'choice' }, whoRadios[k], h('label', { for: `${whoName}-${a.id}` }, a.name))),
-  );
+  const whoRadios = user
+    ? []
+    : directory.annotators.map((a) => h('input', { type: 'radio', name: whoName, id: `${whoName}-${a.id}`, value: a.id, checked: a.id === remembered }));
+  const who = user
+    ? h('p', { class: 'annotate__who' }, 'Annotating as ', h('strong', {}, user.name), ' (signed in through the EHR)')
+    : h(
+        'fieldset',
+        { class: 'annotate__who' },
+        h('legend', {}, 'Annotating as (demo annotator)'),
+        directory.annotators.map((a, k) => h('div', { class: 'choice' }, whoRadios[k], h('label', { for: `${whoName}-${a.id}` }, a.name))),
+      );
 
   /** @type {{ drawButton: HTMLButtonElement, region: ReturnType<typeof regionCanvas> | undefined, regionNote: HTMLElement, regionDirty: boolean, pattern: PatternRef, radios: HTMLInputElement[], saved: Annotation | undefined }[]} */
   const rows = [];
@@ -289,7 +326,7 @@ function renderForm(opts, ctx, live) {
   const save = h('button', { type: 'submit', class: 'button button--primary' }, 'Save annotations');
   const patternsBox = h(
     'fieldset',
-    { class: 'annotate__patterns', disabled: !remembered || !directory.annotators.some((a) => a.id === remembered) },
+    { class: 'annotate__patterns', disabled: !user && (!remembered || !directory.annotators.some((a) => a.id === remembered)) },
     h('legend', { class: 'visually-hidden' }, 'Patterns'),
     h('p', { class: 'hint' }, 'A region is drawn with the pointer while "Draw region" is on; from the keyboard, "Mark whole lesion area" marks an ellipse over the centre of the image. It is saved with Present only.'),
     patternSets,
@@ -297,7 +334,7 @@ function renderForm(opts, ctx, live) {
   );
   const form = h('form', { class: 'annotate__form', novalidate: true }, who, patternsBox);
 
-  const annotator = () => whoRadios.find((r) => r.checked)?.value ?? '';
+  const annotator = () => (user ? user.id : (whoRadios.find((r) => r.checked)?.value ?? ''));
   /** Fills the radios and regions with the chosen annotator's saved answers. */
   const showSaved = () => {
     const id = annotator();
@@ -356,7 +393,7 @@ function renderForm(opts, ctx, live) {
       for (const { row, value } of changed) {
         const region = value === 'present' && row.region?.painted ? row.region.canvas.toDataURL('image/png') : undefined;
         const answer = /** @type {{ annotation: Annotation }} */ (
-          await postJson('/annotations', { report: opts.reportId, image: opts.image, pattern: row.pattern.id, value, ...(region ? { region } : {}) }, { [header]: id })
+          await postJson('/annotations', { report: opts.reportId, image: opts.image, pattern: row.pattern.id, value, ...(region ? { region } : {}) }, user ? bearer(user) : { [header]: id })
         );
         ctx.annotations = [...ctx.annotations.filter((a) => a.id !== answer.annotation.id), answer.annotation];
         row.saved = answer.annotation;
@@ -365,7 +402,7 @@ function renderForm(opts, ctx, live) {
       }
       say(live, `Saved ${done} annotation${done === 1 ? '' : 's'}.`);
     } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
+      const why = explainRefusal(err, user);
       say(live, done ? `Saved ${done}, then: ${why}` : why, 'error');
     } finally {
       busy = false;

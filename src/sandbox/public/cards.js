@@ -12,13 +12,13 @@ import { renderMarkdown } from './markdown.js';
  * @typedef {{ system?: string, code: string, display?: string }} Coding
  * @typedef {{ type: 'create' | 'update' | 'delete', description?: string, resource?: import('./fhir.js').FhirResource, resourceId?: string }} Action
  * @typedef {{ label: string, uuid?: string, isRecommended?: boolean, actions?: Action[] }} Suggestion
- * @typedef {{ label: string, url: string, type: string }} Link
+ * @typedef {{ label: string, url: string, type: string, appContext?: string }} Link
  * @typedef {{
  *   uuid?: string, summary: string, detail?: string, indicator: string,
  *   source: { label: string, url?: string, icon?: string },
  *   suggestions?: Suggestion[], selectionBehavior?: string, overrideReasons?: Coding[], links?: Link[]
  * }} Card
- * @typedef {{ serviceId: string, onApplied?: (created: string[]) => void }} CardContext
+ * @typedef {{ serviceId: string, patientId?: string, onApplied?: (created: string[]) => void }} CardContext
  */
 
 /** Words beside the colour: the indicator is never told by colour alone. */
@@ -50,6 +50,7 @@ export function renderCard(card, ctx) {
 
   const suggestions = (card.suggestions ?? []).map((s) => suggestionButton(card, s, ctx, status));
   const links = (card.links ?? []).filter((l) => l.type === 'absolute');
+  const smartLinks = (card.links ?? []).filter((l) => l.type === 'smart');
   const article = h(
     'article',
     { class: `card card--${indicator}`, 'aria-labelledby': summaryId, 'data-card-uuid': card.uuid },
@@ -62,7 +63,14 @@ export function renderCard(card, ctx) {
     detail,
     h('p', { class: 'card-source' }, 'Source: ', safeLink(card.source.label, card.source.url, { newTab: true })),
     suggestions.length ? h('div', { class: 'card-suggestions', role: 'group', 'aria-label': 'Suggestions' }, suggestions) : null,
-    links.length ? h('ul', { class: 'card-links' }, links.map((l) => h('li', {}, safeLink(l.label, l.url, { newTab: true })))) : null,
+    links.length || smartLinks.length
+      ? h(
+          'ul',
+          { class: 'card-links' },
+          smartLinks.map((l) => h('li', {}, smartLaunchButton(l, ctx, status))),
+          links.map((l) => h('li', {}, safeLink(l.label, l.url, { newTab: true }))),
+        )
+      : null,
     card.overrideReasons?.length && card.uuid ? overrideControls(card, n, ctx, status) : null,
     status,
   );
@@ -101,6 +109,42 @@ function suggestionButton(card, suggestion, ctx, status) {
     } catch (err) {
       button.disabled = false;
       say(status, `Could not apply "${suggestion.label}": ${err instanceof Error ? err.message : String(err)}`, 'error');
+    }
+  });
+  return button;
+}
+
+/**
+ * A `smart` link, launched as an EHR launches a SMART app (CDS Hooks 2.0: the client "should ensure
+ * the SMART app launch URL is populated with the appropriate SMART launch parameters"): register the
+ * launch context (the patient, and the card's appContext) with the sandbox's authorization server,
+ * then open `<url>?iss=<this FHIR server>&launch=<id>` in a new tab. The tab is opened on the click
+ * itself, before the registration answers, so no popup blocker stops it.
+ * @param {Link} link
+ * @param {CardContext} ctx
+ * @param {HTMLElement} status
+ * @returns {HTMLButtonElement}
+ */
+function smartLaunchButton(link, ctx, status) {
+  const button = h('button', { type: 'button', class: 'button', 'data-smart-link': 'true' }, link.label, h('span', { class: 'visually-hidden' }, ' (opens the SMART app in a new tab)'));
+  button.addEventListener('click', async () => {
+    const tab = window.open('', '_blank');
+    say(status, `Launching "${link.label}"…`, 'busy');
+    try {
+      const body = /** @type {{ launch: string }} */ (await postJson('/sandbox/smart/launch', { ...(ctx.patientId ? { patient: ctx.patientId } : {}), ...(link.appContext !== undefined ? { appContext: link.appContext } : {}) }));
+      const url = new URL(link.url);
+      url.searchParams.set('iss', FHIR_BASE);
+      url.searchParams.set('launch', body.launch);
+      if (tab) {
+        tab.opener = null;
+        tab.location.href = url.href;
+      } else {
+        location.assign(url.href);
+      }
+      say(status, `Launched "${link.label}" in a new tab.`);
+    } catch (err) {
+      tab?.close();
+      say(status, `Could not launch "${link.label}": ${err instanceof Error ? err.message : String(err)}`, 'error');
     }
   });
   return button;

@@ -24,6 +24,18 @@ function describeError(body) {
   return '';
 }
 
+/** A refused request: the page can tell 401 (sign in again) and 403 (not allowed) from the rest. */
+export class HttpError extends Error {
+  /**
+   * @param {string} message
+   * @param {number} status
+   */
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
 /**
  * @param {string} url
  * @param {RequestInit} [init]
@@ -41,7 +53,7 @@ export async function fetchJson(url, init = {}) {
   }
   if (!res.ok) {
     const why = describeError(body);
-    throw new Error(`${init.method ?? 'GET'} ${new URL(url, location.href).pathname}: HTTP ${res.status}${why ? ` (${why})` : ''}`);
+    throw new HttpError(`${init.method ?? 'GET'} ${new URL(url, location.href).pathname}: HTTP ${res.status}${why ? ` (${why})` : ''}`, res.status);
   }
   return body;
 }

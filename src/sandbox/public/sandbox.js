@@ -214,7 +214,7 @@ signButton.addEventListener('click', async () => {
     const cards = response.cards ?? [];
     cardsEl.replaceChildren(
       ...(cards.length
-        ? cards.map((c) => renderCard(c, { serviceId, onApplied: () => void showQueue() }))
+        ? cards.map((c) => renderCard(c, { serviceId, patientId: state.patientId, onApplied: () => void showQueue() }))
         : [h('p', { class: 'empty' }, 'The service returned no cards for this referral.')]),
     );
     say(signStatus, `Signed. The service returned ${cards.length} card${cards.length === 1 ? '' : 's'}.`);

@@ -1,13 +1,17 @@
 // @ts-check
 /**
- * /viewer/<report id>: one triage report, from the service's memory or read back from the FHIR
- * server (GET /sandbox/api/reports/<id> does either). Per image: the original with a heatmap
- * overlay per output (toggle and opacity each), the probabilities as bars, the rule trace in words.
+ * One triage report. Launched as a SMART app (/viewer/callback, then /viewer/smart): the report the
+ * card's appContext names, read from the EHR's FHIR server with this tab's access token
+ * (GET /viewer/api/report/<id>, images through /viewer/api/image). In the sandbox's own page
+ * (/viewer/<report id>): from the service's memory or read back from its FHIR server
+ * (GET /sandbox/api/reports/<id>). Per image: the original with a heatmap overlay per output
+ * (toggle and opacity each), the probabilities as bars, the rule trace in words.
  */
 import { byId, h, safeLink, say } from './dom.js';
 import { fetchJson, fhir } from './fhir.js';
 import { annotationPanel, loadAnnotationContext } from './annotate.js';
 import { MODELS_PAGE_PATH, assessedSummary, fetchRegistry, formatDate } from './registry.js';
+import { fetchWithToken, isSmartPage, smartImageUrl, smartSession } from './smart-session.js';
 
 /**
  * @typedef {{ output: string, title: string, png: string, width: number, height: number }} Overlay
@@ -30,6 +34,13 @@ const DEFAULT_OPACITY = 70;
 
 const status = byId('viewer-status', HTMLElement);
 const root = byId('report', HTMLElement);
+
+/**
+ * How this page reads a report's source image and who annotates: set once the page knows whether
+ * it was launched as a SMART app.
+ * @type {{ image: (reference: string) => Promise<string | undefined>, user?: import('./annotate.js').SignedIn, signedInAs?: string }}
+ */
+const mode = { image: sourceImageUrl };
 
 /**
  * The referral image as a blob: URL, from its FHIR Media (inline data or an attachment URL) or a
@@ -99,7 +110,7 @@ function imageStage(img, n) {
   }
   const base = h('img', { class: 'stage__base', alt: `Dermoscopic image: ${img.label}` });
   stage.append(base);
-  sourceImageUrl(img.source).then(
+  mode.image(img.source).then(
     (url) => {
       if (url) {
         base.src = url;
@@ -265,6 +276,7 @@ function imageSection(img, model, annotations) {
       model: model.model,
       stage: stage.querySelector('.stage'),
       context: annotations,
+      ...(mode.user ? { user: mode.user } : {}),
     }),
     h('h3', {}, 'Probabilities'),
     probabilityTable(img),
@@ -319,11 +331,12 @@ function modelVersionNote(version) {
  * @returns {HTMLElement[]}
  */
 function renderReport(model) {
-  const annotations = loadAnnotationContext(model.reportId);
+  const annotations = loadAnnotationContext(model.reportId, mode.user);
   const indicator = INDICATOR_BY_CATEGORY[model.category ?? ''] ?? 'info';
   const facts = /** @type {[string, Node | string][]} */ ([
     ['Status', `${model.status}${model.status === 'preliminary' ? ' (not yet reviewed by a clinician)' : ''}`],
-    ['Saved', model.origin === 'fhir' ? 'read from the FHIR server' : 'as the service answered (save it from the card to file it)'],
+    ['Saved', model.origin === 'fhir' ? (mode.user ? "read from the EHR's FHIR server" : 'read from the FHIR server') : 'as the service answered (save it from the card to file it)'],
+    ...(mode.signedInAs ? /** @type {[string, string][]} */ ([['Signed in as', mode.signedInAs]]) : []),
     ...(model.issued ? /** @type {[string, string][]} */ ([['Issued', new Date(model.issued).toLocaleString()]]) : []),
     ...(model.referral ? /** @type {[string, string][]} */ ([['Referral', model.referral]]) : []),
     ...(model.patient ? /** @type {[string, string][]} */ ([['Patient', model.patient]]) : []),
@@ -343,10 +356,26 @@ function renderReport(model) {
   ];
 }
 
+/**
+ * The report this page shows: the SMART launch's (appContext) or the one in the sandbox page's path.
+ * @returns {Promise<ViewerModel>}
+ */
+async function loadReport() {
+  if (!isSmartPage()) {
+    const id = decodeURIComponent(location.pathname.replace(/^\/viewer\//, '').replace(/\/+$/, ''));
+    return /** @type {ViewerModel} */ (await fetchJson(`/sandbox/api/reports/${encodeURIComponent(id)}`));
+  }
+  const session = await smartSession();
+  const name = session.user?.name ?? session.user?.fhirUser ?? session.user?.sub;
+  mode.image = (reference) => smartImageUrl(session, reference);
+  mode.user = { ...(session.idToken ? { token: session.idToken } : {}), id: session.user?.sub ?? '', name: name ?? 'an unnamed user' };
+  mode.signedInAs = name ? `${name} (through the EHR)` : 'a user the EHR did not name';
+  return /** @type {ViewerModel} */ (await fetchWithToken(session, `/viewer/api/report/${encodeURIComponent(session.reportId)}`));
+}
+
 async function main() {
-  const id = decodeURIComponent(location.pathname.replace(/^\/viewer\//, '').replace(/\/+$/, ''));
   try {
-    const model = /** @type {ViewerModel} */ (await fetchJson(`/sandbox/api/reports/${encodeURIComponent(id)}`));
+    const model = await loadReport();
     root.replaceChildren(...renderReport(model));
     document.title = `${model.categoryDisplay} · BCC triage result`;
     byId('report-title', HTMLElement).textContent = 'BCC triage result';
