@@ -12,6 +12,7 @@ import type { BccModel } from '../model/session.ts';
 import { gatherReferralImages } from '../referral/gather-images.ts';
 import type { ReferralImage } from '../referral/referral-images.ts';
 import { buildTriageReport } from '../report/build-triage-report.ts';
+import { renderTriagePdf, withPresentedFormPdf } from '../report/presented-form-pdf.ts';
 import type { ReferralImageOutcome, TriageReport } from '../report/triage-report.ts';
 import type { Terminology } from '../report/terminology.ts';
 import type { RuleSet } from '../rules/rule-set.ts';
@@ -45,6 +46,8 @@ export interface AssessDeps {
   readonly newId: () => string;
   /** Result viewer: the report links to `<viewerBaseUrl>/<report id>`. */
   readonly viewerBaseUrl?: string;
+  /** DiagnosticReport.presentedForm carries the report as a PDF (default true; src/report/presented-form-pdf.ts). */
+  readonly presentedFormPdf?: boolean;
 }
 
 export interface ReferralContext {
@@ -61,7 +64,7 @@ export interface ReferralContext {
 
 /**
  * One referral in, its assessment out: its images (prefetch, else the FHIR server) -> bytes ->
- * decode, gate, model, criterion, triage per image -> heatmaps -> FHIR report. A bad image degrades
+ * decode, gate, model, criterion, triage per image -> heatmaps -> FHIR report (with its PDF). A bad image degrades
  * only its own result. Throws only for what is not one image's fault: 412 when the request gives no
  * way to fetch the data, a failing model, the deadline.
  */
@@ -97,7 +100,7 @@ export async function assessReferral(deps: AssessDeps, referral: ServiceRequest,
   if (!images.some((i) => i.result.ok)) {
     return { kind: images.some((i) => !i.result.ok && i.result.rejection) ? 'not-assessable' : 'unreadable', images };
   }
-  const report = buildTriageReport({
+  const built = buildTriageReport({
     referral,
     patient: patientReference(ctx.patientId),
     images,
@@ -108,6 +111,11 @@ export async function assessReferral(deps: AssessDeps, referral: ServiceRequest,
     newId: deps.newId,
     ...(deps.viewerBaseUrl ? { viewerBaseUrl: deps.viewerBaseUrl } : {}),
   });
+  if (deps.presentedFormPdf === false) {
+    return { kind: 'assessed', images, report: built };
+  }
+  ctx.signal?.throwIfAborted();
+  const report = withPresentedFormPdf(built, await renderTriagePdf(built, images, ctx.now), ctx.now);
   return { kind: 'assessed', images, report };
 }
 

@@ -84,6 +84,15 @@ describe('assessReferral', () => {
     assert.equal(a.report.resources.report.basedOn?.[0]?.reference, 'ServiceRequest/ref-1');
     assert.equal(a.report.resources.report.issued, '2026-12-02T10:00:00.000Z');
     assert.equal(a.report.imageSummaries.length, 2);
+    const [pdf] = a.report.resources.report.presentedForm ?? [];
+    assert.equal(pdf?.contentType, 'application/pdf', 'the report carries its PDF');
+    assert.equal(Buffer.from(pdf.data ?? '', 'base64').subarray(0, 5).toString('latin1'), '%PDF-');
+  });
+
+  it('leaves the PDF out when told to', async () => {
+    const a = await assessReferral({ ...deps, presentedFormPdf: false }, referral, context([jpeg('m1', await lesionJpeg(640, 480, 3))]));
+    assert.equal(a.kind, 'assessed');
+    assert.equal(a.report.resources.report.presentedForm, undefined);
   });
 
   it('takes at most maxImagesPerReferral images', async () => {

@@ -10,6 +10,7 @@ import request from 'supertest';
 import type { Card } from '../../src/cards/card.ts';
 import { INDICATOR_BY_CATEGORY } from '../../src/cards/to-card.ts';
 import { TRIAGE_CATEGORIES } from '../../src/rules/rule-set.ts';
+import { describeRisk } from '../../src/rules/risk-statement.ts';
 import { lesionJpeg } from '../helpers/images.ts';
 import type { Harness } from './harness.ts';
 import {
@@ -152,7 +153,11 @@ describe('after the card', () => {
       const category = TRIAGE_CATEGORIES.find((c) => c === f.issued?.category);
       assert.ok(category, `a triage category: ${f.issued.category}`);
       assert.equal(INDICATOR_BY_CATEGORY[category], card.indicator, 'the stored category is the one the card showed');
-      assert.match(card.summary, new RegExp(`\\(p=${(f.issued.bccProbability ?? Number.NaN).toFixed(2)}\\)`));
+      // The stored probability is the one the card told: as its validation band in the summary, as a number in the detail.
+      const p = f.issued.bccProbability ?? Number.NaN;
+      assert.ok(m.riskBands, 'the shipped manifest has risk bands');
+      assert.ok(card.summary.includes(describeRisk(p, m.riskBands).short), card.summary);
+      assert.ok((card.detail ?? '').includes(`BCC probability ${p.toFixed(2)} (calibrated)`));
     }
     const accepted = stored.find((f) => f.outcome === 'accepted');
     const overridden = stored.find((f) => f.outcome === 'overridden');
