@@ -161,67 +161,136 @@ function maxOf(max: string): number {
   return max === '*' ? Number.POSITIVE_INFINITY : Number(max);
 }
 
-/** Checks one value/pattern slicing on a repeating path against `resource`. */
-function checkSlicing(resource: unknown, root: string, d: DeferredSlicing, profileUrl: string): OperationOutcomeIssue[] {
-  const items = locate(resource, root, d.path.split('.').slice(1));
-  const issues: OperationOutcomeIssue[] = [];
-  for (const slice of d.slices) {
-    const sliceId = `${d.id}:${slice.name}`;
-    // What makes an item a member: the slice's fixed/pattern value at each discriminator path.
-    const rules = d.discriminators.map((x) => {
+/** Finds the resource a reference names, when it can be seen (an entry of the Bundle under check). */
+export type ResolveReference = (reference: string) => Readonly<Record<string, unknown>> | undefined;
+
+const CORE_SD = 'http://hl7.org/fhir/StructureDefinition/';
+
+function note(expression: string, text: string): OperationOutcomeIssue {
+  return { severity: 'information', code: 'not-supported', details: { text: `not checked: ${text}` }, expression: [expression] };
+}
+
+function claimsAny(target: Readonly<Record<string, unknown>>, profiles: readonly string[]): boolean {
+  const meta = target.meta;
+  const claimed = isObject(meta) && Array.isArray(meta.profile) ? meta.profile : [];
+  return profiles.some((p) => claimed.includes(p));
+}
+
+function referenceAt(item: { value: unknown; path: string }, refPath: string): string | undefined {
+  const ref = locate(item.value, item.path, refPath.split('.'))[0]?.value;
+  return isObject(ref) && typeof ref.reference === 'string' ? ref.reference : undefined;
+}
+
+function targetProfilesOf(el: ElementDefinition | undefined): string[] {
+  return (el?.type ?? []).flatMap((t) => (t.code === 'Reference' ? (t.targetProfile ?? []) : [])).filter((tp) => !tp.startsWith(CORE_SD));
+}
+
+/** `true`/`false`: the item is / is not in the slice; `undefined`: it cannot be told here. */
+type Membership = (item: { value: unknown; path: string }) => boolean | undefined;
+
+/**
+ * How an item is matched to a slice: by its fixed/pattern values at value discriminator paths,
+ * or, with a resolver, by the profiles the resolved target of a `<ref>.resolve()` profile
+ * discriminator claims. Undefined when the slice gives nothing to match on.
+ */
+function membershipOf(d: DeferredSlicing, slice: DeferredSlicing['slices'][number], resolve: ResolveReference | undefined): Membership | undefined {
+  const sliceId = `${d.id}:${slice.name}`;
+  const tests: Membership[] = [];
+  for (const x of d.discriminators) {
+    if (x.type === 'value' || x.type === 'pattern') {
       const el = x.path === '$this' ? undefined : slice.elements.find((e) => e.id === `${sliceId}.${x.path}`);
-      return { path: x.path, rule: el ? fixedOrPattern(el) : undefined };
-    });
-    if (rules.some((r) => !r.rule)) {
-      issues.push({ severity: 'information', code: 'not-supported', details: { text: `not checked: slice ${slice.name} of ${d.id} (${profileUrl}) has no fixed or pattern value at its discriminator path` }, expression: [root] });
+      const rule = el ? fixedOrPattern(el) : undefined;
+      if (!rule) {
+        return undefined;
+      }
+      tests.push((item) => locate(item.value, item.path, x.path.split('.')).some((v) => meets(v.value, rule)));
       continue;
     }
-    const members = items.filter((item) => rules.every((r) => locate(item.value, item.path, r.path.split('.')).some((v) => meets(v.value, r.rule!))));
-    if (members.length < slice.min || members.length > maxOf(slice.max)) {
-      issues.push(err(d.path, `Incorrect number of values provided for slice '${slice.name}': expected ${slice.min}..${slice.max}, but found ${members.length} (${profileUrl})`));
+    const refPath = x.type === 'profile' ? /^(.+)\.resolve\(\)$/.exec(x.path)?.[1] : undefined;
+    const targets = refPath ? targetProfilesOf(slice.elements.find((e) => e.id === `${sliceId}.${refPath}`)) : [];
+    if (!resolve || !refPath || !targets.length) {
+      return undefined;
     }
-    for (const el of slice.elements) {
-      const targets = el.type?.find((t) => t.code === 'Reference')?.targetProfile?.filter((tp) => !tp.startsWith('http://hl7.org/fhir/StructureDefinition/'));
-      if (targets?.length) {
-        issues.push({ severity: 'information', code: 'not-supported', details: { text: `not checked: ${el.id ?? '?'} only Reference(${targets.join(' | ')}): the target's profile inside a slice the validator matches itself (${profileUrl})` }, expression: [d.path] });
+    tests.push((item) => {
+      const ref = referenceAt(item, refPath);
+      const target = ref ? resolve(ref) : undefined;
+      return target ? claimsAny(target, targets) : undefined;
+    });
+  }
+  return (item) => {
+    const results = tests.map((t) => t(item));
+    return results.includes(false) ? false : results.includes(undefined) ? undefined : true;
+  };
+}
+
+/** The slice's own rules on one member: required children, fixed/pattern values, reference targets. */
+function checkMember(m: { value: unknown; path: string }, sliceId: string, slice: DeferredSlicing['slices'][number], profileUrl: string, resolve: ResolveReference | undefined): OperationOutcomeIssue[] {
+  const issues: OperationOutcomeIssue[] = [];
+  for (const el of slice.elements) {
+    const segs = relativeSegments(sliceId, el);
+    if (segs.some((s) => s.includes(':') || s.includes('[x]'))) {
+      continue;
+    }
+    const found = locate(m.value, m.path, segs);
+    if (segs.length === 1 && (el.min ?? 0) > found.length) {
+      issues.push(err(`${m.path}.${segs[0] ?? ''}`, `Missing required property (slice '${slice.name}' of ${profileUrl})`));
+    }
+    const rule = fixedOrPattern(el);
+    for (const f of rule ? found : []) {
+      if (!meets(f.value, rule!)) {
+        issues.push(err(f.path, `Value did not match expected ${rule!.kind}: expected ${JSON.stringify(rule!.value)} (slice '${slice.name}' of ${profileUrl})`));
       }
     }
-    for (const m of members) {
-      for (const el of slice.elements) {
-        const segs = relativeSegments(sliceId, el);
-        if (segs.some((s) => s.includes(':') || s.includes('[x]'))) {
-          continue;
-        }
-        const found = locate(m.value, m.path, segs);
-        if (segs.length === 1 && (el.min ?? 0) > found.length) {
-          issues.push(err(`${m.path}.${segs[0] ?? ''}`, `Missing required property (slice '${slice.name}' of ${profileUrl})`));
-        }
-        const rule = fixedOrPattern(el);
-        for (const f of rule ? found : []) {
-          if (!meets(f.value, rule!)) {
-            issues.push(err(f.path, `Value did not match expected ${rule!.kind}: expected ${JSON.stringify(rule!.value)} (slice '${slice.name}' of ${profileUrl})`));
-          }
-        }
+    const targets = targetProfilesOf(el);
+    for (const f of targets.length ? found : []) {
+      const ref = isObject(f.value) && typeof f.value.reference === 'string' ? f.value.reference : undefined;
+      const target = ref && resolve ? resolve(ref) : undefined;
+      if (!target) {
+        issues.push(note(f.path, `${el.id ?? '?'} only Reference(${targets.join(' | ')}): its target cannot be resolved here: checked only when it is an entry of the Bundle under check (${profileUrl})`));
+      } else if (!claimsAny(target, targets)) {
+        issues.push(err(f.path, `${ref ?? '?'} does not claim ${targets.join(' or ')} (slice '${slice.name}' of ${profileUrl})`));
       }
     }
   }
   return issues;
 }
 
-/** Issues for the deferred slicings of one profile: checked ones, and a note for each that is not. */
-export function checkDeferredSlicing(resource: unknown, sd: StructureDefinition): OperationOutcomeIssue[] {
+/** Checks one deferred slicing against `resource`: membership, slice cardinality, each member's rules. */
+function checkSlicing(resource: unknown, root: string, d: DeferredSlicing, profileUrl: string, resolve: ResolveReference | undefined): OperationOutcomeIssue[] {
+  const items = locate(resource, root, d.path.split('.').slice(1));
+  const issues: OperationOutcomeIssue[] = [];
+  for (const slice of d.slices) {
+    const member = membershipOf(d, slice, resolve);
+    if (!member) {
+      issues.push(note(d.path, `${describeDeferred(d)}: slice ${slice.name} (${profileUrl})`));
+      continue;
+    }
+    const results = items.map((item) => ({ item, in: member(item) }));
+    const members = results.filter((r) => r.in === true).map((r) => r.item);
+    const unknown = results.filter((r) => r.in === undefined);
+    for (const u of unknown) {
+      issues.push(note(u.item.path, `whether it is in slice ${slice.name} of ${d.id}: its reference cannot be resolved here: told only when the target is an entry of the Bundle under check (${profileUrl})`));
+    }
+    const tooFew = members.length < slice.min && !unknown.length;
+    if (tooFew || members.length > maxOf(slice.max)) {
+      issues.push(err(d.path, `Incorrect number of values provided for slice '${slice.name}': expected ${slice.min}..${slice.max}, but found ${members.length} (${profileUrl})`));
+    }
+    for (const m of members) {
+      issues.push(...checkMember(m, `${d.id}:${slice.name}`, slice, profileUrl, resolve));
+    }
+  }
+  return issues;
+}
+
+/**
+ * Issues for the deferred slicings of one profile. Value slices on a repeating path are checked;
+ * profile-discriminated ones too when `resolve` can find the references' targets (inside a Bundle);
+ * whatever cannot be told is a "not checked" note, never a silent pass.
+ */
+export function checkDeferredSlicing(resource: unknown, sd: StructureDefinition, resolve?: ResolveReference): OperationOutcomeIssue[] {
   const root = sd.type ?? '';
   return slicingView(sd).deferred.flatMap((d) =>
-    d.checkable
-      ? checkSlicing(resource, root, d, sd.url ?? '')
-      : [
-          {
-            severity: 'information' as const,
-            code: 'not-supported' as const,
-            details: { text: `not checked: ${describeDeferred(d)} (${sd.url ?? '?'})` },
-            expression: [d.path],
-          },
-        ],
+    d.checkable || resolve ? checkSlicing(resource, root, d, sd.url ?? '', resolve) : [note(d.path, `${describeDeferred(d)} (${sd.url ?? '?'})`)],
   );
 }
 

@@ -18,7 +18,8 @@ function entriesOf(bundle: Readonly<Record<string, unknown>>): BundleEntryRef[] 
 
 /**
  * A Bundle (the report's transaction, a card's resources): the Bundle itself against R4, every entry
- * against its profiles (issues relocated to `Bundle.entry[i].resource...`), and the links between
+ * against its profiles (issues relocated to `Bundle.entry[i].resource...`; references to other
+ * entries resolved, for slices discriminated by the target's profile), and the links between
  * entries (unresolved `urn:uuid:` references, targets that do not claim the profile a reference asks for).
  */
 export function validateBundle(validator: ResourceValidator, bundle: unknown, options: ValidateOptions = {}): OperationOutcome {
@@ -29,9 +30,11 @@ export function validateBundle(validator: ResourceValidator, bundle: unknown, op
   // The Bundle's own check walks into each entry against the base types only; those findings
   // come again, against the profiles, from the per-entry pass.
   const own = validator.validateShallow(bundle).issue.filter((i) => !(i.expression ?? []).some((e) => /^Bundle\.entry\[\d+\]\.resource\./.test(e)) && i.code !== 'informational');
+  const byFullUrl = new Map(entries.flatMap((e) => (e.fullUrl ? [[e.fullUrl, e.resource] as const] : [])));
+  const entryOptions: ValidateOptions = { ...options, resolve: (reference) => byFullUrl.get(reference) };
   const perEntry: OperationOutcomeIssue[] = entries.flatMap((e) =>
     validator
-      .validateResource(e.resource, options)
+      .validateResource(e.resource, entryOptions)
       .issue.filter((i) => i.code !== 'informational')
       .map((i) => relocateIssue(i, `Bundle.entry[${e.index}].resource`)),
   );

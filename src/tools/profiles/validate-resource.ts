@@ -121,7 +121,7 @@ export function createResourceValidator(profiles: ProfileSet): ResourceValidator
       const slices = checkExtensionSlices(resource, sd);
       issues.push(...slices.issues);
       bound.push(...slices.boundValues);
-      issues.push(...checkDeferredSlicing(resource, sd));
+      issues.push(...checkDeferredSlicing(resource, sd, options.resolve));
     }
     const extensions = checkKnownExtensions(resource, type, profiles);
     issues.push(...extensions.issues);

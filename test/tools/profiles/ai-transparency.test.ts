@@ -121,6 +121,32 @@ describe('the validator on the IG\'s constructs', () => {
     assert.ok(lines.some((l) => l.startsWith('error DocumentReference.type')), lines.join('\n'));
   });
 
+  it('inside a Bundle it resolves the entries: AI-Provenance entity slices by the target\'s profile, and the AI agent\'s Device', () => {
+    const bundle = toTransactionBundle(report);
+    const entries = bundle.entry ?? [];
+    const at = (type: string): number => entries.findIndex((e) => e.resource?.resourceType === type);
+    const quiet = validator.validateBundle(bundle);
+    assertValid(quiet, 'transaction Bundle');
+    const notes = uncheckedNotes([quiet]);
+    assert.ok(!notes.some((n) => n.startsWith('Provenance.entity sliced by')), notes.join('\n'));
+    assert.ok(!notes.some((n) => n.includes('AIagent.who')), notes.join('\n'));
+    // The EHR's images are not entries: whether they are model cards is said to be unknown.
+    assert.ok(notes.some((n) => n.startsWith('whether it is in slice modelCard of Provenance.entity')), notes.join('\n'));
+
+    const broken = copy(bundle);
+    const prov = broken.entry?.[at('Provenance')]?.resource;
+    const doc = broken.entry?.[at('DocumentReference')]?.resource;
+    const dev = broken.entry?.[at('Device')]?.resource;
+    assert.ok(prov?.resourceType === 'Provenance' && doc?.resourceType === 'DocumentReference' && dev?.resourceType === 'Device');
+    const cardEntity = (prov.entity ?? []).findIndex((e) => e.what.reference === `urn:uuid:${r.modelCard.id ?? ''}`);
+    prov.entity![cardEntity]!.role = 'source';
+    dev.meta = { profile: [terminology.profiles.aiModelDevice] };
+    const lines = errorLines(validator.validateBundle(broken));
+    const p = `Bundle.entry[${at('Provenance')}].resource`;
+    assert.ok(lines.some((l) => l.startsWith(`error ${p}.entity[${cardEntity}].role`) && l.includes("slice 'modelCard'")), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith(`error ${p}.agent[0].who`) && l.includes('does not claim http://hl7.org/fhir/uv/aitransparency/StructureDefinition/AI-Device')), lines.join('\n'));
+  });
+
   it('names what it cannot check (the profile-discriminated entity slices, unexpandable bindings) instead of passing silently', () => {
     const notes = uncheckedNotes([validator.validateResource(r.provenance), validator.validateResource(r.modelCard)]);
     assert.ok(notes.some((n) => n.startsWith('Provenance.entity sliced by discriminator profile on what.resolve()')), notes.join('\n'));
