@@ -7,7 +7,7 @@
  * report, image, annotation; and the refusals on the way.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import type { Bundle, FhirResource, OperationOutcome } from 'fhir/r4';
 import type { Card } from '../../src/cards/card.ts';
 import { VIEWER_SMART_LINK_LABEL } from '../../src/cards/to-card.ts';
 import { createLogger } from '../../src/common/logger.ts';
-import { DEFAULT_CONFIG } from '../../src/config.ts';
+import { DEFAULT_CONFIG, PROJECT_ROOT } from '../../src/config.ts';
 import { createSandboxService } from '../../src/sandbox/sandbox-service.ts';
 import { SMART_BASE_PATH } from '../../src/sandbox/smart-auth-server.ts';
 import { telangiectaticLesionJpeg } from '../../src/sandbox/synthetic-lesion.ts';
@@ -28,6 +28,14 @@ import type { ViewerModel } from '../../src/viewer/viewer-model.ts';
 import { freeLoopbackPort } from '../support/free-port.ts';
 
 const CLIENT_ID = 'bcc-cds-viewer';
+
+const openapi = JSON.parse(await readFile(`${PROJECT_ROOT}/cds-hooks/openapi.json`, 'utf8')) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+/** Every viewer answer this test sees, by documented path: each must be listed in cds-hooks/openapi.json. */
+const answered: { path: string; method: string; status: number }[] = [];
+function noted(res: Response, path: string, method = 'get'): Response {
+  answered.push({ path, method, status: res.status });
+  return res;
+}
 
 interface Running {
   readonly base: string;
@@ -163,7 +171,7 @@ describe('the viewer as a SMART app, EHR launch over HTTP (sandbox EHR, producti
 
   /** Launch, authorize as `user` (the form a person submits), back at the callback: the code, state and the launch cookie. */
   async function signIn(launchUrl: string, launch: string, user: string): Promise<{ code: string; state: string; cookie: string; authorize: URL }> {
-    const started = await fetch(`${launchUrl}?iss=${encodeURIComponent(fhirBase)}&launch=${encodeURIComponent(launch)}`, { redirect: 'manual' });
+    const started = noted(await fetch(`${launchUrl}?iss=${encodeURIComponent(fhirBase)}&launch=${encodeURIComponent(launch)}`, { redirect: 'manual' }), '/viewer/launch');
     assert.equal(started.status, 302, await started.clone().text());
     const authorize = new URL(started.headers.get('location') ?? '');
     const cookie = cookiesOf(started);
@@ -201,10 +209,10 @@ describe('the viewer as a SMART app, EHR launch over HTTP (sandbox EHR, producti
     assert.match(p.code_challenge ?? '', /^[A-Za-z0-9_-]{43}$/);
 
     // The callback page, then the exchange the page makes.
-    const callbackPage = await fetch(`${cds.base}/viewer/callback?code=${code}&state=${state}`);
+    const callbackPage = noted(await fetch(`${cds.base}/viewer/callback?code=${code}&state=${state}`), '/viewer/callback');
     assert.equal(callbackPage.status, 200);
     assert.match(callbackPage.headers.get('content-security-policy') ?? '', /script-src 'self'/);
-    const exchanged = await fetch(`${cds.base}/viewer/api/token`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ code, state }) });
+    const exchanged = noted(await fetch(`${cds.base}/viewer/api/token`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ code, state }) }), '/viewer/api/token', 'post');
     assert.equal(exchanged.status, 200, await exchanged.clone().text());
     const session = await json<{ accessToken: string; idToken: string; reportId: string; patient: string; fhirServer: string; user: { name: string; sub: string } }>(exchanged);
     assert.equal(session.reportId, appContext.reportId);
@@ -216,24 +224,26 @@ describe('the viewer as a SMART app, EHR launch over HTTP (sandbox EHR, producti
     assert.ok(!exchanged.headers.getSetCookie().join(' ').includes(session.accessToken), 'the token is never in a cookie');
 
     // The code is used up, and so is the launch: a replay is refused.
-    const replay = await fetch(`${cds.base}/viewer/api/token`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ code, state }) });
+    const replay = noted(await fetch(`${cds.base}/viewer/api/token`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ code, state }) }), '/viewer/api/token', 'post');
     assert.equal(replay.status, 400);
 
     const bearer = { authorization: `Bearer ${session.accessToken}`, cookie: sessionCookie };
-    const report = await fetch(`${cds.base}/viewer/api/report/${session.reportId}`, { headers: bearer });
+    const report = noted(await fetch(`${cds.base}/viewer/api/report/${session.reportId}`, { headers: bearer }), '/viewer/api/report/{id}');
     assert.equal(report.status, 200, await report.clone().text());
     const model = await json<ViewerModel>(report);
     assert.equal(model.origin, 'fhir');
     assert.equal(model.reportId, session.reportId);
     assert.equal(model.images[0]?.source, `Media/${mediaId}`);
 
-    const img = await fetch(`${cds.base}/viewer/api/image?ref=Media/${mediaId}`, { headers: bearer });
+    const img = noted(await fetch(`${cds.base}/viewer/api/image?ref=Media/${mediaId}`, { headers: bearer }), '/viewer/api/image');
     assert.equal(img.status, 200);
     assert.equal(img.headers.get('content-type'), 'image/jpeg');
     assert.ok(Buffer.from(await img.arrayBuffer()).equals(image));
 
     // Without the cookie that binds the token to its FHIR server: 401, nothing read.
-    const unbound = await fetch(`${cds.base}/viewer/api/report/${session.reportId}`, { headers: { authorization: bearer.authorization } });
+    const unbound = noted(await fetch(`${cds.base}/viewer/api/report/${session.reportId}`, { headers: { authorization: bearer.authorization } }), '/viewer/api/report/{id}');
+    const missing = noted(await fetch(`${cds.base}/viewer/api/report/no-such-report`, { headers: bearer }), '/viewer/api/report/{id}');
+    assert.equal(missing.status, 404);
     assert.equal(unbound.status, 401);
     assert.equal(unbound.headers.get('www-authenticate'), 'Bearer');
 
@@ -275,7 +285,7 @@ describe('the viewer as a SMART app, EHR launch over HTTP (sandbox EHR, producti
   });
 
   it('refuses a launch from a FHIR server not on the allow-list (400 OperationOutcome naming iss), before fetching anything', async () => {
-    const res = await fetch(`${cds.base}/viewer/launch?iss=${encodeURIComponent('https://evil.example.org/fhir')}&launch=x`, { redirect: 'manual' });
+    const res = noted(await fetch(`${cds.base}/viewer/launch?iss=${encodeURIComponent('https://evil.example.org/fhir')}&launch=x`, { redirect: 'manual' }), '/viewer/launch');
     assert.equal(res.status, 400);
     assert.match(res.headers.get('content-type') ?? '', /application\/fhir\+json/);
     const outcome = await json<OperationOutcome>(res);
@@ -286,7 +296,7 @@ describe('the viewer as a SMART app, EHR launch over HTTP (sandbox EHR, producti
   });
 
   it('refuses a token exchange whose state matches no launch from this browser', async () => {
-    const res = await fetch(`${cds.base}/viewer/api/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 'c', state: 'forged' }) });
+    const res = noted(await fetch(`${cds.base}/viewer/api/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 'c', state: 'forged' }) }), '/viewer/api/token', 'post');
     assert.equal(res.status, 400);
     assert.equal((await json<OperationOutcome>(res)).issue[0]?.expression?.[0], 'state');
   });
@@ -301,5 +311,11 @@ describe('the viewer as a SMART app, EHR launch over HTTP (sandbox EHR, producti
     const config = await json<{ authorization_endpoint: string; code_challenge_methods_supported: string[] }>(await fetch(`${fhirBase}/.well-known/smart-configuration`));
     assert.equal(config.authorization_endpoint, `${ehr.base}${SMART_BASE_PATH}/authorize`);
     assert.deepEqual(config.code_challenge_methods_supported, ['S256']);
+  });
+
+  it('answers only statuses cds-hooks/openapi.json lists for the viewer routes', () => {
+    assert.ok(answered.length >= 10, `${answered.length} answers seen`);
+    const undocumented = answered.filter((a) => openapi.paths[a.path]?.[a.method]?.responses[String(a.status)] === undefined);
+    assert.deepEqual(undocumented, []);
   });
 });

@@ -7,8 +7,9 @@ import type { TrustedIssuer } from './trusted-issuers.ts';
 
 /**
  * Hospital staff tokens (annotators, model administrators: the same providers, a different role)
- * are user tokens from the hospital's identity provider (OpenID Connect access or ID tokens), not
- * CDS client tokens: providers sign RS256 by default, so the allow-list is the
+ * are user tokens from the hospital's identity provider (OpenID Connect access or ID tokens, such as
+ * the id_token of the viewer's SMART launch), not CDS client tokens: providers sign RS256 by
+ * default and SMART authorization servers RS256 or ES256, so the allow-list is the
  * asymmetric algorithms in use. `none` and HMAC (HS*, where a public key could be misused as the
  * secret) are refused before any key is looked up, as for clients.
  */
