@@ -11,7 +11,7 @@ import { assertValid, validator } from './helpers.ts';
 
 /** Reports of every category, with a body site, a failed image and several patterns present. */
 const SCENARIOS: readonly (readonly [string, readonly ReferralImageOutcome[]])[] = [
-  ['high (BCC likely, telangiectasia present)', [highImage(1)]],
+  ['high (telangiectasia present)', [highImage(1)]],
   ['moderate (pigment network present)', [moderateImage(1)]],
   ['low', [lowImage(1)]],
   ['three images, one failed', [lowImage(1), image(2, failedResult('Media/img-2')), highImage(3)]],
