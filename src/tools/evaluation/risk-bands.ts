@@ -32,8 +32,8 @@ function band(lo: number, hi: number, scored: readonly ScoredImage[]): RiskBand 
 
 /**
  * The manifest's `riskBands`: frequency of BCC among validation images per calibrated-probability
- * band, with Wilson 95% intervals, and the base rate of the whole set. Edges are rounded to 4
- * decimals; small bands merge so that every frequency rests on `minImages` images, unless both
+ * band, with Wilson 95% intervals, and the base rate of the whole set. Edges are rounded to 6
+ * decimals, intervals to 4; small bands merge so that every frequency rests on `minImages` images, unless both
  * its edges are pinned.
  */
 export function computeRiskBands(scored: readonly ScoredImage[], opts: RiskBandOptions): RiskBands {
