@@ -16,7 +16,7 @@ export interface DeferredSlicing {
   readonly path: string;
   readonly discriminators: readonly { readonly type: string; readonly path: string }[];
   readonly rules?: string;
-  readonly slices: readonly { readonly name: string; readonly min: number; readonly max: string; readonly elements: readonly ElementDefinition[] }[];
+  readonly slices: readonly { readonly name: string; readonly min: number; readonly max: string; readonly root: ElementDefinition; readonly elements: readonly ElementDefinition[] }[];
   readonly checkable: boolean;
   readonly reason: string;
 }
@@ -58,6 +58,21 @@ function deferReason(byId: ReadonlyMap<string, ElementDefinition>, el: ElementDe
   if (repeating) {
     return { defer: true, checkable: true, reason: `discriminator ${repeating.type ?? '?'} on the repeating path ${repeating.path ?? '?'}: Medplum never matches it; checked here (an item is in the slice when any value at the path matches)` };
   }
+  // Medplum matches a slice by a complex fixed value (fixedCoding on $this: AI-InputPrompt
+  // type.coding) never, only by a pattern; primitives (fixedUri on identifier.system) it matches.
+  const fixedComplex = ds.find((d) =>
+    [...byId.values()].some((e) => {
+      if (!e.sliceName || e.id !== `${el.id ?? ''}:${e.sliceName}`) {
+        return false;
+      }
+      const at = d.path === '$this' ? e : byId.get(`${e.id}.${d.path ?? ''}`);
+      const rule = at ? fixedOrPattern(at) : undefined;
+      return rule?.kind === 'fixed' && isObject(rule.value);
+    }),
+  );
+  if (fixedComplex) {
+    return { defer: true, checkable: true, reason: `discriminator ${fixedComplex.type ?? '?'} on ${fixedComplex.path ?? '?'} matched by a fixed complex value: Medplum never matches it; checked here` };
+  }
   return { defer: false, checkable: true, reason: '' };
 }
 
@@ -91,6 +106,7 @@ export function slicingView(sd: StructureDefinition): SlicingView {
         name: s.sliceName ?? '',
         min: s.min ?? 0,
         max: s.max ?? '*',
+        root: s,
         elements: elements.filter((e) => e.id?.startsWith(`${id}:${s.sliceName ?? ''}.`) ?? false),
       })),
       checkable: d.checkable,
@@ -198,12 +214,12 @@ function membershipOf(d: DeferredSlicing, slice: DeferredSlicing['slices'][numbe
   const tests: Membership[] = [];
   for (const x of d.discriminators) {
     if (x.type === 'value' || x.type === 'pattern') {
-      const el = x.path === '$this' ? undefined : slice.elements.find((e) => e.id === `${sliceId}.${x.path}`);
+      const el = x.path === '$this' ? slice.root : slice.elements.find((e) => e.id === `${sliceId}.${x.path}`);
       const rule = el ? fixedOrPattern(el) : undefined;
       if (!rule) {
         return undefined;
       }
-      tests.push((item) => locate(item.value, item.path, x.path.split('.')).some((v) => meets(v.value, rule)));
+      tests.push((item) => (x.path === '$this' ? meets(item.value, rule) : locate(item.value, item.path, x.path.split('.')).some((v) => meets(v.value, rule))));
       continue;
     }
     const refPath = x.type === 'profile' ? /^(.+)\.resolve\(\)$/.exec(x.path)?.[1] : undefined;
@@ -277,6 +293,14 @@ function checkSlicing(resource: unknown, root: string, d: DeferredSlicing, profi
     }
     for (const m of members) {
       issues.push(...checkMember(m, `${d.id}:${slice.name}`, slice, profileUrl, resolve));
+    }
+  }
+  if (d.rules === 'closed') {
+    const memberships = d.slices.map((slice) => membershipOf(d, slice, resolve));
+    for (const item of items) {
+      if (memberships.every((m) => m?.(item) === false)) {
+        issues.push(err(item.path, `not in any slice of ${d.id}, whose slicing is closed (${profileUrl})`));
+      }
     }
   }
   return issues;

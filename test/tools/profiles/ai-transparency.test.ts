@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CodeSystemConcept } from '@medplum/fhirtypes';
-import type { FhirResource } from 'fhir/r4';
+import type { DocumentReference, FhirResource } from 'fhir/r4';
 import { buildTriageReport } from '../../../src/report/build-triage-report.ts';
 import { reportResources, toTransactionBundle } from '../../../src/report/transaction-bundle.ts';
 import { uncheckedNotes } from '../../../src/tools/profiles/unchecked.ts';
@@ -145,6 +145,21 @@ describe('the validator on the IG\'s constructs', () => {
     const p = `Bundle.entry[${at('Provenance')}].resource`;
     assert.ok(lines.some((l) => l.startsWith(`error ${p}.entity[${cardEntity}].role`) && l.includes("slice 'modelCard'")), lines.join('\n'));
     assert.ok(lines.some((l) => l.startsWith(`error ${p}.agent[0].who`) && l.includes('does not claim http://hl7.org/fhir/uv/aitransparency/StructureDefinition/AI-Device')), lines.join('\n'));
+  });
+
+  it('a slice matched by a fixed Coding (AI-InputPrompt type.coding, closed), which Medplum never matches, is checked here', () => {
+    const prompt = {
+      resourceType: 'DocumentReference',
+      meta: { profile: [`${IG}StructureDefinition/AI-InputPrompt`] },
+      status: 'current',
+      type: { coding: [{ system: `${IG}CodeSystem/AIinputsCS`, code: 'AIInputPrompt' }] },
+      content: [{ attachment: { contentType: 'text/markdown', data: 'aGk=' } }],
+    } satisfies DocumentReference;
+    assertValid(validator.validateResource(prompt), 'AI-InputPrompt');
+    const extra = copy(prompt);
+    extra.type.coding.push({ system: 'http://example.org/other', code: 'x' });
+    const lines = errorLines(validator.validateResource(extra));
+    assert.ok(lines.some((l) => l.startsWith('error DocumentReference.type.coding[1]') && l.includes('closed')), lines.join('\n'));
   });
 
   it('names what it cannot check (the profile-discriminated entity slices, unexpandable bindings) instead of passing silently', () => {
