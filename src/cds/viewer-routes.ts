@@ -4,7 +4,7 @@ import { decodeJwt } from 'jose';
 import type { Attachment, DocumentReference, Media, Resource } from 'fhir/r4';
 import { PROJECT_ROOT } from '../config.ts';
 import type { Logger } from '../common/logger.ts';
-import { OperationOutcomeError, badRequest, getStatus, notFound, unauthenticated, unprocessable } from '../common/outcomes.ts';
+import { OperationOutcomeError, badRequest, forbidden, getStatus, notFound, unauthenticated, unprocessable } from '../common/outcomes.ts';
 import { isRecord } from '../common/is-record.ts';
 import { decodeBase64 } from '../fhir/base64.ts';
 import type { FhirGateway, FhirGatewayOptions } from '../fhir/fhir-gateway.ts';
@@ -151,7 +151,8 @@ export function mountViewerRoutes(app: Express, deps: ViewerRouteDeps): void {
     const tokens = await exchangeCode(config, { code, codeVerifier: pending.verifier, redirectUri, clientId: deps.clientId }, client);
     const context = parseViewerAppContext(tokens.appContext);
     const lifetime = Math.min(Math.round(tokens.expiresIn ?? 3600), MAX_SESSION_SECONDS);
-    cookie(res, sessionCookieName(tokens.accessToken), Buffer.from(pending.iss).toString('base64url'), lifetime, 'Strict');
+    const binding: SessionBinding = { iss: pending.iss, ...(tokens.patient ? { patient: tokens.patient } : {}) };
+    cookie(res, sessionCookieName(tokens.accessToken), Buffer.from(JSON.stringify(binding)).toString('base64url'), lifetime, 'Strict');
     res.json({
       accessToken: tokens.accessToken,
       expiresAt: new Date(Date.now() + lifetime * 1000).toISOString(),
@@ -164,25 +165,25 @@ export function mountViewerRoutes(app: Express, deps: ViewerRouteDeps): void {
     });
   });
 
-  /** The FHIR server this request's access token was issued for (its cookie), with that token. */
-  const gatewayFor = (req: Request, res: Response): FhirGateway => {
+  /** The FHIR server this request's access token was issued for (its cookie), with that token, and the launch's patient. */
+  const sessionFor = (req: Request, res: Response): { readonly gateway: FhirGateway; readonly patient?: string } => {
     const token = BEARER.exec(req.headers.authorization ?? '')?.[1];
-    const bound = token ? readCookies(req).get(sessionCookieName(token)) : undefined;
-    const iss = bound ? Buffer.from(bound, 'base64url').toString('utf8') : undefined;
-    if (!token || !iss || !isAllowedFhirServer(iss, deps.allowedFhirServers)) {
+    const binding = token ? readSessionBinding(readCookies(req).get(sessionCookieName(token))) : undefined;
+    if (!token || !binding || !isAllowedFhirServer(binding.iss, deps.allowedFhirServers)) {
       res.setHeader('WWW-Authenticate', 'Bearer');
       throw new OperationOutcomeError(unauthenticated(NOT_SIGNED_IN));
     }
-    return makeGateway({ baseUrl: iss, accessToken: token, timeoutMs: deps.timeoutMs });
+    return { gateway: makeGateway({ baseUrl: binding.iss, accessToken: token, timeoutMs: deps.timeoutMs }), ...(binding.patient ? { patient: binding.patient } : {}) };
   };
 
   app.get(`${API}/report/:id`, async (req: Request, res: Response) => {
     const id = String(req.params.id);
-    const gateway = gatewayFor(req, res);
+    const { gateway, patient } = sessionFor(req, res);
     const saved = await refusedTokenAs401(res, () => tryReadSavedReport(gateway, id));
     if (!saved) {
       throw new OperationOutcomeError(notFound(`DiagnosticReport/${id} is not in the EHR's FHIR server: file the report from the card ("Save AI triage report to the chart") first`));
     }
+    checkSamePatient(saved.report.subject?.reference, patient, `DiagnosticReport/${id}`);
     res.json(viewerModelFromFhir(saved, deps.viewer));
   });
 
@@ -191,10 +192,47 @@ export function mountViewerRoutes(app: Express, deps: ViewerRouteDeps): void {
     if (!/^(Media|DocumentReference)\/[A-Za-z0-9\-.]{1,64}$/.test(ref)) {
       throw new OperationOutcomeError(badRequest('ref must be Media/<id> or DocumentReference/<id>', 'ref'));
     }
-    const gateway = gatewayFor(req, res);
-    const { contentType, bytes } = await refusedTokenAs401(res, () => readSourceImage(gateway, ref, deps.maxImageBytes));
+    const { gateway, patient } = sessionFor(req, res);
+    const { contentType, bytes } = await refusedTokenAs401(res, () => readSourceImage(gateway, ref, deps.maxImageBytes, patient));
     res.type(contentType).send(bytes);
   });
+}
+
+/** What the session cookie ties to an access token: its FHIR server and the launch's patient. */
+interface SessionBinding {
+  readonly iss: string;
+  readonly patient?: string;
+}
+
+function readSessionBinding(value: string | undefined): SessionBinding | undefined {
+  if (!value) {
+    return undefined;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const iss = isRecord(json) ? json.iss : undefined;
+  const patient = isRecord(json) ? json.patient : undefined;
+  return typeof iss === 'string' ? { iss, ...(typeof patient === 'string' ? { patient } : {}) } : undefined;
+}
+
+/**
+ * The EHR launched the viewer for one patient (the token response's `patient`): a report or image
+ * about anyone else is refused, whatever the appContext or the request named. A wrong-patient view
+ * is the error that matters most here, so the viewer checks even though the EHR's patient scopes
+ * should already prevent it.
+ */
+function checkSamePatient(subject: string | undefined, patient: string | undefined, what: string): void {
+  if (patient === undefined) {
+    return;
+  }
+  const id = subject?.replace(/^.*\bPatient\//, '');
+  if (subject === undefined || !/(^|\/)Patient\//.test(subject) || id !== patient) {
+    throw new OperationOutcomeError(forbidden(`${what} is not about the patient the EHR launched the viewer for`));
+  }
 }
 
 function readPendingLaunch(value: string | undefined): { readonly verifier: string; readonly iss: string } | undefined {
@@ -244,8 +282,9 @@ async function refusedTokenAs401<T>(res: Response, read: () => Promise<T>): Prom
 }
 
 /** The referral image a report names: inline data or its attachment URL under the FHIR base; images only. */
-async function readSourceImage(gateway: FhirGateway, ref: string, maxBytes: number): Promise<{ readonly contentType: string; readonly bytes: Buffer }> {
+async function readSourceImage(gateway: FhirGateway, ref: string, maxBytes: number, patient: string | undefined): Promise<{ readonly contentType: string; readonly bytes: Buffer }> {
   const resource = await gateway.read(ref);
+  checkSamePatient(isMedia(resource) || isDocumentReference(resource) ? resource.subject?.reference : undefined, patient, ref);
   const attachment: Attachment | undefined = isMedia(resource) ? resource.content : isDocumentReference(resource) ? resource.content[0]?.attachment : undefined;
   const contentType = attachment?.contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
   if (!attachment || !/^image\/[a-z0-9.+-]+$/.test(contentType)) {

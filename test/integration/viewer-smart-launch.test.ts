@@ -284,6 +284,22 @@ describe('the viewer as a SMART app, EHR launch over HTTP (sandbox EHR, producti
     assert.equal(posted.status, 403);
   });
 
+  it('refuses a report or image about another patient than the one the EHR launched for (403)', async () => {
+    const { card, mediaId } = await signAndSave();
+    const link = card.links?.find((l) => l.type === 'smart');
+    assert.ok(link);
+    const other = await fhir('POST', 'Patient', { resourceType: 'Patient', name: [{ family: 'Other' }] });
+    const { code, state, cookie } = await signIn(link.url, await registerLaunch(other.id ?? '', link.appContext), 'derm-a');
+    const exchanged = await fetch(`${cds.base}/viewer/api/token`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ code, state }) });
+    const session = await json<{ accessToken: string; reportId: string }>(exchanged);
+    const bearer = { authorization: `Bearer ${session.accessToken}`, cookie: cookiesOf(exchanged).split('; ').find((c) => c.startsWith('bcc_smart_s_')) ?? '' };
+    const report = noted(await fetch(`${cds.base}/viewer/api/report/${session.reportId}`, { headers: bearer }), '/viewer/api/report/{id}');
+    assert.equal(report.status, 403);
+    assert.match((await json<OperationOutcome>(report)).issue[0]?.details?.text ?? '', /not about the patient the EHR launched the viewer for/);
+    const img = noted(await fetch(`${cds.base}/viewer/api/image?ref=Media/${mediaId}`, { headers: bearer }), '/viewer/api/image');
+    assert.equal(img.status, 403);
+  });
+
   it('refuses a launch from a FHIR server not on the allow-list (400 OperationOutcome naming iss), before fetching anything', async () => {
     const res = noted(await fetch(`${cds.base}/viewer/launch?iss=${encodeURIComponent('https://evil.example.org/fhir')}&launch=x`, { redirect: 'manual' }), '/viewer/launch');
     assert.equal(res.status, 400);
