@@ -7,13 +7,14 @@ import type { OutputHeatmap } from '../explain/output-heatmaps.ts';
 import { overlaySize } from '../explain/heatmap-png.ts';
 import { heatmapTitle } from './heatmap-media.ts';
 import { DECISION_SUPPORT_NOTICE } from './notice.ts';
+import type { RiskStatement } from '../rules/risk-statement.ts';
 import type { AnalysedImageSummary, FailedImageSummary, ReferralImageOutcome, TriageReport } from './triage-report.ts';
 
 /**
  * DiagnosticReport.presentedForm as a PDF: many EHRs show a report only through its presentedForm.
  * Drawn from the same TriageReport as the card and the conclusion (priority and what it means, the
- * risk statement, per image the picture and its heatmap overlays, patterns, the rule trace in
- * words, model and rules versions, the decision-support notice), with pdfkit's built-in Helvetica
+ * risk statement with icon arrays, per image the picture and its heatmap overlays, patterns, the
+ * rule trace in words, model and rules versions, the decision-support notice), with pdfkit's Helvetica
  * (nothing embedded but the pictures). Pictures are EXIF-upright JPEG thumbnails, so three images
  * with their heatmaps stay near 100 KB (docs/integration.md; bench/pdf-bench.ts measures it).
  */
@@ -118,6 +119,36 @@ class Writer {
   }
 }
 
+const ICON = { cell: 7, gap: 1.5, filled: '#8a1c1c', empty: '#d9d9d9' } as const;
+
+/**
+ * Two icon arrays of 100, the score's band and the base rate side by side (Galesic, Garcia-Retamero
+ * & Gigerenzer 2009): the same natural frequencies as the sentence above them. Only when the
+ * statement is per 100; per 1,000 an array of 100 would show a fraction of an icon.
+ */
+function iconArrays(w: Writer, risk: RiskStatement): void {
+  if (risk.denominator !== 100) {
+    return;
+  }
+  const doc = w.doc;
+  const side = 10 * ICON.cell + 9 * ICON.gap;
+  w.room(side + 30);
+  const top = doc.y;
+  const arrays = [
+    [risk.frequency, 'lesions scored like this (validation)'],
+    [risk.baseRate, `all of ${risk.population}`],
+  ] as const;
+  arrays.forEach(([k, caption], j) => {
+    const x0 = PAGE.margin + j * (side + 110);
+    for (let i = 0; i < 100; i++) {
+      doc.rect(x0 + (i % 10) * (ICON.cell + ICON.gap), top + Math.floor(i / 10) * (ICON.cell + ICON.gap), ICON.cell, ICON.cell).fill(i < k ? ICON.filled : ICON.empty);
+    }
+    doc.font('Helvetica').fontSize(8).fillColor(GREY).text(toWinAnsi(`${k} in 100 were BCC: ${caption}`), x0, top + side + 3, { width: side + 100 });
+  });
+  doc.x = PAGE.margin;
+  doc.y = top + side + 28;
+}
+
 function patternNames(s: AnalysedImageSummary, status: 'present' | 'absent' | 'not-assessed'): string {
   const items = s.patterns.filter((p) => p.status === status).map((p) => (status === 'not-assessed' ? p.display : `${p.display} (${(p.probability ?? Number.NaN).toFixed(2)})`));
   return items.length ? items.join(', ') : 'none';
@@ -175,6 +206,7 @@ export async function renderTriagePdf(report: TriageReport, images: readonly Ref
   w.paragraph(report.categoryMeaning);
   if (report.risk) {
     w.paragraph(`What the score means: ${report.risk.text}`, { bold: true });
+    iconArrays(w, report.risk);
   }
   w.paragraph(`BCC probability ${report.bccProbability.toFixed(2)} (calibrated) on image "${report.decidingImage.label}".`);
   for (const s of report.imageSummaries) {

@@ -22,6 +22,7 @@ import { PDF_TITLE, renderTriagePdf, toWinAnsi, withPresentedFormPdf } from '../
 import { loadTerminology } from '../../src/report/terminology.ts';
 import type { ReferralImageOutcome, TriageReport } from '../../src/report/triage-report.ts';
 import { loadRuleSet } from '../../src/rules/rule-set.ts';
+import { describeRisk } from '../../src/rules/risk-statement.ts';
 import { assertValid, validator } from '../tools/profiles/helpers.ts';
 
 const STANDARD_FONTS = `${join(dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json')), 'standard_fonts')}/`;
@@ -32,21 +33,25 @@ interface ReadBack {
   readonly pages: number;
   readonly text: string;
   readonly images: number;
+  /** Filled paths: the icon arrays' squares. */
+  readonly fills: number;
 }
 
 async function readBack(pdf: Buffer): Promise<ReadBack> {
   const doc = await getDocument({ data: new Uint8Array(pdf), standardFontDataUrl: STANDARD_FONTS, verbosity: 0 }).promise;
   const texts: string[] = [];
   let images = 0;
+  let fills = 0;
   for (let n = 1; n <= doc.numPages; n++) {
     const page = await doc.getPage(n);
     const content = await page.getTextContent();
     texts.push(content.items.map((i) => ('str' in i ? i.str : '')).join(' '));
     const ops = await page.getOperatorList();
     images += ops.fnArray.filter((f) => f === OPS.paintImageXObject).length;
+    fills += ops.fnArray.filter((f) => f === OPS.fill || f === OPS.eoFill).length;
   }
   await doc.destroy();
-  return { pages: doc.numPages, text: texts.join(' ').replace(/\s+/g, ' '), images };
+  return { pages: doc.numPages, text: texts.join(' ').replace(/\s+/g, ' '), images, fills };
 }
 
 describe('presentedForm PDF', () => {
@@ -105,6 +110,18 @@ describe('presentedForm PDF', () => {
     const expected = images.reduce((n, i) => n + 1 + i.heatmaps.length, 0);
     assert.ok(expected >= 6, 'three images, each with at least its BCC heatmap');
     assert.equal((await readBack(pdf)).images, expected);
+  });
+
+  it('draws the risk as two icon arrays of 100 (the score\'s band, the base rate) when it is stated per 100', async () => {
+    const riskBands = model.manifest.riskBands;
+    assert.ok(riskBands);
+    const per100 = describeRisk(0.27, riskBands);
+    const withArrays = await readBack(await renderTriagePdf({ ...report, risk: per100 }, images, NOW));
+    const without = await readBack(await renderTriagePdf({ ...report, risk: describeRisk(0.001, riskBands) }, images, NOW));
+    assert.equal(withArrays.fills - without.fills, 200, 'two arrays of 100 squares');
+    assert.ok(withArrays.text.includes(`${per100.frequency} in 100 were BCC: lesions scored like this (validation)`), withArrays.text);
+    assert.ok(withArrays.text.includes(`${per100.baseRate} in 100 were BCC: all of the development images`));
+    assert.ok(!without.text.includes('in 100 were BCC: lesions scored like this'), 'per 1,000: no array of 100');
   });
 
   it('goes first into DiagnosticReport.presentedForm as base64 with size and SHA-1, the viewer link after it', () => {
