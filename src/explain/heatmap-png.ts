@@ -8,7 +8,7 @@ import sharp from 'sharp';
 
 import type { CamMap } from './cam-map.ts';
 import { normalisePositive, upsampleBilinearLevels } from './cam-map.ts';
-import { turbo } from './colormap.ts';
+import { viridis } from './colormap.ts';
 import type { IndexedImage, Palette } from './indexed-png.ts';
 import { encodeIndexedPng } from './indexed-png.ts';
 
@@ -90,7 +90,7 @@ function ramp(v: number, threshold: number): number {
 }
 
 /**
- * Renders one CAM channel as an RGBA PNG of exactly width x height: turbo
+ * Renders one CAM channel as an RGBA PNG of exactly width x height: viridis
  * colours, alpha rising from 0 at `threshold` to `maxOpacity` at the peak,
  * and fully transparent outside `region` or where there is no positive
  * evidence.
@@ -114,7 +114,7 @@ interface OverlayPalette extends Palette {
 const palettes = new Map<string, OverlayPalette>();
 
 /**
- * One entry per level round(v * 255): the turbo colour at that level, alpha = maxOpacity x
+ * One entry per level round(v * 255): the viridis colour at that level, alpha = maxOpacity x
  * smoothstep(threshold -> 1) there. Levels below the threshold are all-zero entries (fully
  * transparent) and are rendered as 0, so the pixels are the levels themselves: no remapping pass.
  */
@@ -134,7 +134,7 @@ function overlayPalette(maxOpacity: number, threshold: number): OverlayPalette {
       continue;
     }
     firstVisible = Math.min(firstVisible, level);
-    const [r, g, b] = turbo(v);
+    const [r, g, b] = viridis(v);
     rgb[level * 3] = r;
     rgb[level * 3 + 1] = g;
     rgb[level * 3 + 2] = b;

@@ -1,7 +1,8 @@
 import type { InputRegion } from '../imaging/preprocess.ts';
 import type { ModelFindings } from '../model/findings.ts';
 import { selectCamChannel } from './cam-map.ts';
-import { overlaySize, renderHeatmapPng } from './heatmap-png.ts';
+import { describeHeatmapPixels } from './heatmap-description.ts';
+import { encodeOverlayPng, overlaySize, renderHeatmapPixels } from './heatmap-png.ts';
 
 export interface OutputHeatmap {
   /** `bcc` or a pattern id: what the map explains. */
@@ -11,6 +12,11 @@ export interface OutputHeatmap {
   readonly png: Buffer;
   readonly width: number;
   readonly height: number;
+  /**
+   * The overlay in words (heatmap-description.ts): where the strongest evidence lies and how much
+   * of the image it covers. Absent only where a caller made the PNG some other way.
+   */
+  readonly description?: string;
 }
 
 export interface HeatmapSource {
@@ -59,8 +65,9 @@ export async function renderOutputHeatmaps(src: HeatmapSource, maxSide = 512): P
     outputsToExplain(src.findings).map(async (o) => {
       const channel = src.channelIds.indexOf(o.id);
       const map = selectCamChannel(src.cam, src.camShape.channels, src.camShape.height, src.camShape.width, channel);
-      const png = await renderHeatmapPng(map, { width, height, region });
-      return { output: o.id, display: o.display, png, width, height };
+      const pixels = renderHeatmapPixels(map, { width, height, region });
+      const png = await encodeOverlayPng(pixels);
+      return { output: o.id, display: o.display, png, width, height, description: describeHeatmapPixels(pixels).text };
     }),
   );
 }

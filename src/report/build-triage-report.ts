@@ -38,7 +38,7 @@ function buildImageResources(ctx: BuildContext, img: AnalysedImage, newId: () =>
     const ids = allocateId(newId);
     media.push(buildHeatmapMedia(ctx, img, h, ids));
     reportMedia.push({ comment: `${img.outcome.label}: ${heatmapTitle(h)}, where the model's evidence for ${h.display} lies`, link: { reference: ids.fullUrl } });
-    return { output: h.output, display: h.display, fullUrl: ids.fullUrl };
+    return { output: h.output, display: h.display, fullUrl: ids.fullUrl, ...(h.description ? { description: h.description } : {}) };
   });
   const summary: AnalysedImageSummary = {
     ok: true,

@@ -8,6 +8,9 @@ import { toCoding } from './terminology.ts';
 /** `bcc` is the network's BCC channel (manifest outputs.cam.channels[0]); the rest are pattern ids. */
 const BCC_OUTPUT = 'bcc';
 
+/** Which of a heatmap Media's notes says the overlay in words (src/explain/heatmap-description.ts). */
+export const HEATMAP_DESCRIPTION_NOTE = 1;
+
 export function heatmapTitle(h: Pick<OutputHeatmap, 'output' | 'display'>): string {
   return h.output === BCC_OUTPUT ? 'BCC heatmap' : `${h.display} heatmap`;
 }
@@ -52,6 +55,8 @@ export function buildHeatmapMedia(ctx: BuildContext, img: AnalysedImage, h: Outp
           `Where the model's evidence for ${h.display} lies in image "${img.outcome.label}" (${source}). ` +
           `Transparent overlay for that image scaled to ${h.width}x${h.height}; coarse (about 32 px cells), not a lesion outline.`,
       },
+      // The overlay in words (HEATMAP_DESCRIPTION_NOTE): the viewer's text alternative for it.
+      ...(h.description ? [{ text: h.description }] : []),
     ],
   };
 }

@@ -52,7 +52,7 @@ export interface AnalysedImageSummary {
   readonly trace: readonly string[];
   readonly patterns: readonly PatternFinding[];
   /** What each heatmap explains, with the Media's fullUrl. */
-  readonly heatmaps: readonly { readonly output: string; readonly display: string; readonly fullUrl: string }[];
+  readonly heatmaps: readonly { readonly output: string; readonly display: string; readonly fullUrl: string; readonly description?: string }[];
   /** fullUrls of this image's Observations (BCC probability first). */
   readonly observations: readonly string[];
   /** Image-gate warnings: scored, but a check flagged something (e.g. the lesion touches the edge). */

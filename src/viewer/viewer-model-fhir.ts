@@ -1,8 +1,10 @@
 import type { Coding, Device, DiagnosticReport, Media, Observation } from 'fhir/r4';
 import type { ModelManifest } from '../model/manifest.ts';
+import { HEATMAP_DESCRIPTION_NOTE } from '../report/heatmap-media.ts';
 import type { Terminology } from '../report/terminology.ts';
+import { describeRisk } from '../rules/risk-statement.ts';
 import type { ViewerImage, ViewerModel, ViewerOverlay, ViewerPattern } from './viewer-model.ts';
-import { VIEWER_DISCLAIMER, pngDataUrl } from './viewer-model.ts';
+import { VIEWER_DISCLAIMER, pngDataUrl, toViewerRisk } from './viewer-model.ts';
 
 /** A triage report as saved in a FHIR server: the DiagnosticReport and what it points at. */
 export interface SavedReport {
@@ -17,7 +19,7 @@ export interface SavedReport {
 export interface FhirViewerContext {
   readonly terminology: Pick<Terminology, 'codeSystems' | 'observation' | 'media'>;
   /** The installed model: pattern order and names; a pattern with no Observation is "not assessed". */
-  readonly manifest: Pick<ModelManifest, 'name' | 'version' | 'patterns'>;
+  readonly manifest: Pick<ModelManifest, 'name' | 'version' | 'patterns' | 'riskBands'>;
 }
 
 function sameCoding(a: Coding | undefined, b: Pick<Coding, 'system' | 'code'>): boolean {
@@ -41,7 +43,8 @@ function toOverlay(ctx: FhirViewerContext, m: Media): ViewerOverlay | undefined 
     return undefined;
   }
   const output = sameCoding(explained, ctx.terminology.observation.bccProbability) ? 'bcc' : explained.code;
-  return { output, title: m.content.title ?? explained.display ?? output, png, width: m.width ?? 0, height: m.height ?? 0 };
+  const description = m.note?.at(HEATMAP_DESCRIPTION_NOTE)?.text;
+  return { output, title: m.content.title ?? explained.display ?? output, png, width: m.width ?? 0, height: m.height ?? 0, ...(description ? { description } : {}) };
 }
 
 function toPatterns(ctx: FhirViewerContext, observations: readonly Observation[]): ViewerPattern[] {
@@ -139,6 +142,13 @@ export function viewerModelFromFhir(saved: SavedReport, ctx: FhirViewerContext):
     undefined,
   );
   const device = saved.device;
+  const modelVersion = device?.version?.[0]?.value ?? ctx.manifest.version;
+  // FHIR keeps the risk only as conclusion text; the installed model's bands tell it again, but only
+  // for a report that model made (another version's bands may differ).
+  const risk =
+    ctx.manifest.riskBands && deciding?.bccProbability !== undefined && modelVersion === ctx.manifest.version
+      ? toViewerRisk(describeRisk(deciding.bccProbability, ctx.manifest.riskBands))
+      : undefined;
   return {
     reportId: r.id ?? '',
     origin: 'fhir',
@@ -146,13 +156,14 @@ export function viewerModelFromFhir(saved: SavedReport, ctx: FhirViewerContext):
     ...(triage?.code ? { category: triage.code } : {}),
     categoryDisplay,
     ...(deciding?.bccProbability !== undefined ? { bccProbability: deciding.bccProbability } : {}),
+    ...(risk ? { risk } : {}),
     conclusion: r.conclusion ?? '',
     ...(r.issued ? { issued: r.issued } : {}),
     ...(r.basedOn?.[0]?.reference ? { referral: r.basedOn[0].reference } : {}),
     ...(r.subject?.reference ? { patient: r.subject.reference } : {}),
     model: {
       name: device?.deviceName?.[0]?.name ?? ctx.manifest.name,
-      version: device?.version?.[0]?.value ?? ctx.manifest.version,
+      version: modelVersion,
       modelCardPath: '/model-card',
     },
     ...(rules ? { rules } : {}),

@@ -1,6 +1,7 @@
 import type { Media } from 'fhir/r4';
 import type { PatternStatus } from '../model/findings.ts';
 import type { TriageReport } from '../report/triage-report.ts';
+import type { RiskStatement } from '../rules/risk-statement.ts';
 
 /** The words every viewer page shows, in its header and beside the result. */
 export const VIEWER_DISCLAIMER = 'Decision support, not a diagnosis';
@@ -14,6 +15,27 @@ export interface ViewerOverlay {
   readonly png: string;
   readonly width: number;
   readonly height: number;
+  /** The overlay in words (src/explain/heatmap-description.ts): its text alternative. */
+  readonly description?: string;
+}
+
+/**
+ * The risk as the viewer draws it (an icon array: `frequency` of `denominator` icons filled) and
+ * says it (`text`): the server's risk statement (src/rules/risk-statement.ts), never recomputed in
+ * the browser.
+ */
+export type ViewerRisk = Pick<RiskStatement, 'denominator' | 'frequency' | 'interval' | 'baseRate' | 'population' | 'text'>;
+
+/** The risk statement's figures the viewer needs, without the validation counts. */
+export function toViewerRisk(r: RiskStatement): ViewerRisk {
+  return {
+    denominator: r.denominator,
+    frequency: r.frequency,
+    ...(r.interval ? { interval: r.interval } : {}),
+    baseRate: r.baseRate,
+    population: r.population,
+    text: r.text,
+  };
 }
 
 export interface ViewerPattern {
@@ -56,6 +78,8 @@ export interface ViewerModel {
   readonly category?: string;
   readonly categoryDisplay: string;
   readonly bccProbability?: number;
+  /** The deciding image's probability as a natural frequency in validation; absent without riskBands. */
+  readonly risk?: ViewerRisk;
   readonly conclusion: string;
   readonly issued?: string;
   readonly referral?: string;
@@ -84,7 +108,9 @@ export function viewerModelFromReport(report: TriageReport): ViewerModel {
     const overlays = s.heatmaps.flatMap((h): ViewerOverlay[] => {
       const media = mediaByFullUrl.get(h.fullUrl);
       const png = media ? pngDataUrl(media) : undefined;
-      return media && png ? [{ output: h.output, title: media.content.title ?? h.display, png, width: media.width ?? 0, height: media.height ?? 0 }] : [];
+      return media && png
+        ? [{ output: h.output, title: media.content.title ?? h.display, png, width: media.width ?? 0, height: media.height ?? 0, ...(h.description ? { description: h.description } : {}) }]
+        : [];
     });
     return {
       index: s.index,
@@ -114,6 +140,7 @@ export function viewerModelFromReport(report: TriageReport): ViewerModel {
     category: report.category,
     categoryDisplay: report.categoryDisplay,
     bccProbability: report.bccProbability,
+    ...(report.risk ? { risk: toViewerRisk(report.risk) } : {}),
     conclusion: report.conclusion,
     ...(r.issued ? { issued: r.issued } : {}),
     ...(r.basedOn?.[0]?.reference ? { referral: r.basedOn[0].reference } : {}),

@@ -93,6 +93,35 @@ describe('result viewer in Chromium', { timeout: 240_000 }, () => {
     }
     assert.ok((await page.locator('ol.trace li').count()) >= 3, 'the rule trace in words');
     assert.equal(await page.locator('.summary').getByRole('link', { name: 'model card' }).getAttribute('href'), '/model-card');
+
+    // The risk as an icon array: the server's natural frequency, as one image with a name saying it.
+    const model = (await (await fetch(viewerUrl.replace('/viewer/', '/sandbox/api/reports/'))).json()) as {
+      risk?: { frequency: number; denominator: number; text: string };
+      images: { overlays: { output: string; title: string; description?: string }[] }[];
+    };
+    const risk = model.risk;
+    assert.ok(risk, 'the report carries the risk statement');
+    const iconArray = page.getByRole('img', { name: new RegExp(`^Icon array: ${risk.frequency} of ${risk.denominator} icons filled\\. About ${risk.frequency} in ${risk.denominator} lesions scored like this were BCC in validation\\.$`) });
+    assert.equal(await iconArray.locator('.icon-array__icon').count(), risk.denominator);
+    assert.equal(await iconArray.locator('.icon-array__icon--bcc').count(), risk.frequency);
+    assert.ok(((await page.locator('.risk-figure').textContent()) ?? '').includes(risk.text), 'the risk statement beside the icon array');
+    // Each heatmap in words (the server's), tied to its toggle; the colour scale has a name.
+    for (const o of model.images[0]?.overlays ?? []) {
+      assert.match(o.description ?? '', /^(Strongest evidence in the .+ of the image; the overlay covers .+ of the image\.|No evidence above the display threshold: nothing is drawn\.)$/);
+      const words = page.locator(`.heatmap-words li[data-output="${o.output}"]`);
+      assert.equal(await words.textContent(), `${o.title}: ${o.description ?? ''}`);
+      const toggle = page.locator(`.overlay-controls input[type="checkbox"][data-output="${o.output}"]`);
+      assert.equal(await toggle.getAttribute('aria-describedby'), await words.getAttribute('id'));
+    }
+    assert.equal(await page.getByRole('img', { name: /^dark blue \(weaker evidence\) through green to yellow \(strongest evidence\)/ }).count(), 1);
+    // Printed: the result, the icon array and the words; no controls.
+    await page.emulateMedia({ media: 'print' });
+    assert.equal(await page.locator('.overlay-controls').first().isVisible(), false, 'controls are not printed');
+    assert.equal(await page.locator('.print-button').isVisible(), false);
+    assert.equal(await page.locator('.icon-array').isVisible(), true, 'the icon array is printed');
+    assert.equal(await page.locator('.heatmap-words').first().isVisible(), true, 'the heatmaps in words are printed');
+    assert.equal(await page.locator('.stage__overlay[data-output="bcc"]').isVisible(), true, 'a shown overlay is printed');
+    await page.emulateMedia({ media: 'screen' });
     await page.screenshot({ path: join(ARTIFACTS, 'viewer-laptop.png'), fullPage: true });
     await context.close();
     assert.deepEqual(errors, []);
@@ -125,6 +154,9 @@ describe('result viewer in Chromium', { timeout: 240_000 }, () => {
     assert.match((await page.locator('.facts').textContent()) ?? '', /read from the FHIR server/);
     assert.equal(await page.locator('.stage__overlay').count(), fromMemory.images[0]?.overlays.length);
     assert.equal(await page.locator('ol.trace li').count(), fromMemory.images[0]?.trace.length);
+    // The heatmaps in words and the icon array survive the round trip through FHIR.
+    assert.equal(await page.locator('.heatmap-words li').count(), fromMemory.images[0]?.overlays.length);
+    assert.equal(await page.locator('.icon-array').count(), 1);
     for (const display of notAssessed) {
       const row = page.locator('table.probabilities tbody tr', { has: page.locator('th', { hasText: display }) });
       assert.match((await row.textContent()) ?? '', /not assessed by this model/);

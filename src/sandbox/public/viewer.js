@@ -14,7 +14,8 @@ import { MODELS_PAGE_PATH, assessedSummary, fetchRegistry, formatDate } from './
 import { fetchWithToken, isSmartPage, smartImageUrl, smartSession } from './smart-session.js';
 
 /**
- * @typedef {{ output: string, title: string, png: string, width: number, height: number }} Overlay
+ * @typedef {{ output: string, title: string, png: string, width: number, height: number, description?: string }} Overlay
+ * @typedef {{ denominator: number, frequency: number, interval?: [number, number], baseRate: number, population: string, text: string }} Risk
  * @typedef {{ id: string, display: string, status: 'present' | 'absent' | 'not-assessed', probability?: number, threshold?: number }} Pattern
  * @typedef {{
  *   index: number, source: string, label: string, ok: boolean, reason?: string, notAssessed?: boolean, deciding?: boolean,
@@ -23,7 +24,7 @@ import { fetchWithToken, isSmartPage, smartImageUrl, smartSession } from './smar
  * }} ViewerImage
  * @typedef {{
  *   reportId: string, origin: 'memory' | 'fhir', status: string, category?: string, categoryDisplay: string,
- *   bccProbability?: number, conclusion: string, issued?: string, referral?: string, patient?: string,
+ *   bccProbability?: number, risk?: Risk, conclusion: string, issued?: string, referral?: string, patient?: string,
  *   model: { name: string, version: string, modelCardPath: string }, rules?: { id: string, version: string },
  *   disclaimer: string, images: ViewerImage[]
  * }} ViewerModel
@@ -122,6 +123,7 @@ function imageStage(img, n) {
   );
   /** @type {HTMLElement[]} */
   const controls = img.overlays.map((o, k) => {
+    // The words are beside the picture (heatmapsInWords), so the overlay itself stays decorative.
     const overlay = h('img', { class: 'stage__overlay', src: o.png, alt: '', 'data-output': o.output });
     overlay.style.opacity = String(DEFAULT_OPACITY / 100);
     overlay.hidden = k !== 0;
@@ -140,6 +142,9 @@ function imageStage(img, n) {
     });
     const shown = h('output', { for: slider.id }, `${DEFAULT_OPACITY}%`);
     const label = h('label', { for: toggleId }, o.title);
+    if (o.description) {
+      toggle.setAttribute('aria-describedby', `${toggleId}-words`);
+    }
     overlay.addEventListener('load', () => {
       if (isBlank(overlay)) {
         label.append(h('span', { class: 'overlay-control__note' }, ' (no evidence above the display threshold: nothing to draw)'));
@@ -163,16 +168,81 @@ function imageStage(img, n) {
   return h(
     'div',
     { class: 'image-grid' },
-    h('figure', { class: 'figure' }, stage, h('figcaption', {}, 'Heatmaps are coarse (about 32 px cells): where the model found evidence, not a lesion outline.')),
+    h(
+      'figure',
+      { class: 'figure' },
+      stage,
+      h('figcaption', {}, 'Heatmaps are coarse (about 32 px cells): where the model found evidence, not a lesion outline.', heatmapsInWords(img.overlays, n)),
+      img.overlays.length ? colourLegend() : null,
+    ),
     img.overlays.length
       ? h(
           'fieldset',
           { class: 'overlay-controls' },
           h('legend', {}, 'Heatmap overlays'),
           controls,
-          h('div', { class: 'legend-scale', 'aria-hidden': 'true' }, h('span', {}, 'weak'), h('span', { class: 'legend-scale__bar' }), h('span', {}, 'strong evidence')),
         )
       : h('p', { class: 'hint' }, 'No heatmaps for this image.'),
+  );
+}
+
+/**
+ * Each heatmap in words (computed by the server from the overlay's own pixels): the text alternative
+ * of the overlays, read by screen readers and printed with the report.
+ * @param {Overlay[]} overlays
+ * @param {number} n
+ * @returns {HTMLElement | null}
+ */
+function heatmapsInWords(overlays, n) {
+  const described = overlays.map((o, k) => ({ o, k })).filter(({ o }) => o.description);
+  if (!described.length) {
+    return null;
+  }
+  return h(
+    'ul',
+    { class: 'heatmap-words', 'aria-label': 'The heatmaps in words' },
+    described.map(({ o, k }) => h('li', { id: `overlay-${n}-${k}-words`, 'data-output': o.output }, h('strong', {}, `${o.title}: `), o.description ?? '')),
+  );
+}
+
+/**
+ * The colour scale of every overlay (viridis, src/explain/colormap.ts): dark blue for the weakest
+ * evidence drawn, through green, to yellow for the strongest; below the display threshold nothing.
+ * @returns {HTMLElement}
+ */
+function colourLegend() {
+  return h(
+    'div',
+    { class: 'legend-scale' },
+    h('span', { class: 'legend-scale__label' }, 'Colour scale:'),
+    h('span', {}, 'weaker'),
+    h('span', { class: 'legend-scale__bar', role: 'img', 'aria-label': 'dark blue (weaker evidence) through green to yellow (strongest evidence); no colour where the evidence is below the display threshold' }),
+    h('span', {}, 'strongest evidence'),
+  );
+}
+
+/**
+ * The risk as an icon array: `frequency` of `denominator` icons filled, one accessible name stating
+ * the frequency (the icons themselves are not read one by one). The numbers are the server's.
+ * @param {Risk} risk
+ * @returns {HTMLElement}
+ */
+function riskFigure(risk) {
+  const icons = [];
+  for (let i = 0; i < risk.denominator; i++) {
+    icons.push(h('span', { class: `icon-array__icon${i < risk.frequency ? ' icon-array__icon--bcc' : ''}` }));
+  }
+  const name = `Icon array: ${risk.frequency} of ${risk.denominator} icons filled. About ${risk.frequency} in ${risk.denominator} lesions scored like this were BCC in validation.`;
+  return h(
+    'figure',
+    { class: 'risk-figure' },
+    h('div', { class: `icon-array icon-array--${risk.denominator}`, role: 'img', 'aria-label': name, 'data-frequency': risk.frequency, 'data-denominator': risk.denominator }, icons),
+    h(
+      'figcaption',
+      {},
+      h('p', { class: 'icon-array__key', 'aria-hidden': 'true' }, h('span', { class: 'icon-array__icon icon-array__icon--bcc' }), ` BCC (${risk.frequency})  `, h('span', { class: 'icon-array__icon' }), ` not BCC (${risk.denominator - risk.frequency})`),
+      h('p', { class: 'risk-figure__text' }, risk.text),
+    ),
   );
 }
 
@@ -327,6 +397,17 @@ function modelVersionNote(version) {
 }
 
 /**
+ * Prints the report (the print stylesheet shows the result, the icon array, the overlays shown and
+ * the heatmaps in words, and hides the controls).
+ * @returns {HTMLElement}
+ */
+function printButton() {
+  const button = h('button', { type: 'button', class: 'button print-button' }, 'Print the report');
+  button.addEventListener('click', () => { window.print(); });
+  return button;
+}
+
+/**
  * @param {ViewerModel} model
  * @returns {HTMLElement[]}
  */
@@ -349,7 +430,9 @@ function renderReport(model) {
       { class: `panel summary summary--${indicator}`, 'aria-labelledby': 'summary-heading' },
       h('h2', { id: 'summary-heading' }, h('span', { class: `indicator indicator--${indicator}` }, model.categoryDisplay)),
       h('p', { class: 'summary__probability' }, `BCC probability ${fmt(model.bccProbability)}`, h('span', { class: 'summary__disclaimer' }, ` · ${model.disclaimer}`)),
+      model.risk ? riskFigure(model.risk) : null,
       model.conclusion ? h('p', { class: 'summary__conclusion' }, model.conclusion) : null,
+      printButton(),
       h('dl', { class: 'facts' }, facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
     ),
     ...model.images.map((img) => imageSection(img, model, annotations)),

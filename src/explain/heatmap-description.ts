@@ -1,0 +1,81 @@
+import type { OverlayPixels } from './heatmap-png.ts';
+
+/**
+ * A heatmap in words, for people who cannot see the overlay (screen readers, a greyscale print) and
+ * for everyone checking that they read it right: where the strongest evidence lies (a 3x3 grid of
+ * the image) and how much of the image the drawn overlay covers. Computed from the very pixels the
+ * PNG carries, so the words and the picture cannot disagree. The overlay knows nothing of the lesion
+ * outline, so the words do not mention it.
+ */
+export interface HeatmapDescription {
+  /** Fraction of the image with a visible overlay (level at or above the display threshold). */
+  readonly coverage: number;
+  /** Where the strongest evidence lies, as a 3x3 grid cell; absent when nothing is drawn. */
+  readonly strongest?: { readonly row: 0 | 1 | 2; readonly column: 0 | 1 | 2 };
+  /** The sentence the viewer shows beside the overlay and uses as its text alternative. */
+  readonly text: string;
+}
+
+const PLACES = [
+  ['upper-left part', 'top centre', 'upper-right part'],
+  ['left side', 'centre', 'right side'],
+  ['lower-left part', 'bottom centre', 'lower-right part'],
+] as const;
+
+/** The hot spot: pixels within this fraction of the peak level. */
+const HOT_SPOT = 0.85;
+
+function third(position: number, size: number): 0 | 1 | 2 {
+  const t = Math.min(2, Math.floor((3 * position) / size));
+  return t === 0 ? 0 : t === 1 ? 1 : 2;
+}
+
+function percent(coverage: number): string {
+  if (coverage < 0.01) {
+    return 'less than 1%';
+  }
+  return `about ${Math.round(coverage * 100)}%`;
+}
+
+/** Describes an overlay in words. Pure. */
+export function describeHeatmapPixels(pixels: OverlayPixels): HeatmapDescription {
+  const { width, height, indices } = pixels.image;
+  const alpha = pixels.palette.alpha;
+  let visible = 0;
+  let peak = 0;
+  let firstVisible = 256;
+  for (const level of indices) {
+    if ((alpha[level] ?? 0) > 0) {
+      firstVisible = Math.min(firstVisible, level);
+      visible++;
+      if (level > peak) {
+        peak = level;
+      }
+    }
+  }
+  if (visible === 0) {
+    return { coverage: 0, text: 'No evidence above the display threshold: nothing is drawn.' };
+  }
+  // Centroid of the hot spot, so a plateau of equal peak pixels is not placed at its first pixel.
+  const hot = Math.max(firstVisible, Math.floor(peak * HOT_SPOT));
+  let sx = 0;
+  let sy = 0;
+  let n = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (indices[y * width + x]! >= hot) {
+        sx += x + 0.5;
+        sy += y + 0.5;
+        n++;
+      }
+    }
+  }
+  const row = third(sy / n, height);
+  const column = third(sx / n, width);
+  const coverage = visible / (width * height);
+  return {
+    coverage,
+    strongest: { row, column },
+    text: `Strongest evidence in the ${PLACES[row][column]} of the image; the overlay covers ${percent(coverage)} of the image.`,
+  };
+}
