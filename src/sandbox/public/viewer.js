@@ -448,6 +448,8 @@ async function loadReport() {
     const id = decodeURIComponent(location.pathname.replace(/^\/viewer\//, '').replace(/\/+$/, ''));
     return /** @type {ViewerModel} */ (await fetchJson(`/sandbox/api/reports/${encodeURIComponent(id)}`));
   }
+  // Launched from an EHR: the sandbox's own pages may not exist on this service.
+  document.querySelectorAll('[data-sandbox-page]').forEach((el) => { el.remove(); });
   const session = await smartSession();
   const name = session.user?.name ?? session.user?.fhirUser ?? session.user?.sub;
   mode.image = (reference) => smartImageUrl(session, reference);
