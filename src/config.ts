@@ -45,6 +45,8 @@ const configSchema = z.object({
   maxImagePixels: z.number().int().positive(),
   /** Also return the FHIR resources as CDS Hooks systemActions (applied by the EHR without a click). */
   systemActions: z.boolean(),
+  /** DiagnosticReport.presentedForm carries the report as a PDF (src/report/presented-form-pdf.ts; ~80 ms CPU per 3-image hook). */
+  presentedFormPdf: z.boolean(),
   logLevel: z.enum(['info', 'warn', 'error', 'silent']),
   /** JSON file of trusted CDS clients (src/cds/auth/trusted-issuers.ts); client JWTs are verified when set. */
   trustedIssuersFile: z.string().min(1).optional(),
@@ -120,6 +122,7 @@ export const DEFAULT_CONFIG: ServiceConfig = {
   maxImageBytes: 25 * 1024 * 1024,
   maxImagePixels: 40_000_000,
   systemActions: false,
+  presentedFormPdf: true,
   logLevel: 'info',
   jwtClockSkewSeconds: 30,
   jwtMaxAgeSeconds: 300,
@@ -164,6 +167,7 @@ export const CONFIG_ENV: readonly { readonly name: string; readonly key: ConfigK
   { name: 'HOOK_DEADLINE_MS', key: 'hookDeadlineMs', kind: 'number' },
   { name: 'FHIR_TIMEOUT_MS', key: 'fhirTimeoutMs', kind: 'number' },
   { name: 'SYSTEM_ACTIONS', key: 'systemActions', kind: 'boolean' },
+  { name: 'PRESENTED_FORM_PDF', key: 'presentedFormPdf', kind: 'boolean' },
   { name: 'LOG_LEVEL', key: 'logLevel', kind: 'string' },
   { name: 'TRUSTED_ISSUERS_FILE', key: 'trustedIssuersFile', kind: 'string' },
   { name: 'ANNOTATOR_ISSUERS_FILE', key: 'annotatorIssuersFile', kind: 'string' },

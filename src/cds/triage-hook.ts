@@ -39,7 +39,7 @@ export interface TriageHookDeps {
   readonly gate?: GateConfig;
   readonly config: Pick<
     ServiceConfig,
-    'allowedFhirServers' | 'fhirTimeoutMs' | 'hookDeadlineMs' | 'maxReferrals' | 'maxImagesPerReferral' | 'maxImageBytes' | 'maxImagePixels' | 'systemActions'
+    'allowedFhirServers' | 'fhirTimeoutMs' | 'hookDeadlineMs' | 'maxReferrals' | 'maxImagesPerReferral' | 'maxImageBytes' | 'maxImagePixels' | 'systemActions' | 'presentedFormPdf'
   >;
   /** Links in cards: `<publicBaseUrl>/model-card`, and the viewer when there is one. */
   readonly publicBaseUrl: string;
@@ -90,6 +90,7 @@ export function createTriageHook(deps: TriageHookDeps): HookRunner {
         limits: { maxBytes: deps.config.maxImageBytes, maxPixels: deps.config.maxImagePixels, formats: HOOK_IMAGE_FORMATS, maxImagesPerReferral: deps.config.maxImagesPerReferral },
         newId,
         ...(deps.viewerBaseUrl ? { viewerBaseUrl: deps.viewerBaseUrl } : {}),
+        presentedFormPdf: deps.config.presentedFormPdf,
       },
     };
   }

@@ -14,6 +14,7 @@ const SAMPLES: Readonly<Record<string, string>> = {
   HOOK_DEADLINE_MS: '6000',
   FHIR_TIMEOUT_MS: '3000',
   SYSTEM_ACTIONS: 'true',
+  PRESENTED_FORM_PDF: 'false',
   LOG_LEVEL: 'warn',
   TRUSTED_ISSUERS_FILE: '/etc/bcc-cds/issuers.json',
   ANNOTATOR_ISSUERS_FILE: '/etc/bcc-cds/annotator-issuers.json',
