@@ -13,6 +13,7 @@ import { checkKnownExtensions } from './known-extensions.ts';
 import type { ProfileSet } from './profile-set.ts';
 import { DEFAULT_PROFILE_DIR, loadProfileSet } from './profile-set.ts';
 import { IG_RESOURCE_DIR } from './ig-build-record.ts';
+import { uncheckedInvariants } from './unchecked.ts';
 import { ensureR4Types, resourceTypesIn } from './r4-definitions.ts';
 import type { ResourceValidator, ValidateOptions } from './resource-validator.ts';
 import { validateBundle } from './validate-bundle.ts';
@@ -122,6 +123,10 @@ export function createResourceValidator(profiles: ProfileSet): ResourceValidator
       issues.push(...slices.issues);
       bound.push(...slices.boundValues);
       issues.push(...checkDeferredSlicing(resource, sd, options.resolve));
+      const invariants = uncheckedInvariants(sd);
+      if (invariants) {
+        issues.push({ ...invariants, expression: [type] });
+      }
     }
     const extensions = checkKnownExtensions(resource, type, profiles);
     issues.push(...extensions.issues);

@@ -36,6 +36,7 @@ describe('npm run validate', () => {
     assert.match(r.stdout, /^not checked by this validator/m);
     assert.match(r.stdout, /^ {2}- whether it is in slice modelCard of Provenance\.entity: its reference cannot be resolved here/m);
     assert.match(r.stdout, /^ {2}- bindings weaker than required/m);
+    assert.match(r.stdout, /^ {2}- invariants dom-3 \(skipped by Medplum\), dom-6 \(warning\), ele-1 \(skipped by Medplum\) of http:\/\/hl7\.org\/fhir\/uv\/aitransparency\/StructureDefinition\/AI-Provenance$/m);
   });
 
   it('exits 0 when every file is valid, and 2 without files', async () => {
