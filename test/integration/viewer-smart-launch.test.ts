@@ -324,6 +324,17 @@ describe('the viewer as a SMART app, EHR launch over HTTP (sandbox EHR, producti
     assert.equal((await fetch(`${ehr.base}${SMART_BASE_PATH}/authorize?${q({})}`)).status, 200);
     assert.equal((await fetch(`${ehr.base}${SMART_BASE_PATH}/authorize?${q({ redirect_uri: 'https://evil.example.org/cb' })}`)).status, 400);
     assert.equal((await fetch(`${ehr.base}${SMART_BASE_PATH}/authorize?${q({ code_challenge_method: 'plain' })}`)).status, 400);
+    // A code is bound to its PKCE challenge: the wrong verifier gets invalid_grant, and the code is gone.
+    const { code } = await signIn(`${cds.base}/viewer/launch`, await registerLaunch('p', undefined), 'derm-c');
+    const token = (verifier: string): Promise<Response> =>
+      fetch(`${ehr.base}${SMART_BASE_PATH}/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: `${cds.base}/viewer/callback`, client_id: CLIENT_ID, code_verifier: verifier }),
+      });
+    const wrong = await token('x'.repeat(43));
+    assert.equal(wrong.status, 400);
+    assert.equal((await json<{ error: string }>(wrong)).error, 'invalid_grant');
+    assert.equal((await token('y'.repeat(43))).status, 400);
     const config = await json<{ authorization_endpoint: string; code_challenge_methods_supported: string[] }>(await fetch(`${fhirBase}/.well-known/smart-configuration`));
     assert.equal(config.authorization_endpoint, `${ehr.base}${SMART_BASE_PATH}/authorize`);
     assert.deepEqual(config.code_challenge_methods_supported, ['S256']);
