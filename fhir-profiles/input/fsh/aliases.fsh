@@ -10,7 +10,6 @@ Alias: $provenance-participant-type = http://terminology.hl7.org/CodeSystem/prov
 Alias: $v3-DataOperation = http://terminology.hl7.org/CodeSystem/v3-DataOperation
 Alias: $provenance-entity-role = http://hl7.org/fhir/provenance-entity-role
 
-// HL7 AI Transparency on FHIR (STU1 ballot, http://hl7.org/fhir/uv/aitransparency). Built into
-// fhir-profiles/aitransparency by npm run ig for the validator, but not a SUSHI dependency here, so
-// these are plain URIs, never FSH parents (README: deviations).
+// HL7 AI Transparency on FHIR (STU1 ballot, http://hl7.org/fhir/uv/aitransparency), built into
+// fhir-profiles/aitransparency by npm run ig and a SUSHI dependency here (scripts/seed-ig-package.ts).
 Alias: $AIdeviceTypeCS = http://hl7.org/fhir/uv/aitransparency/CodeSystem/AIdeviceTypeCS

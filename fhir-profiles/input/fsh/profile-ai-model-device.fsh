@@ -14,21 +14,25 @@ Expression: "extension.where(url = 'http://hl7.org/fhir/uv/aitransparency/Struct
 Severity: #error
 
 Profile: AiModelDevice
-Parent: Device
+Parent: http://hl7.org/fhir/uv/aitransparency/StructureDefinition/AI-Device
 Id: ai-model-device
 Title: "AI model Device"
 Description: """
 The installed BCC-CDS model, after the AI Transparency on FHIR "AI Device" (type Artificial-Intelligence,
 fixed exactly as the IG fixes it; AIKind extensions; the model card by modelCardDescription; name and
 version), with the SHA-256 of the ONNX file as identifier so a result can be traced to the exact weights.
-Intended use, licence and limits are also in note. Derived from R4 Device; the resource also claims the
-IG's AI-Device, which the validator loads from fhir-profiles/aitransparency (see fhir-profiles/README.md).
+Intended use, licence and limits are also in note. Derived from the IG's AI-Device (claimed too), built
+from its FSH into fhir-profiles/aitransparency (see fhir-profiles/README.md).
 """
-// AIKind and modelCardDescription are the IG's extensions. The IG is built into
-// fhir-profiles/aitransparency (npm run ig) but is not a SUSHI dependency of this project, and FSH
-// allows no inline extension slice in a profile, so invariants require them instead of slices; the
-// IG's AI-Device, claimed too, slices them.
+// AIKind and modelCardDescription: the IG's slices, made required here; the invariants also
+// require their values (the slice cardinality alone is met by an empty extension).
 * obeys bcc-device-1 and bcc-device-2 and bcc-device-3
+* extension[aiKind] 1..* MS
+* extension[modelCardDescription] 1..1 MS
+// Spelled out so the snapshot carries each slice's url: Medplum matches extension slices by the
+// url element, which the IG's snapshot leaves unfolded.
+* extension[aiKind].value[x] only CodeableConcept
+* extension[modelCardDescription].value[x] only Reference(http://hl7.org/fhir/uv/aitransparency/StructureDefinition/AI-ModelCard)
 * extension MS
 * extension ^short = "AI Transparency AIKind (the kinds of AI) and modelCardDescription (the model card DocumentReference)"
 * identifier ^slicing.discriminator.type = #value

@@ -4,15 +4,16 @@ Expression: "agent.where(role.where(coding.count() = 1 and text.empty() and codi
 Severity: #error
 
 Profile: AiProvenance
-Parent: Provenance
+Parent: http://hl7.org/fhir/uv/aitransparency/StructureDefinition/AI-Provenance
 Id: ai-provenance
 Title: "AI Provenance"
 Description: """
 Which resources the model produced (target), when, from which images (entity, role derivation), under
 which policy and rule file, with the model Device as the authoring agent and the model card as an
-entity; after the AI Transparency on FHIR "AI Provenance", which the resource claims too. The model
-agent is required by invariant bcc-provenance-1 instead of the IG's agent slice on the repeating role
-(see fhir-profiles/README.md).
+entity. Derived from the AI Transparency on FHIR "AI Provenance" (claimed too): its reason:AIReason
+slice is AIAST, exactly once; exactly one agent is the model (invariant bcc-provenance-1, besides the
+IG's agent:AIagent slice, which validators match differently on the repeating role; see
+fhir-profiles/README.md).
 """
 * obeys bcc-provenance-1
 * target 1..* MS
@@ -21,11 +22,8 @@ agent is required by invariant bcc-provenance-1 instead of the IG's agent slice 
 * occurred[x] only dateTime
 * policy 1..* MS
 * policy ^short = "The decision-support policy, and the rule file that made the triage (<rules base><rules id>|<version>)"
-* reason ^slicing.discriminator.type = #pattern
-* reason ^slicing.discriminator.path = "$this"
-* reason ^slicing.rules = #open
-* reason contains aiReason 1..1 MS
-* reason[aiReason] = $v3-ObservationValue#AIAST
+* reason[AIReason] 1..1 MS
+* reason[AIReason] = $v3-ObservationValue#AIAST
 * activity 1..1 MS
 * activity = $v3-DataOperation#CREATE
 * agent 1..* MS

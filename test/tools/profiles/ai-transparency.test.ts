@@ -199,6 +199,11 @@ describe('codes.json takes its AI Transparency codes and canonicals from the IG 
     assert.deepEqual(codes, [`${ai.securityLabel.system}|${ai.securityLabel.code}`]);
   });
 
+  it('our Device and Provenance profiles derive from the IG\'s AI-Device and AI-Provenance', () => {
+    assert.equal(validator.profiles.structureDefinitions.get(terminology.profiles.aiModelDevice)?.baseDefinition, ai.deviceProfile);
+    assert.equal(validator.profiles.structureDefinitions.get(terminology.profiles.aiProvenance)?.baseDefinition, ai.provenanceProfile);
+  });
+
   it('every IG canonical codes.json names is a StructureDefinition of the build', () => {
     for (const url of [ai.deviceProfile, ai.provenanceProfile, ai.modelCardProfile, ai.aiKindExtension, ai.modelCardExtension, ai.confidenceExtension]) {
       assert.ok(validator.profiles.structureDefinitions.get(url)?.snapshot, url);
