@@ -2,6 +2,7 @@ import { readJsonFile } from '../common/read-json-file.ts';
 import { z } from 'zod';
 import { parseOrThrow } from '../common/validation-outcome.ts';
 import { riskBandsSchema } from './risk-bands.ts';
+import { losoCardSchema } from './loso-card.ts';
 
 /** How the whole image becomes the square network input. */
 export const RESIZE_MODES = ['fill', 'cover'] as const;
@@ -161,6 +162,8 @@ const manifestSchema = z
       .optional(),
     /** Validation frequency of BCC per calibrated-probability band, for natural-frequency risk statements (`npm run risk-bands`). */
     riskBands: riskBandsSchema.optional(),
+    /** Leave-one-source-out figures of this model's recipe, with issue #21's targets (`npm run model-card-loso`). */
+    loso: losoCardSchema.optional(),
     /** Test-time flips the graph averages over (documentation; the graph does it). */
     tta: z.record(z.string(), z.unknown()).optional(),
   })

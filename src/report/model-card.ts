@@ -3,6 +3,7 @@ import { canonicalDigest } from '../common/canonical-json.ts';
 import { operatingPoints } from '../model/calibration.ts';
 import type { ModelManifest } from '../model/manifest.ts';
 import { modelTitle } from './build-context.ts';
+import { writeSourceFiguresMarkdown } from './model-card-sources.ts';
 import type { AllocatedId } from './ids.ts';
 import { DECISION_SUPPORT_NOTICE } from './notice.ts';
 import type { Terminology } from './terminology.ts';
@@ -41,6 +42,7 @@ export function writeModelCardMarkdown(manifest: ModelManifest): string {
     '',
     ...points,
     '',
+    ...writeSourceFiguresMarkdown(manifest),
     '## Limits',
     '',
     ...manifest.modelCard.limits.map((l) => `- ${l}`),

@@ -1,8 +1,12 @@
 /**
- * npm run evaluate -- [--data <dir>] [--json out.json] [--plots <dir>] [--model <manifest.json>] [--limit N] [--seed S]
+ * npm run evaluate -- [--data <dir>] [--json out.json] [--plots <dir>] [--model <manifest.json>] [--gate <image-gate.json>] [--limit N] [--seed S]
  * Runs the installed (or given) model over a labelled folder (labels.csv, see
  * ../shared/data/dermoscopy/README.md) and reports BCC discrimination, operating points, pattern
- * heads, explanation consistency, heatmap localisation and calibration, with 95% CIs.
+ * heads, explanation consistency, heatmap localisation and calibration, with 95% CIs, for all
+ * images and per source (issue #21): with them, whether the image gate (BCC_IMAGE_GATE or --gate,
+ * and the model's modality/OOD checks) accepts the dermoscopic images and refuses the clinical
+ * photos listed in the folder's clinical.csv, if it has one. Every image is scored (the gate runs
+ * with its refusals as warnings), so the BCC figures are those of the raw model on all images.
  * Prints a table; writes the full result as JSON (--json) and roc.png + reliability.png (--plots,
  * default: beside --json). Nothing is written anywhere else: the data stays outside the repo.
  * Exit 0 when images were evaluated (unreadable ones are listed, not fatal), 1 when none could be,
@@ -17,6 +21,11 @@ import sharp from 'sharp';
 import type { ImageAnalysis, ImageInput } from '../../analysis/analyze-images.ts';
 import { DEFAULT_ANALYSIS_CONCURRENCY, analyzeImages } from '../../analysis/analyze-images.ts';
 import { PROJECT_ROOT, modelPaths } from '../../config.ts';
+import type { GateConfig } from '../../gate/gate-config.ts';
+import { loadGateConfig } from '../../gate/gate-config.ts';
+import { gateOutcomeOf, withRefusalsAsWarnings } from '../evaluation/gate-outcome.ts';
+import type { ClinicalImage } from '../evaluation/per-source.ts';
+import { describeEstimates } from '../evaluation/estimates.ts';
 import { selectCamChannel } from '../../explain/cam-map.ts';
 import type { EvaluationMetrics, EvaluatedImage, SkippedImage } from '../evaluation/report.ts';
 import { measureEvaluation } from '../evaluation/report.ts';
@@ -33,7 +42,7 @@ import { mapConcurrent } from '../../common/map-concurrent.ts';
 import type { RuleSet } from '../../rules/rule-set.ts';
 import { loadRuleSet } from '../../rules/rule-set.ts';
 
-const USAGE = 'usage: npm run evaluate -- [--data <dir>] [--json out.json] [--plots <dir>] [--model <manifest.json>] [--limit N] [--seed S]';
+const USAGE = 'usage: npm run evaluate -- [--data <dir>] [--json out.json] [--plots <dir>] [--model <manifest.json>] [--gate <image-gate.json>] [--limit N] [--seed S]';
 const DEFAULT_DATA = resolve(PROJECT_ROOT, '../shared/data/dermoscopy');
 /**
  * Rows per chunk: bounds the files held in memory at once. Within a chunk the files are read, and
@@ -47,6 +56,7 @@ interface Options {
   readonly json: string | undefined;
   readonly plots: string | undefined;
   readonly model: string;
+  readonly gate: string;
   readonly limit: number | undefined;
   readonly seed: number;
 }
@@ -56,6 +66,7 @@ const FLAGS = {
   json: { type: 'string' },
   plots: { type: 'string' },
   model: { type: 'string' },
+  gate: { type: 'string' },
   limit: { type: 'string' },
   seed: { type: 'string' },
   help: { type: 'boolean', default: false },
@@ -72,6 +83,7 @@ function readOptions(argv: readonly string[]): Options {
     json,
     plots: values.plots !== undefined ? resolve(values.plots) : json !== undefined ? dirname(json) : undefined,
     model: values.model === undefined ? modelPaths().manifest : resolve(values.model),
+    gate: values.gate === undefined ? modelPaths().gate : resolve(values.gate),
     limit: integerFlag('limit', values.limit, 1),
     seed: integerFlag('seed', values.seed, 0) ?? BOOTSTRAP.seed,
   };
@@ -108,6 +120,7 @@ async function readMask(path: string): Promise<LesionMask> {
 
 interface Collected {
   readonly images: EvaluatedImage[];
+  readonly clinical: ClinicalImage[];
   readonly unreadable: SkippedImage[];
   readonly localisation: ImageLocalisation[];
   readonly localisationSkipped: SkippedImage[];
@@ -144,10 +157,18 @@ async function measureLocalisation(
   }
 }
 
-async function evaluateChunk(rows: readonly LabelledImage[], dataDir: string, deps: { model: BccModel; rules: RuleSet }, into: Collected): Promise<void> {
+interface EvaluateDeps {
+  readonly model: BccModel;
+  readonly rules: RuleSet;
+  /** The gate as configured (refusals read back against it). */
+  readonly gate: GateConfig;
+}
+
+/** `clinical`: the rows are clinical photos, measured for the gate only. */
+async function evaluateChunk(rows: readonly LabelledImage[], dataDir: string, deps: EvaluateDeps, into: Collected, clinical = false): Promise<void> {
   const files = await mapConcurrent(rows, DEFAULT_ANALYSIS_CONCURRENCY, async (row) => ({ row, read: await readBytes(join(dataDir, row.image)) }));
   const inputs: ImageInput[] = files.flatMap((f) => (typeof f.read === 'string' ? [] : [{ id: f.row.image, where: f.row.image, bytes: f.read }]));
-  const results = await analyzeImages(deps, inputs);
+  const results = await analyzeImages({ model: deps.model, rules: deps.rules, gate: withRefusalsAsWarnings(deps.gate) }, inputs);
   const byId = new Map(results.map((r) => [r.id, r]));
   for (const { row, read } of files) {
     const r = byId.get(row.image);
@@ -156,13 +177,18 @@ async function evaluateChunk(rows: readonly LabelledImage[], dataDir: string, de
       into.unreadable.push({ image: row.image, reason });
       continue;
     }
-    into.images.push({ image: row.image, group: row.group, source: row.source, bcc: row.bcc, patternLabels: row.patterns, findings: r.analysis.findings });
+    const gate = gateOutcomeOf(r.analysis.warnings, deps.gate);
+    if (clinical) {
+      into.clinical.push({ source: row.source, gate });
+      continue;
+    }
+    into.images.push({ image: row.image, group: row.group, source: row.source, bcc: row.bcc, patternLabels: row.patterns, findings: r.analysis.findings, gate });
     await measureLocalisation(row, dataDir, deps.model, r.analysis, into);
   }
 }
 
-async function dataLabels(dataDir: string): Promise<string | undefined> {
-  const path = join(dataDir, 'labels.csv');
+async function dataFile(dataDir: string, name: string): Promise<string | undefined> {
+  const path = join(dataDir, name);
   try {
     await access(path);
     return path;
@@ -202,7 +228,7 @@ async function writePlots(dir: string, metrics: EvaluationMetrics, modelName: st
 
 async function main(argv: readonly string[]): Promise<number> {
   const opts = readOptions(argv);
-  const labelsPath = await dataLabels(opts.data);
+  const labelsPath = await dataFile(opts.data, 'labels.csv');
   if (!labelsPath) {
     process.stderr.write(`evaluate: no labelled data at ${opts.data} (needs labels.csv; the development set lives in ../shared/data/dermoscopy)\n`);
     return 2;
@@ -210,14 +236,24 @@ async function main(argv: readonly string[]): Promise<number> {
   const started = performance.now();
   const allRows = parseLabels(await readFile(labelsPath, 'utf8'), labelsPath);
   const rows = opts.limit === undefined ? allRows : spreadSample(allRows, opts.limit);
+  const clinicalPath = await dataFile(opts.data, 'clinical.csv');
+  const allClinical = clinicalPath ? parseLabels(await readFile(clinicalPath, 'utf8'), clinicalPath) : [];
+  const clinicalRows = opts.limit === undefined ? allClinical : spreadSample(allClinical, opts.limit);
   const model = await openModel(opts.model);
   const rules = await loadRuleSet(modelPaths().rules);
-  const collected: Collected = { images: [], unreadable: [], localisation: [], localisationSkipped: [] };
+  const gate = await loadGateConfig(opts.gate);
+  const collected: Collected = { images: [], clinical: [], unreadable: [], localisation: [], localisationSkipped: [] };
+  const total = rows.length + clinicalRows.length;
   try {
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      await evaluateChunk(rows.slice(i, i + CHUNK), opts.data, { model, rules }, collected);
-      if (process.stderr.isTTY) {
-        process.stderr.write(`\revaluate: ${Math.min(i + CHUNK, rows.length)}/${rows.length} images`);
+    let done = 0;
+    for (const list of [{ rows, clinical: false }, { rows: clinicalRows, clinical: true }]) {
+      for (let i = 0; i < list.rows.length; i += CHUNK) {
+        const chunk = list.rows.slice(i, i + CHUNK);
+        await evaluateChunk(chunk, opts.data, { model, rules, gate }, collected, list.clinical);
+        done += chunk.length;
+        if (process.stderr.isTTY) {
+          process.stderr.write(`\revaluate: ${done}/${total} images`);
+        }
       }
     }
   } finally {
@@ -235,12 +271,16 @@ async function main(argv: readonly string[]): Promise<number> {
     durationSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),
     model: { name: m.name, version: m.version, sha256: m.sha256, manifest: opts.model },
     rules: { id: rules.id, version: rules.version },
-    data: { path: opts.data, labels: labelsPath, limit: opts.limit ?? null },
+    gate: { name: gate.name, version: gate.version, file: opts.gate, applied: 'every image scored; refusals of the configured gate recorded per image (its reject checks run as warnings)' },
+    data: { path: opts.data, labels: labelsPath, clinical: clinicalPath ?? null, limit: opts.limit ?? null },
+    estimates: describeEstimates(m, opts.data === DEFAULT_DATA),
     settings: { bootstrap: { resamples: BOOTSTRAP.resamples, seed: opts.seed, unit: 'lesion group' }, ci: 'Wilson 95% for proportions', thresholds: m.thresholds },
     counts: {
       rows: rows.length,
       analysed: collected.images.length,
       unreadable: collected.unreadable.length,
+      clinicalRows: clinicalRows.length,
+      clinicalAnalysed: collected.clinical.length,
       bySource: Object.fromEntries(
         sources.map((s) => [
           s,
@@ -260,6 +300,7 @@ async function main(argv: readonly string[]): Promise<number> {
       group: r.group,
       bcc: r.bcc ?? null,
       bccProbability: r.findings.bccProbability,
+      gate: r.gate ?? null,
       patterns: Object.fromEntries(r.findings.patterns.flatMap((p) => (p.probability === undefined ? [] : [[p.id, p.probability]]))),
     })),
   };

@@ -5,6 +5,8 @@
  */
 import type { ModelFindings } from '../../model/findings.ts';
 import type { ModelManifest } from '../../model/manifest.ts';
+import type { ClinicalImage, GateOutcome, SourceSummary } from './per-source.ts';
+import { measurePerSource } from './per-source.ts';
 import type { Calibration } from './calibration.ts';
 import { measureCalibration } from './calibration.ts';
 import type { AucEstimate } from '../../common/stats/confidence.ts';
@@ -28,6 +30,8 @@ export interface EvaluatedImage {
   readonly bcc: BinaryLabel | undefined;
   readonly patternLabels: Readonly<Record<string, BinaryLabel | undefined>>;
   readonly findings: ModelFindings;
+  /** What the image gate decided (absent when the run did not apply it). */
+  readonly gate?: GateOutcome;
 }
 
 export interface BccMetrics {
@@ -61,6 +65,8 @@ export interface EvaluationMetrics {
   readonly patterns: Readonly<Record<string, PatternMetrics>>;
   readonly consistency: ConsistencyRates & { readonly operatingPoint: 'balanced' };
   readonly heatmap: HeatmapMetrics;
+  /** Issue #21's per-source table: `all`, then each source (dermoscopic images and clinical photos). */
+  readonly perSource: Readonly<Record<string, SourceSummary>>;
 }
 
 export interface MetricsInput {
@@ -69,6 +75,8 @@ export interface MetricsInput {
   /** Per-image localisation of BCC images with masks, and those that could not be measured. */
   readonly localisation: readonly ImageLocalisation[];
   readonly localisationSkipped: readonly SkippedImage[];
+  /** Clinical (non-dermoscopic) photos run through the gate, when the folder has them. */
+  readonly clinical?: readonly ClinicalImage[];
   readonly bootstrap: { readonly resamples: number; readonly seed: number };
 }
 
@@ -133,6 +141,7 @@ export function measureEvaluation(input: MetricsInput): EvaluationMetrics {
       patterns[p.id] = measurePattern(images, p.id, p.threshold, bootstrap);
     }
   }
+  const balanced = operatingPoints(manifest).balanced ?? manifest.thresholds.balanced;
   return {
     bcc,
     patterns,
@@ -140,9 +149,10 @@ export function measureEvaluation(input: MetricsInput): EvaluationMetrics {
       operatingPoint: 'balanced',
       ...measureConsistency(
         images.map((m) => m.findings),
-        operatingPoints(manifest).balanced ?? manifest.thresholds.balanced,
+        balanced,
       ),
     },
     heatmap: { bccWithMask: { ...summariseLocalisation(input.localisation), skipped: input.localisationSkipped } },
+    perSource: measurePerSource({ images, clinical: input.clinical ?? [], manifest, consistencyThreshold: balanced, bcc }),
   };
 }

@@ -3,6 +3,8 @@
  */
 import type { AucEstimate, Proportion } from '../../common/stats/confidence.ts';
 import type { EvaluationMetrics, SkippedImage } from './report.ts';
+import type { EstimatesNote } from './estimates.ts';
+import type { GateTally, SourceSummary } from './per-source.ts';
 
 export interface TableInput {
   readonly model: { readonly name: string; readonly version: string; readonly sha256: string };
@@ -10,6 +12,8 @@ export interface TableInput {
   readonly counts: { readonly rows: number; readonly analysed: number; readonly unreadable: number };
   readonly unreadable: readonly SkippedImage[];
   readonly metrics: EvaluationMetrics;
+  /** What this run's figures are worth (in-sample or not) and the honest estimates from the manifest. */
+  readonly estimates?: EstimatesNote;
 }
 
 /** How many unreadable images are named before "... and N more". */
@@ -31,6 +35,88 @@ function auc(a: AucEstimate): string {
   return interval(a.value, a.ci95);
 }
 
+function tally(t: GateTally | null): string {
+  return t ? proportion(t.rate) : '-';
+}
+
+function refusals(t: GateTally | null): string {
+  const e = t ? Object.entries(t.refusals) : [];
+  return e.length ? e.map(([code, n]) => `${code} ${n}`).join(', ') : '-';
+}
+
+/** Issue #21's table: one row per source (and all), then patterns and consistency per source. */
+function perSourceLines(perSource: Readonly<Record<string, SourceSummary>>, estimates: EstimatesNote | undefined): string[] {
+  const rows = Object.entries(perSource);
+  const patternIds = [...new Set(rows.flatMap(([, s]) => Object.keys(s.patterns)))];
+  return [
+    `Per source (issue #21)${estimates?.thisRun === 'in-sample' ? ': IN-SAMPLE (the installed model was trained on these images; honest estimates below)' : ''}`,
+    ...columns([
+      ['source', 'images', 'BCC', 'gate: dermoscopic accepted', 'gate: clinical photos refused', 'BCC AUC (95% CI)', 'triage sensitivity', 'triage specificity'],
+      ...rows.map(([name, s]) => [
+        name,
+        String(s.images),
+        String(s.bcc),
+        tally(s.gate.dermoscopicAccepted),
+        tally(s.gate.clinicalRefused),
+        s.bccAuc && s.bccAuc.n > 0 ? auc(s.bccAuc) : '-',
+        s.triage ? proportion(s.triage.sensitivity) : '-',
+        s.triage ? proportion(s.triage.specificity) : '-',
+      ]),
+    ]),
+    'Gate refusals by check (images)',
+    ...columns([['source', 'dermoscopic images refused', 'clinical photos refused'], ...rows.map(([name, s]) => [name, refusals(s.gate.dermoscopicAccepted), refusals(s.gate.clinicalRefused)])]),
+    ...(patternIds.length
+      ? [
+          'Pattern detection per source (annotated rows; sensitivity at the shipped threshold, and at the lowest threshold with specificity >= 0.9)',
+          ...columns([
+            ['source', 'pattern', 'n', 'present', 'sensitivity at t', 'specificity at t', 'sensitivity at spec >= 0.9', 'specificity there', 't there'],
+            ...rows.flatMap(([name, s]) =>
+              Object.entries(s.patterns).map(([id, p]) => [
+                name,
+                id,
+                String(p.n),
+                String(p.present),
+                proportion(p.shipped.sensitivity),
+                proportion(p.shipped.specificity),
+                p.atMinSpecificity ? proportion(p.atMinSpecificity.sensitivity) : '-',
+                p.atMinSpecificity ? proportion(p.atMinSpecificity.specificity) : '-',
+                p.atMinSpecificity ? num(p.atMinSpecificity.threshold, 4) : '-',
+              ]),
+            ),
+          ]),
+        ]
+      : []),
+    'Consistency per source (BCC called at the balanced point)',
+    ...columns([
+      ['source', 'called BCC, with a BCC pattern present', 'pigment network present, called non-BCC'],
+      ...rows.map(([name, s]) => [name, proportion(s.consistency.predictedBccWithPositivePattern), proportion(s.consistency.pigmentNetworkPredictedNonBcc)]),
+    ]),
+  ];
+}
+
+function estimateLines(estimates: EstimatesNote): string[] {
+  const cell = (v: number | undefined): string => (v === undefined ? '-' : num(v));
+  return [
+    estimates.text,
+    ...columns([
+      ['estimate', 'source', 'BCC AUC', 'triage sens', 'triage spec', 'gate: dermoscopic accepted', 'gate: clinical refused', 'pigment network sens at spec 0.9'],
+      ...estimates.honest.flatMap((h) =>
+        Object.entries(h.bySource).map(([source, e]) => [
+          h.kind,
+          source,
+          cell(e.bccAuc),
+          cell(e.triageSensitivity),
+          cell(e.triageSpecificity),
+          cell(e.gateDermoscopicAccepted),
+          cell(e.gateClinicalRefused),
+          cell(e.pigmentNetworkSensitivityAtSpecificity90),
+        ]),
+      ),
+    ]),
+    ...estimates.honest.map((h) => `  ${h.kind}: ${h.from}`),
+  ];
+}
+
 /** Left-aligned columns, widths from the widest cell. */
 function columns(rows: readonly (readonly string[])[]): string[] {
   const widths: number[] = [];
@@ -47,6 +133,7 @@ export function formatEvaluationTable(input: TableInput): string {
   const out: string[] = [
     `Model ${input.model.name} ${input.model.version} (sha256 ${input.model.sha256.slice(0, 12)}...) on ${input.data.path}`,
     `Images: ${counts.rows} listed, ${counts.analysed} analysed, ${counts.unreadable} unreadable`,
+    ...(input.estimates ? [input.estimates.text] : []),
     '',
     'BCC',
     ...columns([
@@ -99,6 +186,10 @@ export function formatEvaluationTable(input: TableInput): string {
       `outside ${num(h.meanOutside)}, ratio ${num(h.ratio)}, median per-image ratio ${num(h.medianPerImageRatio)}` +
       (h.skipped.length ? `, ${h.skipped.length} not measurable` : ''),
   );
+  out.push('', ...perSourceLines(m.perSource, input.estimates));
+  if (input.estimates?.honest.length) {
+    out.push('', ...estimateLines(input.estimates));
+  }
   if (input.unreadable.length) {
     out.push('', `Unreadable images (${input.unreadable.length}):`);
     for (const u of input.unreadable.slice(0, LISTED_UNREADABLE)) {

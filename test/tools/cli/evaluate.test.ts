@@ -36,7 +36,19 @@ describe('npm run evaluate', () => {
       patterns: Record<string, { auc: { n: number; positives: number }; threshold: number; accuracy: { n: number } }>;
       consistency: { predictedBccWithPositivePattern: { n: number }; predictedNonBccWithPigmentNetwork: { n: number } };
       heatmap: { bccWithMask: { n: number; ratio: number | null; skipped: unknown[] } };
+      perSource: Record<
+        string,
+        {
+          images: number;
+          gate: { dermoscopicAccepted: { rate: { n: number; k: number }; refusals: Record<string, number> } | null; clinicalRefused: { rate: { n: number; k: number }; refusals: Record<string, number> } | null };
+          bccAuc: { n: number } | null;
+          triage: { sensitivity: { n: number } } | null;
+          patterns: Record<string, { n: number; atMinSpecificity: unknown }>;
+          consistency: { threshold: number };
+        }
+      >;
     };
+    estimates: { thisRun: string; honest: { kind: string }[] };
     images: { image: string; bccProbability: number }[];
   };
 
@@ -61,6 +73,10 @@ describe('npm run evaluate', () => {
       'd7/broken.jpg,,d7:3,derm7pt,melanoma,0,1,,,,,,0',
     ];
     await writeFile(join(dir, 'labels.csv'), `${rows.join('\n')}\n`);
+    // A clinical photo of a derm7pt lesion (the data set's clinical.csv): measured for the gate only.
+    await mkdir(join(dir, 'clinical'), { recursive: true });
+    await writeFile(join(dir, 'clinical', 'f.jpg'), await lesionJpeg(320, 240, 6));
+    await writeFile(join(dir, 'clinical.csv'), 'image,group,source,diagnosis,bcc\nclinical/f.jpg,d7:1,derm7pt-clinical,nevus,0\n');
     result = await runEvaluate(['--data', dir, '--json', join(dir, 'out', 'out.json'), '--plots', join(dir, 'plots')]);
     report = JSON.parse(await readFile(join(dir, 'out', 'out.json'), 'utf8'));
   });
@@ -122,6 +138,26 @@ describe('npm run evaluate', () => {
     assert.equal(h.n, 1);
     assert.equal(h.skipped.length, 0);
     assert.ok(h.ratio !== null && h.ratio > 0);
+  });
+
+  it('reports per source: gate acceptance and refusals, clinical photos, BCC AUC, triage, patterns, consistency', () => {
+    const ps = report.metrics.perSource;
+    assert.deepEqual(Object.keys(ps), ['all', 'derm7pt', 'ham10000']);
+    const [all, d7, ham] = [ps.all, ps.derm7pt, ps.ham10000];
+    assert.ok(all && d7 && ham);
+    assert.deepEqual([all.images, d7.images, ham.images], [5, 2, 3]);
+    assert.equal(all.gate.dermoscopicAccepted?.rate.n, 5, 'every analysed image has a gate verdict');
+    assert.equal(d7.gate.clinicalRefused?.rate.n, 1, 'the clinical photo counts under derm7pt');
+    assert.equal(ham.gate.clinicalRefused, null);
+    assert.equal(d7.bccAuc?.n, 2);
+    assert.equal(ham.triage?.sensitivity.n, 2);
+    assert.deepEqual(Object.keys(d7.patterns).sort(), ['arborizing_telangiectasia', 'pigment_network']);
+    assert.deepEqual(Object.keys(ham.patterns), []);
+    assert.match(result.stdout, /Per source \(issue #21\)/);
+    assert.match(result.stdout, /gate: clinical photos refused/);
+    assert.equal(report.estimates.thisRun, 'out-of-sample unless its images are in the development set', 'not the development set');
+    assert.deepEqual(report.estimates.honest.map((h) => h.kind), ['grouped out-of-fold', 'leave-one-source-out']);
+    assert.equal(report.metrics.bcc.all?.auc.n, 5, 'the clinical photo is not a BCC row');
   });
 
   it('writes the ROC curve and the reliability diagram as PNGs', async () => {

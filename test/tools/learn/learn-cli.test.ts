@@ -9,7 +9,8 @@ import { canonicalDigest } from '../../../src/common/canonical-json.ts';
 import { decodeDermoscopy } from '../../../src/imaging/decode.ts';
 import { toModelInput } from '../../../src/imaging/preprocess.ts';
 import { readFindings } from '../../../src/model/findings.ts';
-import { parseManifest } from '../../../src/model/manifest.ts';
+import { modelPaths } from '../../../src/config.ts';
+import { loadManifest, parseManifest } from '../../../src/model/manifest.ts';
 import { openModel } from '../../../src/model/session.ts';
 import { openSqliteStore } from '../../../src/storage/sqlite-store.ts';
 import type { CliRun } from '../../support/run-cli.ts';
@@ -58,7 +59,7 @@ describe('npm run learn (synthetic lesions, real model, CPU)', () => {
     const manifest = parseManifest(await readJson(join(out('run1'), CANDIDATE)));
     assert.equal(manifest.learning?.acceptanceSha256, canonicalDigest(acceptance));
     assert.equal(manifest.learning.decision, 'accepted');
-    assert.equal(manifest.learning.from, '1.5.1');
+    assert.equal(manifest.learning.from, (await loadManifest(modelPaths().manifest)).version, 'the installed version');
     const consensus = await readJson(join(out('run1'), 'consensus.json'));
     assert.equal((consensus.annotators as unknown[]).length, 3);
     assert.equal((consensus.images as unknown[]).length, 72);
