@@ -4,6 +4,8 @@ import type { Express, Request, RequestHandler, Response } from 'express';
 import type { FhirGateway } from '../fhir/fhir-gateway.ts';
 import { OperationOutcomeError, badRequest, notFound } from '../common/outcomes.ts';
 import { tryReadSavedReport } from '../viewer/read-saved-report.ts';
+import type { FeedbackStore } from '../feedback/feedback-store.ts';
+import { pageQueue, parseQueueQuery, withDecisions } from '../viewer/queue-query.ts';
 import type { ReportStore } from '../viewer/report-store.ts';
 import type { FhirViewerContext } from '../viewer/viewer-model-fhir.ts';
 import { viewerModelFromFhir } from '../viewer/viewer-model-fhir.ts';
@@ -21,6 +23,8 @@ export const SANDBOX_CSP = PAGE_CSP;
 
 export interface SandboxDeps {
   readonly store: Pick<ReportStore, 'tryGet' | 'queue'>;
+  /** Card feedback: what was decided (accepted, overridden) on each queue row's card. */
+  readonly decisions: Pick<FeedbackStore, 'listCardOutcomes'>;
   /** The FHIR server holding saved reports, for this request (the embedded one, at /fhir). */
   readonly fhirFor: (req: Request) => Pick<FhirGateway, 'read' | 'search'>;
   readonly viewer: FhirViewerContext;
@@ -63,8 +67,11 @@ export function mountSandbox(app: Express, deps: SandboxDeps): void {
     res.json(deps.signHookToken ? { token: await deps.signHookToken(audience) } : {});
   });
 
-  app.get('/sandbox/api/queue', async (_req: Request, res: Response) => {
-    res.json({ entries: await deps.store.queue() });
+  // Filtered, sorted and paged here, not in the page: the queue grows past what one page shows.
+  app.get('/sandbox/api/queue', async (req: Request, res: Response) => {
+    const query = parseQueueQuery(req.query);
+    const [entries, outcomes] = await Promise.all([deps.store.queue(), deps.decisions.listCardOutcomes()]);
+    res.json(pageQueue(withDecisions(entries, outcomes), query));
   });
 
   app.get('/sandbox/api/reports/:id', async (req: Request, res: Response) => {

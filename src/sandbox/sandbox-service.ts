@@ -77,6 +77,7 @@ export async function createSandboxService(config: ServiceConfig, opts: SandboxS
     app.use('/fhir', fhirRouter);
     mountSandbox(app, {
       store: reports,
+      decisions: opts.store,
       fhirFor: (req) => createFhirGateway({ baseUrl: ownFhirBase(req), timeoutMs: config.fhirTimeoutMs }),
       viewer: { terminology, manifest },
       ...(opts.signHookToken ? { signHookToken: opts.signHookToken } : {}),

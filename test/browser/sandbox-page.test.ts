@@ -10,6 +10,9 @@ import { ARTIFACTS, startSandboxStand } from './harness.ts';
 import type { SandboxStand } from './harness.ts';
 import { chooseImage, createReferral, dropImage, signReferral } from './sandbox-flow.ts';
 import { telangiectaticLesionJpeg } from '../../src/sandbox/synthetic-lesion.ts';
+import { buildTriageReport } from '../../src/report/build-triage-report.ts';
+import { counterIds, highImage, lowImage, moderateImage, patient, referral, reportInput } from '../report/fixtures.ts';
+import { tabTo } from './keyboard.ts';
 
 async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url, { headers: { accept: 'application/fhir+json' } });
@@ -207,6 +210,89 @@ describe('sandbox page in Chromium', { timeout: 240_000 }, () => {
     await page.locator('#queue-body tr[data-referral]').first().waitFor();
     assert.ok((await horizontalOverflow(page)) <= 0, 'no horizontal scrolling on a tablet');
     await page.screenshot({ path: join(ARTIFACTS, 'sandbox-page-tablet.png'), fullPage: true });
+    await context.close();
+    assert.deepEqual(errors, []);
+  });
+
+  it('filters the queue by priority and decision, sorts and pages it, by keyboard, with ages and decisions', async () => {
+    // 24 more referrals, triaged an hour apart (fixture reports: no model run), on a patient the FHIR server knows.
+    const put = await fetch(`${stand.baseUrl}/fhir/${patient.reference}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Patient', id: patient.reference.split('/')[1], name: [{ given: ['Queue'], family: 'Seed' }] }),
+    });
+    assert.ok(put.ok, `PUT ${patient.reference}: ${put.status}`);
+    const images = [highImage, moderateImage, lowImage];
+    for (let k = 0; k < 24; k++) {
+      const ids = counterIds();
+      const prefix = (0xa0000000 + k).toString(16);
+      const img = images[k % 3];
+      assert.ok(img);
+      await stand.store.add(
+        buildTriageReport(reportInput([img()], { referral: { ...referral, id: `queue-seed-${k}` }, now: new Date(Date.now() - (k + 1) * 3_600_000), newId: () => ids().replace(/^00000000/, prefix) })),
+      );
+    }
+
+    // The API: validated parameters, a 400 OperationOutcome naming the bad one.
+    const bad = await fetch(`${stand.baseUrl}/sandbox/api/queue?priority=urgent&sort=name`);
+    assert.equal(bad.status, 400);
+    const outcome = (await bad.json()) as { resourceType: string; issue: { expression?: string[] }[] };
+    assert.equal(outcome.resourceType, 'OperationOutcome');
+    assert.deepEqual(outcome.issue.map((i) => i.expression?.[0]), ['priority', 'sort']);
+    const all = await getJson<{ total: number; pages: number; entries: { decision: string }[] }>(`${stand.baseUrl}/sandbox/api/queue?pageSize=100`);
+    assert.ok(all.total >= 27, `total ${all.total}`);
+    assert.ok(all.entries.some((e) => e.decision === 'accepted'), 'the applied card shows as accepted');
+    assert.ok(all.entries.some((e) => e.decision === 'overridden'), 'the overridden card shows as overridden');
+
+    const { context, page, errors } = await stand.newPage();
+    await page.goto('/');
+    const rows = page.locator('#queue-body tr[data-referral]');
+    await rows.first().waitFor();
+    const status = page.locator('#queue-status');
+    const pages = Math.ceil(all.total / 20);
+    assert.equal(await status.textContent(), `${all.total} referrals in the queue, most urgent first; page 1 of ${pages}, showing 1 to 20.`);
+    assert.equal(await rows.count(), 20);
+    // Age at a glance, the exact time for screen readers and in the title.
+    const triaged = rows.nth(19).locator('td').nth(6).locator('time');
+    assert.match((await triaged.textContent()) ?? '', /^(just now|\d+ min ago|\d+ h ago|\d+ days ago) \(.+\)$/);
+    assert.ok(await triaged.getAttribute('title'));
+    assert.ok(Date.parse((await triaged.getAttribute('datetime')) ?? '') > 0);
+
+    // Next page, by keyboard.
+    await tabTo(page, '#queue-next');
+    await page.keyboard.press('Enter');
+    await page.locator('#queue-page', { hasText: `Page 2 of ${pages}` }).waitFor();
+    assert.equal(await rows.first().locator('td').first().textContent(), '21');
+    assert.match((await status.textContent()) ?? '', new RegExp(`page 2 of ${pages}, showing 21 to`));
+
+    // Decision filter: Space on "Accepted" goes back to page 1 with accepted referrals only.
+    await tabTo(page, '#queue-filters input[name="state"][value="accepted"]', { backwards: true });
+    await page.keyboard.press('Space');
+    await page.locator('#queue-page', { hasText: 'Page 1 of 1' }).waitFor();
+    await status.filter({ hasText: 'with decision accepted' }).waitFor();
+    const accepted = all.entries.filter((e) => e.decision === 'accepted').length;
+    assert.equal(await rows.count(), accepted);
+    for (const r of await rows.all()) {
+      assert.equal(await r.getAttribute('data-decision'), 'accepted');
+      assert.match((await r.locator('td').nth(7).textContent()) ?? '', /Accepted/);
+    }
+    await page.keyboard.press('Space');
+
+    // Priority filter and the newest first, by typing in the sort list.
+    await tabTo(page, '#queue-filters input[name="priority"][value="low"]', { backwards: true });
+    await page.keyboard.press('Space');
+    await status.filter({ hasText: 'with priority low' }).waitFor();
+    await tabTo(page, '#queue-sort');
+    await page.keyboard.type('N');
+    await status.filter({ hasText: 'newest first' }).waitFor();
+    const lowRows = await rows.all();
+    assert.ok(lowRows.length >= 8);
+    const times: number[] = [];
+    for (const r of lowRows) {
+      assert.match((await r.locator('td').nth(1).textContent()) ?? '', /^Routine priority/);
+      times.push(Date.parse((await r.locator('td').nth(6).locator('time').getAttribute('datetime')) ?? ''));
+    }
+    assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
     await context.close();
     assert.deepEqual(errors, []);
   });

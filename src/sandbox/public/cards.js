@@ -18,7 +18,7 @@ import { renderMarkdown } from './markdown.js';
  *   source: { label: string, url?: string, icon?: string },
  *   suggestions?: Suggestion[], selectionBehavior?: string, overrideReasons?: Coding[], links?: Link[]
  * }} Card
- * @typedef {{ serviceId: string, patientId?: string, onApplied?: (created: string[]) => void }} CardContext
+ * @typedef {{ serviceId: string, patientId?: string, onApplied?: (created: string[]) => void, onDecided?: () => void }} CardContext
  */
 
 /** Words beside the colour: the indicator is never told by colour alone. */
@@ -257,6 +257,10 @@ function overrideControls(card, n, ctx, status) {
       const article = toggle.closest('.card');
       article?.classList.add('card--overridden');
       article?.querySelectorAll('.card-suggestions button').forEach((b) => b instanceof HTMLButtonElement && (b.disabled = true));
+      // The focused submit button is gone with its form: the keyboard continues from the outcome.
+      status.setAttribute('tabindex', '-1');
+      status.focus();
+      ctx.onDecided?.();
     } catch (err) {
       submit.disabled = false;
       say(status, `Could not send the override: ${err instanceof Error ? err.message : String(err)}`, 'error');

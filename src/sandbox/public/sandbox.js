@@ -7,7 +7,7 @@
 import { renderCard } from './cards.js';
 import { byId, h, say } from './dom.js';
 import { FHIR_BASE, fetchJson, fhir, postJson } from './fhir.js';
-import { refreshQueue } from './queue.js';
+import { describePage, queryOf, refreshQueue } from './queue.js';
 
 const SNOMED = 'http://snomed.info/sct';
 const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/tiff'];
@@ -29,6 +29,12 @@ const cardsEl = byId('cards', HTMLElement);
 const queueBody = byId('queue-body', HTMLTableSectionElement);
 const queueButton = byId('queue-refresh', HTMLButtonElement);
 const queueStatus = byId('queue-status', HTMLElement);
+const queueFilters = byId('queue-filters', HTMLFormElement);
+const queuePrevious = byId('queue-previous', HTMLButtonElement);
+const queueNext = byId('queue-next', HTMLButtonElement);
+const queuePageLabel = byId('queue-page', HTMLElement);
+/** The queue page shown; a filter or sort change goes back to page 1. */
+let queuePage = 1;
 
 /** @param {unknown} err */
 const message = (err) => (err instanceof Error ? err.message : String(err));
@@ -214,7 +220,7 @@ signButton.addEventListener('click', async () => {
     const cards = response.cards ?? [];
     cardsEl.replaceChildren(
       ...(cards.length
-        ? cards.map((c) => renderCard(c, { serviceId, patientId: state.patientId, onApplied: () => void showQueue() }))
+        ? cards.map((c) => renderCard(c, { serviceId, patientId: state.patientId, onApplied: () => void showQueue(), onDecided: () => void showQueue() }))
         : [h('p', { class: 'empty' }, 'The service returned no cards for this referral.')]),
     );
     say(signStatus, `Signed. The service returned ${cards.length} card${cards.length === 1 ? '' : 's'}.`);
@@ -228,15 +234,47 @@ signButton.addEventListener('click', async () => {
 });
 
 async function showQueue() {
+  const q = queryOf(queueFilters, queuePage);
   try {
-    const n = await refreshQueue(queueBody);
-    say(queueStatus, `${n} referral${n === 1 ? '' : 's'} in the queue.`);
+    const page = await refreshQueue(queueBody, q);
+    queuePage = Math.min(page.page, page.pages);
+    queuePrevious.disabled = page.page <= 1;
+    queueNext.disabled = page.page >= page.pages;
+    queuePageLabel.textContent = `Page ${page.page} of ${page.pages}`;
+    say(queueStatus, describePage(page, q));
   } catch (err) {
     say(queueStatus, `Could not load the queue: ${message(err)}`, 'error');
   }
 }
 
 queueButton.addEventListener('click', () => void showQueue());
+queueFilters.addEventListener('change', () => {
+  queuePage = 1;
+  void showQueue();
+});
+queueFilters.addEventListener('submit', (event) => {
+  event.preventDefault();
+  queuePage = 1;
+  void showQueue();
+});
+/**
+ * A pager button that becomes disabled at the first or last page would drop the keyboard focus to
+ * the page's start; focus moves to the other one instead.
+ * @param {HTMLButtonElement} button
+ * @param {HTMLButtonElement} other
+ * @param {number} step
+ */
+function pageButton(button, other, step) {
+  button.addEventListener('click', async () => {
+    queuePage = Math.max(1, queuePage + step);
+    await showQueue();
+    if (button.disabled && !other.disabled) {
+      other.focus();
+    }
+  });
+}
+pageButton(queuePrevious, queueNext, -1);
+pageButton(queueNext, queuePrevious, 1);
 
 /** The page header names the model that answers. */
 async function showModel() {
