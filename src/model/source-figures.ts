@@ -31,7 +31,8 @@ export function outOfFoldBySource(manifest: ModelManifest): HonestEstimate | und
   if (!bcc.success) {
     return undefined;
   }
-  const gate = oofGate.safeParse(manifest.gate?.modality?.metrics?.bySource);
+  const metrics = manifest.gate?.modality?.metrics;
+  const gate = oofGate.safeParse({ all: metrics, ...(metrics?.bySource as object | undefined) });
   const bySource: Record<string, SourceEstimate> = {};
   for (const [s, b] of Object.entries(bcc.data)) {
     bySource[s] = { bccAuc: b.auc.value, triageSensitivity: b.triage.sensitivity.value, triageSpecificity: b.triage.specificity.value };
