@@ -7,8 +7,8 @@ import type { Card, CardLink, CardSource, CdsCoding, Indicator, Suggestion } fro
 import { SUMMARY_MAX_CHARS } from './card.ts';
 import { writeCardDetail } from './card-detail.ts';
 import { markUrgentSuggestion, saveReportSuggestion } from './suggestions.ts';
-
 import { formatViewerAppContext } from '../viewer/viewer-app-context.ts';
+
 export interface CardOptions {
   /** Card source label, e.g. "BCC-CDS dermoscopy triage (research)". */
   readonly serviceLabel: string;
@@ -28,12 +28,12 @@ export interface ToCardOptions extends CardOptions {
   readonly referral: ServiceRequest;
   /** Defaults to the report's viewerUrl: an `absolute` link (the sandbox's viewer page, or one configured). */
   readonly viewerUrl?: string;
-  /** The EHR takes the report as systemActions (`toSystemActions`): no save suggestion on the card. */
   /**
    * The viewer's SMART launch URL (`<publicBaseUrl>/viewer/launch`): a `smart` link whose
    * `appContext` names the report, which the EHR launches with `iss` and `launch`.
    */
   readonly viewerLaunchUrl?: string;
+  /** The EHR takes the report as systemActions (`toSystemActions`): no save suggestion on the card. */
   readonly systemActions?: boolean;
 }
 

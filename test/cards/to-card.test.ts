@@ -138,20 +138,6 @@ describe('toCard', () => {
     assert.deepEqual(c.links, [{ label: 'Open the images and heatmaps in the BCC triage viewer', url: 'https://viewer.example.org/r/1', type: 'absolute' }]);
     assert.equal(cardFor([highImage()]).links, undefined);
   });
-});
-
-describe('card detail', () => {
-  const c = cardFor([highImage(1), image(2, failedResult('Media/img-2', 'image is empty'), 'Scalp'), moderateImage(3)]);
-  const d = c.detail ?? '';
-
-  it('carries the decision-support sentence and the model', () => {
-    assert.ok(d.includes(CARD_NOTICE));
-    assert.ok(d.includes(`**Model:** ${manifest.name} ${manifest.version} ([model card](https://bcc-cds.org/models/bcc-mtl-mnv2/1.0.0))`), 'model line with version and card link');
-    assert.match(d, /\*\*Assesses:\*\* Pigment network, Arborizing telangiectasia/);
-    assert.match(d, /\*\*Does not assess:\*\* Ulceration/);
-    assert.match(d, /\*\*Image checks:\*\* The model also checks whether the image is dermoscopic and whether it resembles the training images\./);
-  });
-
 
   it('carries a smart link to the viewer launch URL whose appContext names the report and the DiagnosticReport the save suggestion creates', () => {
     const report = buildTriageReport(reportInput([highImage()]));
@@ -168,6 +154,20 @@ describe('card detail', () => {
     const saved = c.suggestions?.[0]?.actions?.find((a) => a.resource?.resourceType === 'DiagnosticReport');
     assert.equal(`DiagnosticReport/${saved?.resource?.id ?? ''}`, parseViewerAppContext(c.links[0].appContext).diagnosticReport);
   });
+});
+
+describe('card detail', () => {
+  const c = cardFor([highImage(1), image(2, failedResult('Media/img-2', 'image is empty'), 'Scalp'), moderateImage(3)]);
+  const d = c.detail ?? '';
+
+  it('carries the decision-support sentence and the model', () => {
+    assert.ok(d.includes(CARD_NOTICE));
+    assert.ok(d.includes(`**Model:** ${manifest.name} ${manifest.version} ([model card](https://bcc-cds.org/models/bcc-mtl-mnv2/1.0.0))`), 'model line with version and card link');
+    assert.match(d, /\*\*Assesses:\*\* Pigment network, Arborizing telangiectasia/);
+    assert.match(d, /\*\*Does not assess:\*\* Ulceration/);
+    assert.match(d, /\*\*Image checks:\*\* The model also checks whether the image is dermoscopic and whether it resembles the training images\./);
+  });
+
   it('lists per image the patterns present, absent and not assessed, with probabilities', () => {
     assert.match(d, /#### Image 1: Left cheek \(sets the priority\)/);
     assert.match(d, /\*\*Patterns present:\*\* Arborizing telangiectasia \(0\.60\)/);
