@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { withTopLevelKey } from '../common/json-top-level-key.ts';
 
 /**
  * The manifest's `loso` section: leave-one-source-out figures of the shipped model's recipe (fit on
@@ -144,25 +145,7 @@ export function buildLosoCard(run: LosoRun, opts: LosoCardOptions): LosoCard {
   };
 }
 
-/**
- * Replaces the manifest's top-level `loso`, or adds it before `riskBands` (npm run risk-bands
- * rewrites everything from that key on) or at the end, keeping the rest of the file byte for byte
- * (the file is 2-space JSON; a top-level object value closes on `\n  }`).
- */
+/** The manifest text with its top-level `loso` set to `loso`, every other byte as it was. */
 export function withLosoSection(manifestText: string, loso: LosoCard): string {
-  const section = JSON.stringify(loso, null, 2).replace(/\n/g, '\n  ');
-  const key = ',\n  "loso": ';
-  const at = manifestText.indexOf(key);
-  if (at < 0) {
-    const bands = manifestText.indexOf(',\n  "riskBands": ');
-    if (bands >= 0) {
-      return `${manifestText.slice(0, bands)}${key}${section}${manifestText.slice(bands)}`;
-    }
-    return `${manifestText.replace(/\s*\}\s*$/, '')}${key}${section}\n}\n`;
-  }
-  const end = manifestText.indexOf('\n  }', at);
-  if (end < 0) {
-    throw new Error('the manifest\'s "loso" section does not end where 2-space JSON would end it');
-  }
-  return `${manifestText.slice(0, at)}${key}${section}${manifestText.slice(end + '\n  }'.length)}`;
+  return withTopLevelKey(manifestText, 'loso', loso);
 }

@@ -94,14 +94,14 @@ describe('withLosoSection', () => {
   const card = buildLosoCard(RUN, OPTS);
   const base = '{\n  "name": "m",\n  "version": "1.0.0",\n  "modelCard": {\n    "x": 1\n  }\n}\n';
 
-  it('appends the section as the last key, or before riskBands, keeping the rest byte for byte', () => {
+  it('appends the section as the last key and keeps every other key, riskBands included, byte for byte', () => {
     const added = withLosoSection(base, card);
     assert.ok(added.startsWith(base.slice(0, -3)));
     assert.deepEqual(JSON.parse(added), { ...(JSON.parse(base) as object), loso: card });
     const withBands = '{\n  "name": "m",\n  "riskBands": {\n    "n": 1\n  }\n}\n';
-    const before = withLosoSection(withBands, card);
-    assert.deepEqual(Object.keys(JSON.parse(before) as object), ['name', 'loso', 'riskBands']);
-    assert.ok(before.endsWith(',\n  "riskBands": {\n    "n": 1\n  }\n}\n'));
+    const after = withLosoSection(withBands, card);
+    assert.deepEqual(Object.keys(JSON.parse(after) as object), ['name', 'riskBands', 'loso']);
+    assert.ok(after.startsWith('{\n  "name": "m",\n  "riskBands": {\n    "n": 1\n  },\n  "loso": '));
   });
 
   it('replaces an existing section and is idempotent', () => {

@@ -16,10 +16,10 @@ import { UsageError, integerFlag, parseFlags, runCli } from './cli-run.ts';
 import { operatingPoints } from '../../model/calibration.ts';
 import { parseManifest } from '../../model/manifest.ts';
 import { loadRuleSet } from '../../rules/rule-set.ts';
-import type { RiskBands } from '../../model/risk-bands.ts';
 import { parseCsv } from '../evaluation/labels.ts';
 import type { ScoredImage } from '../evaluation/risk-bands.ts';
 import { computeRiskBands } from '../evaluation/risk-bands.ts';
+import { withTopLevelKey } from '../../common/json-top-level-key.ts';
 
 const USAGE = 'usage: npm run risk-bands -- [--oof training/results/oof-v1.5.0.csv] [--manifest models/bcc-mtl-mnv2.json] [--rules models/rules/bcc-criterion.json] [--min-images 50] [--dry-run]';
 
@@ -57,13 +57,6 @@ function readScored(text: string, file: string): ScoredImage[] {
     });
 }
 
-/** Replaces the manifest's last key `riskBands` (or appends it), keeping the rest of the file byte for byte. */
-function withRiskBands(manifestText: string, riskBands: RiskBands): string {
-  const section = JSON.stringify(riskBands, null, 2).replace(/\n/g, '\n  ');
-  const at = manifestText.indexOf(',\n  "riskBands":');
-  const head = at >= 0 ? manifestText.slice(0, at) : manifestText.replace(/\s*\}\s*$/, '');
-  return `${head},\n  "riskBands": ${section}\n}\n`;
-}
 
 async function main(argv: readonly string[]): Promise<number> {
   const values = parseFlags(argv, FLAGS);
@@ -87,7 +80,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(riskBands, null, 2)}\n`);
     return 0;
   }
-  const next = withRiskBands(manifestText, riskBands);
+  const next = withTopLevelKey(manifestText, 'riskBands', riskBands);
   parseManifest(JSON.parse(next), manifestPath);
   await writeFile(manifestPath, next);
   process.stdout.write(`${manifestPath}: riskBands from ${scored.length} images, ${riskBands.bands.length} bands\n`);
