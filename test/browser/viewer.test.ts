@@ -96,7 +96,7 @@ describe('result viewer in Chromium', { timeout: 240_000 }, () => {
 
     // The risk as an icon array: the server's natural frequency, as one image with a name saying it.
     const model = (await (await fetch(viewerUrl.replace('/viewer/', '/sandbox/api/reports/'))).json()) as {
-      risk?: { frequency: number; denominator: number; text: string };
+      risk?: { frequency: number; denominator: number; baseRate: number; population: string; text: string };
       images: { overlays: { output: string; title: string; description?: string }[] }[];
     };
     const risk = model.risk;
@@ -104,6 +104,9 @@ describe('result viewer in Chromium', { timeout: 240_000 }, () => {
     const iconArray = page.getByRole('img', { name: new RegExp(`^Icon array: ${risk.frequency} of ${risk.denominator} icons filled\\. About ${risk.frequency} in ${risk.denominator} lesions scored like this were BCC in validation\\.$`) });
     assert.equal(await iconArray.locator('.icon-array__icon').count(), risk.denominator);
     assert.equal(await iconArray.locator('.icon-array__icon--bcc').count(), risk.frequency);
+    // Beside it, the base rate over the same denominator.
+    const baseRate = page.getByRole('img', { name: `Icon array: ${risk.baseRate} of ${risk.denominator} icons filled. In ${risk.population} as a whole, ${risk.baseRate} in ${risk.denominator} were BCC.` });
+    assert.equal(await baseRate.locator('.icon-array__icon--bcc').count(), risk.baseRate);
     assert.ok(((await page.locator('.risk-figure').textContent()) ?? '').includes(risk.text), 'the risk statement beside the icon array');
     // Each heatmap in words (the server's), tied to its toggle; the colour scale has a name.
     for (const o of model.images[0]?.overlays ?? []) {
@@ -118,7 +121,8 @@ describe('result viewer in Chromium', { timeout: 240_000 }, () => {
     await page.emulateMedia({ media: 'print' });
     assert.equal(await page.locator('.overlay-controls').first().isVisible(), false, 'controls are not printed');
     assert.equal(await page.locator('.print-button').isVisible(), false);
-    assert.equal(await page.locator('.icon-array').isVisible(), true, 'the icon array is printed');
+    assert.equal(await iconArray.isVisible(), true, 'the icon arrays are printed');
+    assert.equal(await baseRate.isVisible(), true);
     assert.equal(await page.locator('.heatmap-words').first().isVisible(), true, 'the heatmaps in words are printed');
     assert.equal(await page.locator('.stage__overlay[data-output="bcc"]').isVisible(), true, 'a shown overlay is printed');
     await page.emulateMedia({ media: 'screen' });
@@ -156,7 +160,7 @@ describe('result viewer in Chromium', { timeout: 240_000 }, () => {
     assert.equal(await page.locator('ol.trace li').count(), fromMemory.images[0]?.trace.length);
     // The heatmaps in words and the icon array survive the round trip through FHIR.
     assert.equal(await page.locator('.heatmap-words li').count(), fromMemory.images[0]?.overlays.length);
-    assert.equal(await page.locator('.icon-array').count(), 1);
+    assert.equal(await page.locator('.icon-array').count(), 2);
     for (const display of notAssessed) {
       const row = page.locator('table.probabilities tbody tr', { has: page.locator('th', { hasText: display }) });
       assert.match((await row.textContent()) ?? '', /not assessed by this model/);

@@ -222,25 +222,50 @@ function colourLegend() {
 }
 
 /**
- * The risk as an icon array: `frequency` of `denominator` icons filled, one accessible name stating
- * the frequency (the icons themselves are not read one by one). The numbers are the server's.
+ * One icon array: `filled` of `denominator` squares, one accessible name stating the frequency (the
+ * squares themselves are not read one by one).
+ * @param {number} filled
+ * @param {number} denominator
+ * @param {string} caption
+ * @param {string} says
+ * @param {'band' | 'base-rate'} kind
+ * @returns {HTMLElement}
+ */
+function iconArray(filled, denominator, caption, says, kind) {
+  const icons = [];
+  for (let i = 0; i < denominator; i++) {
+    icons.push(h('span', { class: `icon-array__icon${i < filled ? ' icon-array__icon--bcc' : ''}` }));
+  }
+  return h(
+    'div',
+    { class: 'risk-figure__array' },
+    h('p', { class: 'risk-figure__caption', 'aria-hidden': 'true' }, caption),
+    h('div', { class: `icon-array icon-array--${denominator}`, role: 'img', 'aria-label': `Icon array: ${filled} of ${denominator} icons filled. ${says}`, 'data-kind': kind, 'data-frequency': filled, 'data-denominator': denominator }, icons),
+  );
+}
+
+/**
+ * The risk as icon arrays (Galesic, Garcia-Retamero & Gigerenzer 2009): the score's band beside the
+ * base rate, over one denominator, as the report's PDF draws them. The numbers are the server's
+ * risk statement (docs/risk-communication.md), never computed here.
  * @param {Risk} risk
  * @returns {HTMLElement}
  */
 function riskFigure(risk) {
-  const icons = [];
-  for (let i = 0; i < risk.denominator; i++) {
-    icons.push(h('span', { class: `icon-array__icon${i < risk.frequency ? ' icon-array__icon--bcc' : ''}` }));
-  }
-  const name = `Icon array: ${risk.frequency} of ${risk.denominator} icons filled. About ${risk.frequency} in ${risk.denominator} lesions scored like this were BCC in validation.`;
+  const n = risk.denominator;
   return h(
     'figure',
     { class: 'risk-figure' },
-    h('div', { class: `icon-array icon-array--${risk.denominator}`, role: 'img', 'aria-label': name, 'data-frequency': risk.frequency, 'data-denominator': risk.denominator }, icons),
+    h(
+      'div',
+      { class: 'risk-figure__arrays' },
+      iconArray(risk.frequency, n, `Scored like this: ${risk.frequency} in ${n}`, `About ${risk.frequency} in ${n} lesions scored like this were BCC in validation.`, 'band'),
+      iconArray(risk.baseRate, n, `All ${risk.population}: ${risk.baseRate} in ${n}`, `In ${risk.population} as a whole, ${risk.baseRate} in ${n} were BCC.`, 'base-rate'),
+    ),
     h(
       'figcaption',
       {},
-      h('p', { class: 'icon-array__key', 'aria-hidden': 'true' }, h('span', { class: 'icon-array__icon icon-array__icon--bcc' }), ` BCC (${risk.frequency})  `, h('span', { class: 'icon-array__icon' }), ` not BCC (${risk.denominator - risk.frequency})`),
+      h('p', { class: 'icon-array__key', 'aria-hidden': 'true' }, h('span', { class: 'icon-array__icon icon-array__icon--bcc' }), ' BCC  ', h('span', { class: 'icon-array__icon' }), ' not BCC'),
       h('p', { class: 'risk-figure__text' }, risk.text),
     ),
   );
