@@ -18,6 +18,7 @@ import { openModel } from '../src/model/session.ts';
 import { loadResourceValidator } from '../src/tools/profiles/validate-resource.ts';
 import { errorIssues, formatIssue } from '../src/tools/profiles/validation-issues.ts';
 import { buildTriageReport } from '../src/report/build-triage-report.ts';
+import { renderTriagePdf, withPresentedFormPdf } from '../src/report/presented-form-pdf.ts';
 import { loadTerminology } from '../src/report/terminology.ts';
 import { toTransactionBundle } from '../src/report/transaction-bundle.ts';
 import type { ReferralImageOutcome } from '../src/report/triage-report.ts';
@@ -74,7 +75,7 @@ async function main(): Promise<number> {
     result,
     heatmaps,
   };
-  const report = buildTriageReport({
+  const built = buildTriageReport({
     referral,
     patient: { reference: 'Patient/example' },
     images: [image],
@@ -84,6 +85,8 @@ async function main(): Promise<number> {
     now: NOW,
     newId: counterIds(),
   });
+  // As the hook does (assessReferral): the report's PDF in presentedForm.
+  const report = withPresentedFormPdf(built, await renderTriagePdf(built, [image], NOW), NOW);
 
   // One file per profile (the first resource claiming it), and the whole transaction.
   const r = report.resources;
