@@ -142,11 +142,12 @@ export function viewerModelFromFhir(saved: SavedReport, ctx: FhirViewerContext):
     undefined,
   );
   const device = saved.device;
-  const modelVersion = device?.version?.[0]?.value ?? ctx.manifest.version;
+  const deviceVersion = device?.version?.[0]?.value;
   // FHIR keeps the risk only as conclusion text; the installed model's bands tell it again, but only
-  // for a report that model made (another version's bands may differ).
+  // for a report that model is known to have made (another version's bands may differ; an unreadable
+  // Device says nothing).
   const risk =
-    ctx.manifest.riskBands && deciding?.bccProbability !== undefined && modelVersion === ctx.manifest.version
+    ctx.manifest.riskBands && deciding?.bccProbability !== undefined && deviceVersion === ctx.manifest.version
       ? toViewerRisk(describeRisk(deciding.bccProbability, ctx.manifest.riskBands))
       : undefined;
   return {
@@ -163,7 +164,7 @@ export function viewerModelFromFhir(saved: SavedReport, ctx: FhirViewerContext):
     ...(r.subject?.reference ? { patient: r.subject.reference } : {}),
     model: {
       name: device?.deviceName?.[0]?.name ?? ctx.manifest.name,
-      version: modelVersion,
+      version: deviceVersion ?? ctx.manifest.version,
       modelCardPath: '/model-card',
     },
     ...(rules ? { rules } : {}),

@@ -75,4 +75,29 @@ describe('viewer model', () => {
     });
     assert.equal(fhir.images.find((i) => i.deciding)?.label, 'Left cheek');
   });
+
+  it('carries the risk statement and each heatmap in words, from memory and read back from FHIR', () => {
+    const img = highImage(1);
+    const described = { ...img, heatmaps: img.heatmaps.map((h) => ({ ...h, description: `Words for ${h.output}.` })) };
+    const withWords = buildTriageReport(reportInput([described]));
+    const memory = viewerModelFromReport(withWords);
+    assert.ok(withWords.risk, 'the fixture manifest has riskBands');
+    assert.deepEqual(memory.risk, {
+      denominator: withWords.risk.denominator,
+      frequency: withWords.risk.frequency,
+      ...(withWords.risk.interval ? { interval: withWords.risk.interval } : {}),
+      baseRate: withWords.risk.baseRate,
+      population: withWords.risk.population,
+      text: withWords.risk.text,
+    });
+    assert.deepEqual(memory.images[0]?.overlays.map((o) => o.description), ['Words for bcc.', 'Words for arborizing_telangiectasia.']);
+
+    const withDevice = { ...saved(withWords), device: withWords.resources.device };
+    const fhir = viewerModelFromFhir(withDevice, { terminology, manifest });
+    assert.deepEqual(fhir.images[0]?.overlays.map((o) => o.description), ['Words for bcc.', 'Words for arborizing_telangiectasia.']);
+    assert.equal(fhir.risk?.text, withWords.risk.text, 'the installed model made it: its bands tell the risk again');
+    const otherVersion = viewerModelFromFhir(withDevice, { terminology, manifest: { ...manifest, version: '9.9.9' } });
+    assert.equal(otherVersion.risk, undefined, "another version's bands are not used");
+    assert.equal(viewerModelFromFhir(saved(withWords), { terminology, manifest }).risk, undefined, 'no Device, no version: no risk');
+  });
 });
