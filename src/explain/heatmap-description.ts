@@ -40,17 +40,33 @@ function percent(coverage: number): string {
 /** Describes an overlay in words. Pure. */
 export function describeHeatmapPixels(pixels: OverlayPixels): HeatmapDescription {
   const { width, height, indices } = pixels.image;
+  // The palette's alpha rises with the level, so "visible" is "at or above the first visible level".
   const alpha = pixels.palette.alpha;
+  let firstVisible = 1;
+  while (firstVisible < 256 && (alpha[firstVisible] ?? 255) === 0) {
+    firstVisible++;
+  }
+  // One pass: per level, how many pixels and the sums of their coordinates.
+  const count = new Float64Array(256);
+  const sumX = new Float64Array(256);
+  const sumY = new Float64Array(256);
+  let x = 0;
+  let y = 0;
+  for (const level of indices) {
+    count[level]!++;
+    sumX[level]! += x;
+    sumY[level]! += y;
+    if (++x === width) {
+      x = 0;
+      y++;
+    }
+  }
   let visible = 0;
   let peak = 0;
-  let firstVisible = 256;
-  for (const level of indices) {
-    if ((alpha[level] ?? 0) > 0) {
-      firstVisible = Math.min(firstVisible, level);
-      visible++;
-      if (level > peak) {
-        peak = level;
-      }
+  for (let level = firstVisible; level < 256; level++) {
+    if (count[level]! > 0) {
+      visible += count[level]!;
+      peak = level;
     }
   }
   if (visible === 0) {
@@ -61,17 +77,14 @@ export function describeHeatmapPixels(pixels: OverlayPixels): HeatmapDescription
   let sx = 0;
   let sy = 0;
   let n = 0;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (indices[y * width + x]! >= hot) {
-        sx += x + 0.5;
-        sy += y + 0.5;
-        n++;
-      }
-    }
+  for (let level = hot; level <= peak; level++) {
+    sx += sumX[level]!;
+    sy += sumY[level]!;
+    n += count[level]!;
   }
-  const row = third(sy / n, height);
-  const column = third(sx / n, width);
+  // Pixel centres: +0.5.
+  const row = third(sy / n + 0.5, height);
+  const column = third(sx / n + 0.5, width);
   const coverage = visible / (width * height);
   return {
     coverage,
