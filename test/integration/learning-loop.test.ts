@@ -76,8 +76,13 @@ function hookBody(referralId: string, images: readonly (readonly [string, Buffer
 
 /** The report the sandbox keeps for a referral (its latest). */
 async function reportOf(referralId: string): Promise<ViewerModel> {
-  const queue = await request(service.app).get('/sandbox/api/queue');
-  const entry = (queue.body.entries as { referral: string; reportId: string }[]).find((e) => e.referral === `ServiceRequest/${referralId}`);
+  // Filtered by referral on no page: the queue is paged (100 at most a page), so look through each.
+  let entry: { referral: string; reportId: string } | undefined;
+  for (let page = 1, pages = 1; !entry && page <= pages; page++) {
+    const queue = await request(service.app).get(`/sandbox/api/queue?pageSize=100&page=${page}`);
+    pages = Number(queue.body.pages);
+    entry = (queue.body.entries as { referral: string; reportId: string }[]).find((e) => e.referral === `ServiceRequest/${referralId}`);
+  }
   assert.ok(entry, `a queue entry for ${referralId}`);
   const res = await request(service.app).get(`/sandbox/api/reports/${entry.reportId}`);
   assert.equal(res.status, 200, res.text);
