@@ -83,6 +83,8 @@ describe('accessibility in Chromium: axe-core, keyboard only, the accessibility 
     await tabTo(page, '#cards .card-suggestions button', { text: 'Save AI triage report to the chart' });
     await page.keyboard.press('Enter');
     await card.locator('.card-status[data-kind="ok"]', { hasText: /^Applied/ }).waitFor();
+    // The applied button is disabled now: the focus is on the outcome, not lost to the page.
+    assert.ok(await focusMatches(page, '#cards .card-status'), 'focus on the apply outcome');
     await page.locator(`#queue-body tr[data-referral="ServiceRequest/${referralId}"][data-decision="accepted"]`).waitFor();
 
     // 5. Sign again (a second card for the same referral) and override it.

@@ -105,6 +105,9 @@ function suggestionButton(card, suggestion, ctx, status) {
       button.setAttribute('aria-label', `${suggestion.label}: applied`);
       const report = written.find((w) => w.startsWith('DiagnosticReport/'));
       say(status, `Applied "${suggestion.label}": ${written.length} resource${written.length === 1 ? '' : 's'} written${report ? `, including ${report}` : ''}.`);
+      // The pressed button stays disabled (applied once): the keyboard continues from the outcome.
+      status.setAttribute('tabindex', '-1');
+      status.focus();
       ctx.onApplied?.(written);
     } catch (err) {
       button.disabled = false;
