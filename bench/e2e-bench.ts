@@ -60,7 +60,7 @@ export async function seedBenchReferrals(fhirBaseUrl: string): Promise<{ referra
 
 export async function benchEndToEnd(opts: E2eOptions, seeded: { referrals: readonly SeededReferral[]; imageBytes: readonly number[] }): Promise<E2eResult> {
   const startedAt = new Date().toISOString();
-  const service = await startChildServer('bench/service-process.ts', { BENCH_FHIR_BASE: opts.fhir.baseUrl, BCC_MODEL_MANIFEST: opts.model.manifest, ...opts.env });
+  const service = await startChildServer('bench/service-process.ts', { BENCH_FHIR_BASE: opts.fhir.baseUrl, BCC_MODEL_MANIFEST: opts.model.manifest, ...opts.env }, process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []);
   try {
     const url = `${service.baseUrl}/cds-services/bcc-triage-order-sign`;
     const idle = await memoryOf(service.pid);

@@ -50,15 +50,12 @@ export function describeHeatmapPixels(pixels: OverlayPixels): HeatmapDescription
   const count = new Float64Array(256);
   const sumX = new Float64Array(256);
   const sumY = new Float64Array(256);
-  let x = 0;
-  let y = 0;
-  for (const level of indices) {
-    count[level]!++;
-    sumX[level]! += x;
-    sumY[level]! += y;
-    if (++x === width) {
-      x = 0;
-      y++;
+  for (let y = 0, i = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, i++) {
+      const level = indices[i]!;
+      count[level]!++;
+      sumX[level]! += x;
+      sumY[level]! += y;
     }
   }
   let visible = 0;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { parseOrThrow } from '../common/validation-outcome.ts';
 import { riskBandsSchema } from './risk-bands.ts';
 import { losoCardSchema } from './loso-card.ts';
+import { canonicalDigest } from '../common/canonical-json.ts';
 
 /** How the whole image becomes the square network input. */
 export const RESIZE_MODES = ['fill', 'cover'] as const;
@@ -220,4 +221,19 @@ export async function loadManifest(path: string): Promise<ModelManifest> {
 /** Patterns the installed model can assess (trained on labelled data); the rest are "not assessed". */
 export function assessablePatterns(m: ModelManifest): readonly PatternSpec[] {
   return m.patterns.filter((p) => p.trained);
+}
+
+const digests = new WeakMap<ModelManifest, string>();
+
+/**
+ * sha256 of the manifest's canonical JSON (the Device's and the model card's identifier): made once
+ * per manifest object, which is never changed while it is served, instead of on every hook.
+ */
+export function manifestDigest(m: ModelManifest): string {
+  let d = digests.get(m);
+  if (d === undefined) {
+    d = canonicalDigest(m);
+    digests.set(m, d);
+  }
+  return d;
 }

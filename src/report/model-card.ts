@@ -1,7 +1,7 @@
 import type { DocumentReference } from 'fhir/r4';
-import { canonicalDigest } from '../common/canonical-json.ts';
 import { operatingPoints } from '../model/calibration.ts';
 import type { ModelManifest } from '../model/manifest.ts';
+import { manifestDigest } from '../model/manifest.ts';
 import { modelTitle } from './build-context.ts';
 import { writeSourceFiguresMarkdown } from './model-card-sources.ts';
 import type { AllocatedId } from './ids.ts';
@@ -50,7 +50,7 @@ export function writeModelCardMarkdown(manifest: ModelManifest): string {
     '## Identity',
     '',
     `- ONNX file sha256: ${manifest.sha256}`,
-    `- Manifest sha256 (canonical JSON): ${canonicalDigest(manifest)}`,
+    `- Manifest sha256 (canonical JSON): ${manifestDigest(manifest)}`,
     '',
   ].join('\n');
 }
@@ -62,14 +62,27 @@ export function writeModelCardMarkdown(manifest: ModelManifest): string {
  * manifest digest, like the Device, so a transaction creates it once per model version. No AIAST:
  * people wrote it, the model did not.
  */
+const cardTexts = new WeakMap<ModelManifest, { readonly markdown: string; readonly base64: string }>();
+
+/** The card's Markdown and its base64, once per manifest object (hooks would otherwise rewrite it every time). */
+function cardText(manifest: ModelManifest): { readonly markdown: string; readonly base64: string } {
+  let text = cardTexts.get(manifest);
+  if (!text) {
+    const markdown = writeModelCardMarkdown(manifest);
+    text = { markdown, base64: Buffer.from(markdown, 'utf8').toString('base64') };
+    cardTexts.set(manifest, text);
+  }
+  return text;
+}
+
 export function buildModelCardDocument(t: Terminology, manifest: ModelManifest, ids: AllocatedId): DocumentReference {
   const ai = t.aiTransparency;
-  const markdown = writeModelCardMarkdown(manifest);
+  const { markdown, base64 } = cardText(manifest);
   return {
     resourceType: 'DocumentReference',
     id: ids.id,
     meta: { profile: [ai.modelCardProfile] },
-    identifier: [{ system: t.device.modelManifestSha256IdentifierSystem, value: canonicalDigest(manifest) }],
+    identifier: [{ system: t.device.modelManifestSha256IdentifierSystem, value: manifestDigest(manifest) }],
     status: 'current',
     type: { coding: [toExactCoding(ai.modelCardType)] },
     category: [{ coding: [toCoding(ai.modelCardMarkdownCategory)] }],
@@ -78,7 +91,7 @@ export function buildModelCardDocument(t: Terminology, manifest: ModelManifest, 
       {
         attachment: {
           contentType: ai.modelCardContentType,
-          data: Buffer.from(markdown, 'utf8').toString('base64'),
+          data: base64,
           title: `Model card ${modelTitle(manifest)}`,
         },
       },

@@ -1,6 +1,6 @@
 import type { Device, Reference } from 'fhir/r4';
-import { canonicalDigest } from '../common/canonical-json.ts';
 import type { ModelManifest } from '../model/manifest.ts';
+import { manifestDigest } from '../model/manifest.ts';
 import type { AllocatedId } from './ids.ts';
 import type { Terminology } from './terminology.ts';
 import { toCoding, toExactCoding } from './terminology.ts';
@@ -27,7 +27,7 @@ export function buildModelDevice(t: Terminology, manifest: ModelManifest, ids: A
     ],
     identifier: [
       { system: t.device.modelSha256IdentifierSystem, value: manifest.sha256 },
-      { system: t.device.modelManifestSha256IdentifierSystem, value: canonicalDigest(manifest) },
+      { system: t.device.modelManifestSha256IdentifierSystem, value: manifestDigest(manifest) },
     ],
     status: 'active',
     deviceName: [{ name: manifest.name, type: 'model-name' }],
