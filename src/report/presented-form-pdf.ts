@@ -60,8 +60,10 @@ async function pictures(outcome: ReferralImageOutcome, opts: Required<PdfOptions
   const thumb = await sharp(r.image.bytes, { limitInputPixels: false }).autoOrient().resize(width, height, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const base = (): Sharp => sharp(thumb.data, { raw: { width: thumb.info.width, height: thumb.info.height, channels: thumb.info.channels } });
   const overlay = async (h: OutputHeatmap): Promise<Picture> => {
-    const png = await sharp(h.png).resize(width, height, { fit: 'fill' }).png().toBuffer();
-    return { caption: heatmapTitle(h), aspect: width / height, jpeg: await base().composite([{ input: png, blend: 'over' }]).jpeg({ quality: opts.jpegQuality }).toBuffer() };
+    // Raw RGBA between the steps: no PNG encoded only to be decoded again.
+    const rgba = await sharp(h.png).ensureAlpha().resize(width, height, { fit: 'fill' }).raw().toBuffer();
+    const input = { raw: { width, height, channels: 4 as const } };
+    return { caption: heatmapTitle(h), aspect: width / height, jpeg: await base().composite([{ input: rgba, ...input, blend: 'over' }]).jpeg({ quality: opts.jpegQuality }).toBuffer() };
   };
   return [{ caption: 'Image', aspect: width / height, jpeg: await base().jpeg({ quality: opts.jpegQuality }).toBuffer() }, ...(await Promise.all(outcome.heatmaps.map(overlay)))];
 }
