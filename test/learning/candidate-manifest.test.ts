@@ -36,7 +36,7 @@ describe('the candidate manifest of npm run learn', () => {
   });
 
   it('is the base with one learned head: same network, the pattern trained, the card and its limit line', () => {
-    const c = parseManifest(withLearningRecord(candidate('ulceration'), { from: '1.5.1', pattern: 'ulceration', acceptanceSha256: 'a'.repeat(64), acceptance: { accepted: true }, createdAt: 'now' }));
+    const c = parseManifest(withLearningRecord(candidate('ulceration'), { from: base.version, pattern: 'ulceration', acceptanceSha256: 'a'.repeat(64), acceptance: { accepted: true }, createdAt: 'now' }));
     assert.equal(c.version, '1.6.0');
     assert.equal(c.sha256, base.sha256);
     assert.equal(c.file, '../models/bcc-mtl-mnv2.onnx');
@@ -45,14 +45,14 @@ describe('the candidate manifest of npm run learn', () => {
     assert.deepEqual([p.trained, p.head, p.assessedSince, p.threshold], [true, 'learned', '2026-12-02', fit.threshold.threshold]);
     assert.deepEqual(p.learned?.calibration, fit.calibration);
     assert.deepEqual(c.patterns.filter((q) => q.id !== 'ulceration'), base.patterns.filter((q) => q.id !== 'ulceration'));
-    assert.deepEqual(c.learning, { from: '1.5.1', pattern: 'ulceration', acceptanceSha256: 'a'.repeat(64), decision: 'accepted', createdAt: 'now' });
+    assert.deepEqual(c.learning, { from: base.version, pattern: 'ulceration', acceptanceSha256: 'a'.repeat(64), decision: 'accepted', createdAt: 'now' });
     assert.equal(c.modelCard.limits.length, base.modelCard.limits.length + 1);
     // The base says ulceration is NOT assessed; the candidate's card must not.
     const assessedLine = c.modelCard.limits.find((l) => /not assessed/i.test(l)) ?? '';
     assert.match(assessedLine, /^Patterns assessed by this version: .*ulceration \(head learned from this hospital's annotations since 2026-12-02\).*\. NOT assessed/);
     assert.doesNotMatch(assessedLine.split('NOT assessed')[1] ?? '', /ulceration/);
     assert.equal(c.modelCard.limits.filter((l) => /not assessed/i.test(l)).length, 1);
-    assert.match(formatModelCardMarkdown(c), /### Ulceration \(`ulceration`\), learned 2026-12-02 from 1\.5\.1[\s\S]*\| d1 \| 60 \| 0\.900 \| 0\.950 \|/);
+    assert.match(formatModelCardMarkdown(c), new RegExp(`### Ulceration \\(\`ulceration\`\\), learned 2026-12-02 from ${base.version.replace(/\./g, '\\.')}[\\s\\S]*\\| d1 \\| 60 \\| 0\\.900 \\| 0\\.950 \\|`));
   });
 
   it('keeps the base\'s learned heads and replaces only the relearned pattern\'s card and limit', () => {
