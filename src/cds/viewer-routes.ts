@@ -204,16 +204,20 @@ interface SessionBinding {
   readonly patient?: string;
 }
 
-function readSessionBinding(value: string | undefined): SessionBinding | undefined {
+/** A cookie this service set: base64url JSON; undefined when absent or not that. */
+function cookieJson(value: string | undefined): unknown {
   if (!value) {
     return undefined;
   }
-  let json: unknown;
   try {
-    json = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    return JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
   } catch {
     return undefined;
   }
+}
+
+function readSessionBinding(value: string | undefined): SessionBinding | undefined {
+  const json = cookieJson(value);
   const iss = isRecord(json) ? json.iss : undefined;
   const patient = isRecord(json) ? json.patient : undefined;
   return typeof iss === 'string' ? { iss, ...(typeof patient === 'string' ? { patient } : {}) } : undefined;
@@ -236,15 +240,7 @@ function checkSamePatient(subject: string | undefined, patient: string | undefin
 }
 
 function readPendingLaunch(value: string | undefined): { readonly verifier: string; readonly iss: string } | undefined {
-  if (!value) {
-    return undefined;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-  } catch {
-    return undefined;
-  }
+  const json = cookieJson(value);
   const verifier = isRecord(json) ? json.verifier : undefined;
   const iss = isRecord(json) ? json.iss : undefined;
   return typeof verifier === 'string' && isPkceVerifier(verifier) && typeof iss === 'string' ? { verifier, iss } : undefined;
